@@ -43,13 +43,9 @@ class Limits:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigurationError(
-                    f"Limits.{field.name} must be a number, got {value!r}."
-                )
+                raise ConfigurationError(f"Limits.{field.name} must be a number, got {value!r}.")
             if value <= 0:
-                raise ConfigurationError(
-                    f"Limits.{field.name} must be positive, got {value!r}."
-                )
+                raise ConfigurationError(f"Limits.{field.name} must be positive, got {value!r}.")
 
     def replace(self, **changes: float) -> Limits:
         """A copy with some fields changed (`limits.replace(timeout=5)`)."""

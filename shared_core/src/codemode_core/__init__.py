@@ -1,0 +1,44 @@
+"""codemode-core: Code Mode for Python agents.
+
+Give a model one tool that runs a short async Python plan against your real tools, instead of
+one model round trip per tool call. See `CodeMode`.
+"""
+
+from codemode_core.errors import (
+    CodeModeError,
+    ConfigurationError,
+    ConnectorError,
+    ErrorKind,
+    StoreError,
+    ToolError,
+)
+from codemode_core.limits import Limits
+from codemode_core.result import (
+    ExecutionError,
+    ExecutionResult,
+    ExecutionStatus,
+    PendingApproval,
+    ToolCallRecord,
+)
+from codemode_core.runtime import CodeMode
+from codemode_core.tools import Tool
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CodeMode",
+    "CodeModeError",
+    "ConfigurationError",
+    "ConnectorError",
+    "ErrorKind",
+    "ExecutionError",
+    "ExecutionResult",
+    "ExecutionStatus",
+    "Limits",
+    "PendingApproval",
+    "StoreError",
+    "Tool",
+    "ToolCallRecord",
+    "ToolError",
+    "__version__",
+]

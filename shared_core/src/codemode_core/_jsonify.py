@@ -1,0 +1,34 @@
+"""Make any host value plain JSON-like data before it crosses into a plan (or out of one).
+
+Crossing the boundary as plain data is a security property, not a convenience: a plan must
+never hold a host object (a function, a class, a model instance with methods), so everything a
+tool returns is rebuilt as fresh dicts, lists, strings and numbers. It also means a plan can
+mutate what it got without touching the host's data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+__all__ = ["jsonify"]
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _fallback(value: Any) -> str:
+    return f"<{type(value).__name__} object>"
+
+
+def jsonify(value: Any) -> Any:
+    """A deep, plain copy of `value`: pydantic models, dataclasses, datetimes (ISO text), sets
+    and tuples (lists), bytes (text, base64 when not UTF-8), enums (their value) are converted;
+    anything else becomes a short `<TypeName object>` string instead of leaking the object.
+    """
+    if isinstance(value, _PLAIN):
+        return value
+    try:
+        return to_jsonable_python(value, fallback=_fallback, bytes_mode="utf8")
+    except UnicodeDecodeError:
+        return to_jsonable_python(value, fallback=_fallback, bytes_mode="base64")

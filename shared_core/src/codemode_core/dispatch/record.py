@@ -1,0 +1,55 @@
+"""Record every tool call (arguments, result or error, duration, line) and cap their number."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
+from codemode_core.errors import ToolError
+from codemode_core.result import ToolCallRecord
+from codemode_core.sandbox._plan_api import BudgetExceeded
+
+__all__ = ["RecordCalls"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCalls(WrapperDispatcher):
+    """Outermost layer: nothing a plan does escapes the record, successful or not.
+
+    The record lives on the host, so it survives a plan that crashes, times out, or (with the
+    isolated executor) a worker process that is killed mid-plan.
+    """
+
+    async def dispatch(self, call: ToolCall, ctx: CallContext) -> Any:
+        records = ctx.records
+        limit = ctx.limits.max_tool_calls
+        if len(records) >= limit:
+            raise BudgetExceeded(
+                f"the plan exceeded max_tool_calls={limit}. Make fewer calls per plan (filter "
+                "first, use bulk tools), or return partial results."
+            )
+        index = len(records)
+        records.append(None)  # reserve the slot: records keep the order calls started in
+        started = time.perf_counter()
+        error: str | None = None
+        result: Any = None
+        try:
+            result = await self.wrapped.dispatch(call, ctx)
+        except ToolError as exc:
+            error = exc.message
+            raise
+        except BaseException as exc:
+            error = f"interrupted: {type(exc).__name__}"
+            raise
+        finally:
+            records[index] = ToolCallRecord(
+                tool=call.entry.qualified_name,
+                arguments=call.arguments,
+                result=result,
+                error=error,
+                line=call.line,
+                duration=time.perf_counter() - started,
+            )
+        return result

@@ -1,0 +1,235 @@
+"""`CodeMode`: the public entry point that turns tools into one code tool and runs plans."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+from types import TracebackType
+from typing import Any, Literal
+
+from codemode_core._jsonify import jsonify
+from codemode_core.catalog import Catalog
+from codemode_core.description import render_description
+from codemode_core.discovery import SearchIndex
+from codemode_core.dispatch import CallContext, Dispatcher, InvokeTool, RecordCalls, ToolCall
+from codemode_core.errors import ConfigurationError, ToolError
+from codemode_core.limits import Limits
+from codemode_core.result import ExecutionError, ExecutionResult
+from codemode_core.sandbox import (
+    ExecutionOutcome,
+    ExecutionRequest,
+    Executor,
+    PlanFailure,
+    resolve_executor,
+)
+from codemode_core.tools import Tool
+
+__all__ = ["CodeMode"]
+
+DiscoveryMode = Literal["full", "search", "auto"]
+
+
+class _Session:
+    """The host side of one execution: what the sandbox's `tools`/`codemode` calls reach."""
+
+    def __init__(self, code_mode: CodeMode, ctx: CallContext) -> None:
+        self._code_mode = code_mode
+        self._ctx = ctx
+
+    async def call_tool(
+        self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], line: int | None
+    ) -> Any:
+        entry = self._code_mode.catalog.get(name)
+        if entry is None:
+            raise ToolError(f"there is no tool `{name}`", tool=name)
+        mapping_error: ToolError | None = None
+        try:
+            arguments = entry.map_arguments(args, kwargs)
+        except ToolError as exc:
+            mapping_error = exc
+            arguments = {**{str(i): a for i, a in enumerate(args)}, **kwargs}
+        call = ToolCall(
+            entry=entry, arguments=jsonify(arguments), line=line, mapping_error=mapping_error
+        )
+        return await self._code_mode._dispatcher.dispatch(call, self._ctx)
+
+    async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        return self._code_mode._index.search(query, limit)
+
+    async def describe(self, name: str) -> str:
+        return self._code_mode.describe(name)
+
+
+class CodeMode:
+    """Expose many tools as one code tool, and run the plans a model writes against them.
+
+    Args:
+        tools: Neutral tools (`Tool`, `Tool.from_function(fn)`, or an adapter's conversion).
+        limits: Budgets for every plan (`Limits()` defaults suit an agent loop).
+        executor: `"inprocess"` or an `Executor` instance.
+        discovery: `"full"` puts every stub in the description; `"search"` only an index,
+            with `codemode.search`/`describe` in plans; `"auto"` picks by size.
+        discovery_token_budget: Above this many (estimated) stub tokens, `"auto"` searches.
+    """
+
+    def __init__(
+        self,
+        tools: Iterable[Tool] = (),
+        *,
+        limits: Limits | None = None,
+        executor: str | Executor = "inprocess",
+        discovery: DiscoveryMode = "auto",
+        discovery_token_budget: int = 8_000,
+    ) -> None:
+        if limits is not None and not isinstance(limits, Limits):
+            raise ConfigurationError(f"limits must be a codemode_core.Limits, got {limits!r}")
+        if discovery not in ("full", "search", "auto"):
+            raise ConfigurationError(
+                f"discovery must be 'full', 'search' or 'auto', got {discovery!r}"
+            )
+        self.limits = limits or Limits()
+        self.catalog = Catalog(tools)
+        self._executor = resolve_executor(executor)
+        self._discovery: DiscoveryMode = discovery
+        self._token_budget = discovery_token_budget
+        self._dispatcher: Dispatcher = RecordCalls(InvokeTool())
+        self._index = SearchIndex(self.catalog)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # What the model reads -------------------------------------------------------------
+
+    @property
+    def stubs(self) -> str:
+        """The typed API as Python source (valid, type-checkable)."""
+        return self.catalog.stubs
+
+    @cached_property
+    def discovery_mode(self) -> Literal["full", "search"]:
+        """The mode in effect (`"auto"` resolved against the token budget)."""
+        if self._discovery != "auto":
+            return self._discovery
+        estimated_tokens = len(self.stubs) // 4
+        return "search" if estimated_tokens > self._token_budget else "full"
+
+    @cached_property
+    def description(self) -> str:
+        """The full text of the code tool's description: instructions plus the API."""
+        if self.discovery_mode == "search":
+            return render_description(self.stubs, discovery=True, index=self._namespace_index())
+        return render_description(self.stubs, discovery=False)
+
+    def _namespace_index(self) -> str:
+        lines = []
+        for namespace, identifiers in self.catalog.namespaces.items():
+            if not identifiers:
+                continue
+            path = f"tools.{namespace}" if namespace else "tools"
+            sample = ", ".join(identifiers[:6]) + (", …" if len(identifiers) > 6 else "")
+            lines.append(f"- {path}: {len(identifiers)} tools ({sample})")
+        return "\n".join(lines)
+
+    def describe(self, name: str) -> str:
+        """Stub text of a tool (`tools.x`), a namespace (`tools.ns`) or a type (`Order`)."""
+        name = name.strip()
+        if self.catalog.get(name) is not None or name.removeprefix("tools.") in (
+            self.catalog.namespaces
+        ):
+            return self.catalog.render([name])
+        type_text = self.catalog.render_type(name)
+        if type_text is not None:
+            return type_text
+        hits = self._index.search(name, 3)
+        hint = f" Close matches: {', '.join(h['name'] for h in hits)}." if hits else ""
+        raise ToolError(f"nothing is named `{name}`.{hint}", tool="codemode.describe")
+
+    # Running plans --------------------------------------------------------------------
+
+    async def run(self, code: str) -> ExecutionResult:
+        """Run one plan; never raises for anything the plan or its tools do."""
+        execution_id = uuid.uuid4().hex
+        started = time.perf_counter()
+        ctx = CallContext(execution_id=execution_id, limits=self.limits)
+        if not isinstance(code, str):
+            outcome = ExecutionOutcome(
+                status="error",
+                failure=PlanFailure(
+                    kind="syntax",
+                    message=f"the plan must be a string of Python code, got {type(code).__name__}",
+                ),
+            )
+        else:
+            request = ExecutionRequest(code, self.catalog.manifest, self.limits, execution_id)
+            try:
+                outcome = await self._executor.execute(request, _Session(self, ctx))
+            except Exception as exc:
+                outcome = ExecutionOutcome(
+                    status="error",
+                    failure=PlanFailure(
+                        kind="internal",
+                        message=f"codemode internal error ({exc!r}); please report it",
+                    ),
+                )
+        return self._result(execution_id, outcome, ctx, time.perf_counter() - started)
+
+    def _result(
+        self, execution_id: str, outcome: ExecutionOutcome, ctx: CallContext, duration: float
+    ) -> ExecutionResult:
+        failure = outcome.failure
+        error = None
+        if failure is not None:
+            error = ExecutionError(
+                kind=failure.kind, message=failure.message, line=failure.line, tool=failure.tool
+            )
+        return ExecutionResult(
+            status=outcome.status,
+            execution_id=execution_id,
+            value=outcome.value,
+            logs=outcome.logs,
+            error=error,
+            tool_calls=tuple(record for record in ctx.records if record is not None),
+            duration=duration,
+            max_output_chars=self.limits.max_output_chars,
+        )
+
+    def run_sync(self, code: str) -> ExecutionResult:
+        """Run a plan from synchronous code.
+
+        Works with no event loop, from a thread while another loop runs, and from inside a
+        running loop's thread (the plan then runs on a helper thread with its own loop). If this
+        `CodeMode` was entered with `async with` on a loop that is still running elsewhere,
+        the plan runs on that loop, where its connections live.
+        """
+        home = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if home is not None and home.is_running() and home is not running:
+            return asyncio.run_coroutine_threadsafe(self.run(code), home).result()
+        if running is None:
+            return asyncio.run(self.run(code))
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="codemode") as pool:
+            return pool.submit(asyncio.run, self.run(code)).result()
+
+    # Lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> CodeMode:
+        self._loop = asyncio.get_running_loop()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release the executor (worker processes) and any open connections."""
+        await self._executor.aclose()
+        self._loop = None

@@ -1,0 +1,147 @@
+"""Run a compiled plan function to an `ExecutionOutcome`: deadlines, and every failure mapped.
+
+Shared by every executor backend (the in-process one runs it on the caller's loop; a worker
+process runs it on its own), so plans behave the same wherever they run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import traceback
+from collections.abc import Awaitable, Callable, Collection
+from types import TracebackType
+from typing import Any
+
+from codemode_core._jsonify import jsonify
+from codemode_core.errors import ToolError
+from codemode_core.sandbox._plan_api import unawaited_calls
+from codemode_core.sandbox.executor import ExecutionOutcome, PlanFailure
+from codemode_core.sandbox.guards import NotAwaitedError, PlanAbort, PlanRuntime
+from codemode_core.sandbox.rewrite import PLAN_FILENAME
+
+__all__ = ["drive"]
+
+_STOP_GRACE_SECONDS = 1.0
+
+
+def _plan_line(tb: TracebackType | None) -> int | None:
+    line = None
+    for frame, lineno in traceback.walk_tb(tb):
+        if frame.f_code.co_filename == PLAN_FILENAME:
+            line = lineno
+    return line
+
+
+def _describe_exception(exc: BaseException, tool_names: Collection[str]) -> str:
+    name = type(exc).__name__
+    message = f"{name}: {exc}" if str(exc) else name
+    if isinstance(exc, NameError) and getattr(exc, "name", None):
+        missing = str(getattr(exc, "name", ""))
+        if missing in tool_names:
+            return f"{message}. Tools are called as `await tools.{missing}(...)`."
+        close = difflib.get_close_matches(missing, list(tool_names), n=1)
+        if close:
+            return f"{message}. Did you mean `await tools.{close[0]}(...)`?"
+    if isinstance(exc, RecursionError):
+        return f"{message}. Recursion too deep; use a loop."
+    if isinstance(exc, KeyError):
+        return f"{message} (a missing dict key; check the tool's return type in the stubs)"
+    return message
+
+
+def _failed(runtime: PlanRuntime, failure: PlanFailure) -> ExecutionOutcome:
+    return ExecutionOutcome(status="error", failure=failure, logs=tuple(runtime.logs))
+
+
+async def _guarded(
+    runtime: PlanRuntime, plan: Callable[[], Awaitable[Any]], tool_names: Collection[str]
+) -> ExecutionOutcome:
+    try:
+        value = await plan()
+    except PlanAbort as abort:
+        return _failed(runtime, abort.failure)
+    except asyncio.CancelledError:
+        if runtime.failure is not None:
+            return _failed(runtime, runtime.failure)
+        raise
+    except ToolError as exc:
+        line = _plan_line(exc.__traceback__)
+        tool = exc.tool or "a tool"
+        return _failed(
+            runtime,
+            PlanFailure(
+                kind="tool", message=f"{tool} failed: {exc.message}", line=line, tool=exc.tool
+            ),
+        )
+    except NotAwaitedError as exc:
+        return _failed(
+            runtime,
+            PlanFailure(kind="runtime", message=str(exc), line=_plan_line(exc.__traceback__)),
+        )
+    except MemoryError as exc:
+        return _failed(
+            runtime,
+            PlanFailure(
+                kind="budget",
+                message="the plan ran out of memory",
+                line=_plan_line(exc.__traceback__),
+            ),
+        )
+    except BaseException as exc:
+        if runtime.failure is not None:
+            return _failed(runtime, runtime.failure)
+        return _failed(
+            runtime,
+            PlanFailure(
+                kind="runtime",
+                message=_describe_exception(exc, tool_names),
+                line=_plan_line(exc.__traceback__),
+            ),
+        )
+    if runtime.failure is not None:  # an abort swallowed by `finally: return ...`
+        return _failed(runtime, runtime.failure)
+    forgotten = unawaited_calls(runtime)
+    if forgotten:
+        return _failed(
+            runtime,
+            PlanFailure(
+                kind="runtime",
+                message=str(forgotten[0]._codemode_not_awaited()),
+                line=forgotten[0]._line,
+            ),
+        )
+    return ExecutionOutcome(status="ok", value=jsonify(value), logs=tuple(runtime.logs))
+
+
+async def drive(
+    runtime: PlanRuntime,
+    plan: Callable[[], Awaitable[Any]],
+    *,
+    tool_names: Collection[str] = (),
+) -> ExecutionOutcome:
+    """Run `plan` under `runtime`'s deadline; never raises for anything the plan does."""
+    task = asyncio.ensure_future(_guarded(runtime, plan, tool_names))
+    try:
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, runtime.remaining()))
+        if not done:
+            if runtime.failure is None:
+                runtime.failure = PlanFailure(
+                    kind="timeout", message=runtime.timeout_message(), line=None
+                )
+            runtime.max_ops = -1
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=_STOP_GRACE_SECONDS)
+            if not done:
+                return ExecutionOutcome(
+                    status="error",
+                    failure=PlanFailure(
+                        kind="timeout",
+                        message=runtime.timeout_message() + " (the plan ignored cancellation)",
+                    ),
+                    logs=tuple(runtime.logs),
+                )
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    return task.result()

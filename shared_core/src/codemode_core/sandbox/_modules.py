@@ -1,0 +1,455 @@
+"""The modules and builtins a plan can reach: curated proxies, never the real objects.
+
+A real module is a gateway (`json.codecs.open`, `re.functools`, `random.seed` changing the
+host's state), so a plan gets a `SafeModule` exposing a reviewed list of members. Functions
+that C code could drain forever (`itertools.count`) or that build unbounded values
+(`math.factorial`, `bytes(n)`) are wrapped with the execution's budgets.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import datetime
+import functools
+import itertools
+import json
+import math
+import random
+import re
+import statistics
+import string
+import time
+import typing
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from codemode_core.errors import ToolError
+from codemode_core.sandbox.guards import PlanRuntime, register_proxy_type
+from codemode_core.sandbox.policy import ALLOWED_MODULES
+
+__all__ = ["ModuleLoader", "SafeModule", "build_builtins"]
+
+
+@register_proxy_type
+class SafeModule:
+    """A read-only module stand-in exposing only reviewed members."""
+
+    __slots__ = ("_members", "_name")
+
+    def __init__(self, name: str, members: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_members", dict(members))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._members[name]
+        except KeyError:
+            available = ", ".join(sorted(self._members))
+            raise AttributeError(
+                f"module `{self._name}` has no member `{name}` in plans (available: {available})"
+            ) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise TypeError(f"module `{self._name}` is read-only")
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._members)
+
+    def __repr__(self) -> str:
+        return f"<module {self._name}>"
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("modules cannot be copied")
+
+
+def _pick(module: Any, names: Iterable[str]) -> dict[str, Any]:
+    return {name: getattr(module, name) for name in names}
+
+
+def _public(module: Any) -> dict[str, Any]:
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, type(math))
+    }
+
+
+def _math(rt: PlanRuntime) -> dict[str, Any]:
+    members = _public(math)
+
+    def factorial(n: int) -> int:
+        if type(n) is int and n > 20_000:
+            rt._too_big("math.factorial", n, 20_000, "as argument")
+        return math.factorial(n)
+
+    def comb(n: int, k: int) -> int:
+        if type(n) is int and n > 100_000:
+            rt._too_big("math.comb", n, 100_000, "as argument")
+        return math.comb(n, k)
+
+    def perm(n: int, k: int | None = None) -> int:
+        if type(n) is int and n > 20_000:
+            rt._too_big("math.perm", n, 20_000, "as argument")
+        return math.perm(n, k)
+
+    def prod(iterable: Iterable[Any], *, start: Any = 1) -> Any:
+        result = start
+        for item in rt.counting(iterable):
+            result = rt.mul(result, item)
+        return result
+
+    members.update(factorial=factorial, comb=comb, perm=perm, prod=prod)
+    return members
+
+
+def _itertools(rt: PlanRuntime) -> dict[str, Any]:
+    names = [
+        "accumulate",
+        "chain",
+        "combinations",
+        "combinations_with_replacement",
+        "compress",
+        "count",
+        "cycle",
+        "dropwhile",
+        "filterfalse",
+        "groupby",
+        "islice",
+        "pairwise",
+        "permutations",
+        "product",
+        "repeat",
+        "starmap",
+        "takewhile",
+        "zip_longest",
+    ]
+
+    def counted(fn: Callable[..., Iterable[Any]]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return rt.counting(fn(*args, **kwargs))
+
+        return wrapper
+
+    members = {name: counted(getattr(itertools, name)) for name in names}
+
+    def chain_from_iterable(iterables: Iterable[Iterable[Any]]) -> Any:
+        return rt.counting(itertools.chain.from_iterable(iterables))
+
+    members["chain_from_iterable"] = chain_from_iterable
+    members["tee"] = lambda iterable, n=2: tuple(rt.counting(i) for i in itertools.tee(iterable, n))
+    return members
+
+
+def _random(rt: PlanRuntime) -> dict[str, Any]:
+    generator = random.Random()
+    names = [
+        "random",
+        "randint",
+        "randrange",
+        "choice",
+        "choices",
+        "shuffle",
+        "sample",
+        "uniform",
+        "gauss",
+        "normalvariate",
+        "seed",
+        "getrandbits",
+        "triangular",
+        "betavariate",
+        "expovariate",
+    ]
+    return {name: getattr(generator, name) for name in names}
+
+
+def _time(rt: PlanRuntime) -> dict[str, Any]:
+    def sleep(seconds: float) -> None:
+        raise RuntimeError("time.sleep blocks everything; use `await asyncio.sleep(seconds)`")
+
+    return {
+        "time": time.time,
+        "monotonic": time.monotonic,
+        "perf_counter": time.perf_counter,
+        "strftime": time.strftime,
+        "gmtime": time.gmtime,
+        "localtime": time.localtime,
+        "sleep": sleep,
+    }
+
+
+def _copy(rt: PlanRuntime) -> dict[str, Any]:
+    def deepcopy(value: Any) -> Any:
+        rt.tick()
+        if isinstance(value, dict):
+            return type(value)((k, deepcopy(v)) for k, v in value.items())
+        if isinstance(value, (list, set, tuple)):
+            return type(value)(deepcopy(v) for v in value)
+        return value
+
+    def copy(value: Any) -> Any:
+        if isinstance(value, (dict, list, set)):
+            return value.copy()
+        return value
+
+    return {"copy": copy, "deepcopy": deepcopy}
+
+
+def _typing() -> dict[str, Any]:
+    names = [
+        "Any",
+        "Callable",
+        "Dict",
+        "Iterable",
+        "Iterator",
+        "List",
+        "Literal",
+        "Mapping",
+        "Optional",
+        "Sequence",
+        "Set",
+        "Tuple",
+        "TypedDict",
+        "Union",
+        "cast",
+    ]
+    return _pick(typing, names)
+
+
+_MODULE_MEMBERS: dict[str, Callable[[PlanRuntime], dict[str, Any]]] = {
+    "collections": lambda rt: _pick(
+        collections, ["Counter", "OrderedDict", "defaultdict", "deque", "ChainMap"]
+    ),
+    "copy": _copy,
+    "datetime": lambda rt: _pick(
+        datetime, ["date", "datetime", "time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"]
+    ),
+    "functools": lambda rt: _pick(
+        functools, ["reduce", "partial", "cmp_to_key", "lru_cache", "cache"]
+    ),
+    "itertools": _itertools,
+    "json": lambda rt: _pick(json, ["dumps", "loads", "JSONDecodeError"]),
+    "math": _math,
+    "random": _random,
+    "re": lambda rt: _pick(
+        re,
+        [
+            "compile",
+            "search",
+            "match",
+            "fullmatch",
+            "findall",
+            "finditer",
+            "sub",
+            "subn",
+            "split",
+            "escape",
+            "error",
+            "IGNORECASE",
+            "I",
+            "MULTILINE",
+            "M",
+            "DOTALL",
+            "S",
+            "VERBOSE",
+            "X",
+            "ASCII",
+            "A",
+        ],
+    ),
+    "statistics": lambda rt: _pick(
+        statistics,
+        [
+            "mean",
+            "fmean",
+            "median",
+            "median_low",
+            "median_high",
+            "mode",
+            "multimode",
+            "stdev",
+            "pstdev",
+            "variance",
+            "pvariance",
+            "quantiles",
+            "geometric_mean",
+            "harmonic_mean",
+            "correlation",
+            "covariance",
+            "linear_regression",
+            "StatisticsError",
+        ],
+    ),
+    "string": lambda rt: _pick(
+        string,
+        [
+            "ascii_letters",
+            "ascii_lowercase",
+            "ascii_uppercase",
+            "digits",
+            "hexdigits",
+            "octdigits",
+            "punctuation",
+            "whitespace",
+            "printable",
+            "capwords",
+        ],
+    ),
+    "time": _time,
+    "typing": lambda rt: _typing(),
+    "uuid": lambda rt: {"uuid4": uuid.uuid4, "UUID": uuid.UUID},
+}
+assert set(_MODULE_MEMBERS) | {"asyncio"} == ALLOWED_MODULES
+
+
+class ModuleLoader:
+    """Builds a plan's module proxies on first import (most plans import one or two)."""
+
+    def __init__(self, runtime: PlanRuntime, asyncio_module: SafeModule) -> None:
+        self._runtime = runtime
+        self._loaded: dict[str, SafeModule] = {"asyncio": asyncio_module}
+
+    def load(self, name: str) -> SafeModule:
+        module = self._loaded.get(name)
+        if module is None:
+            factory = _MODULE_MEMBERS.get(name)
+            if factory is None:
+                raise ImportError(
+                    f"module `{name}` is not available in plans. "
+                    f"Available modules: {', '.join(sorted(ALLOWED_MODULES))}."
+                )
+            module = self._loaded[name] = SafeModule(name, factory(self._runtime))
+        return module
+
+
+_SAFE_BUILTIN_NAMES = [
+    "abs",
+    "all",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "callable",
+    "chr",
+    "complex",
+    "dict",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "frozenset",
+    "hash",
+    "hex",
+    "int",
+    "isinstance",
+    "issubclass",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "oct",
+    "ord",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "slice",
+    "sorted",
+    "str",
+    "tuple",
+    "zip",
+    "aiter",
+    "anext",
+    "ArithmeticError",
+    "AssertionError",
+    "AttributeError",
+    "BaseException",
+    "Exception",
+    "IndexError",
+    "KeyError",
+    "LookupError",
+    "NameError",
+    "NotImplementedError",
+    "OverflowError",
+    "RecursionError",
+    "RuntimeError",
+    "StopAsyncIteration",
+    "StopIteration",
+    "TimeoutError",
+    "TypeError",
+    "UnicodeError",
+    "ValueError",
+    "ZeroDivisionError",
+]
+
+
+_SAFE_BUILTINS = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+
+
+def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
+    """The plan's `__builtins__`: safe builtins plus budget-aware replacements."""
+    names = dict(_SAFE_BUILTINS)
+    max_seq = rt.max_seq
+
+    def guarded_range(*args: int) -> range:
+        r = range(*args)
+        if len(r) > max_seq:
+            rt._too_big("range()", len(r), max_seq)
+        return r
+
+    def guarded_iter(obj: Any, *sentinel: Any) -> Any:
+        return rt.counting(iter(obj, *sentinel)) if sentinel else rt.getiter(obj)
+
+    def sized(kind: type) -> Callable[..., Any]:
+        def make(*args: Any, **kwargs: Any) -> Any:
+            if args and type(args[0]) is int and args[0] > max_seq:
+                rt._too_big(f"{kind.__name__}()", args[0], max_seq, "bytes")
+            return kind(*args, **kwargs)
+
+        return make
+
+    def guarded_sum(iterable: Iterable[Any], /, start: Any = 0) -> Any:
+        if type(start) in (int, float):
+            items = (
+                list(rt.counting(iterable)) if not isinstance(iterable, (list, tuple)) else iterable
+            )
+            if all(type(x) in (int, float, bool) for x in items):
+                return builtins.sum(items, start)
+            iterable = items
+        total = start
+        for item in rt.counting(iterable):
+            total = rt.add(total, item)
+        return total
+
+    def dir_(obj: Any = None) -> list[str]:
+        if obj is None:
+            raise TypeError("dir() needs an argument in plans")
+        return [name for name in builtins.dir(obj) if not name.startswith("_")]
+
+    def import_(
+        name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
+    ) -> Any:
+        if level or "." in name:
+            raise ImportError(f"module `{name}` is not available in plans")
+        return modules.load(name)
+
+    names.update(
+        range=guarded_range,
+        iter=guarded_iter,
+        bytes=sized(bytes),
+        bytearray=sized(bytearray),
+        sum=guarded_sum,
+        pow=rt.pow,
+        format=rt.format,
+        getattr=rt.getattr,
+        hasattr=rt.hasattr,
+        print=rt.print,
+        dir=dir_,
+        ToolError=ToolError,
+        __import__=import_,
+    )
+    return names

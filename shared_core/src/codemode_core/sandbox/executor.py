@@ -1,0 +1,116 @@
+"""The one narrow interface every executor backend implements, and the plain data it trades.
+
+Like httpx's transports: `CodeMode` calls `Executor.execute` at exactly one site, and a new
+backend (in-process, isolated worker pool, ...) is one module implementing it. Everything that
+crosses this interface is plain data (strings, numbers, dicts, lists) so that a backend can ship
+it over a pipe as JSON; the host side of tool calls is reached only through `Bridge`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from codemode_core.errors import ErrorKind
+from codemode_core.limits import Limits
+
+__all__ = [
+    "Bridge",
+    "ExecutionOutcome",
+    "ExecutionRequest",
+    "Executor",
+    "Manifest",
+    "PlanFailure",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What a plan may call, as plain data: the tool tree under `tools` and its discovery API.
+
+    `namespaces` maps "" (the root) and each namespace identifier to the tool identifiers in
+    it; the sandbox builds its `tools` proxy from this alone, never from host objects.
+    """
+
+    namespaces: Mapping[str, Sequence[str]]
+    discovery: bool = True
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "namespaces": {k: list(v) for k, v in self.namespaces.items()},
+            "discovery": self.discovery,
+        }
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Manifest:
+        return cls(
+            {str(k): tuple(v) for k, v in data["namespaces"].items()},
+            bool(data.get("discovery", True)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRequest:
+    """One plan to run: its source, what it may call, and its budgets."""
+
+    code: str
+    manifest: Manifest
+    limits: Limits
+    execution_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanFailure:
+    """Why the plan's code stopped, as the sandbox saw it (plain data)."""
+
+    kind: ErrorKind
+    message: str
+    line: int | None = None
+    tool: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecutionOutcome:
+    """What an executor reports back: the plan's value or its failure, and its logs."""
+
+    status: Literal["ok", "error"]
+    value: Any = None
+    logs: tuple[str, ...] = ()
+    failure: PlanFailure | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """Backend-specific facts (e.g. worker pid, peak memory) for diagnostics."""
+
+
+class Bridge(Protocol):
+    """The host side a plan's `tools.*` and `codemode.*` calls reach; one per execution.
+
+    Every method takes and returns plain data. A failing tool call raises
+    `codemode_core.ToolError` with a model-facing message.
+    """
+
+    async def call_tool(
+        self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], line: int | None
+    ) -> Any:
+        """Call the tool `name` (qualified, e.g. `tools.orders.get`) and return its result."""
+        ...
+
+    async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """Ranked catalog entries for `codemode.search(query)`."""
+        ...
+
+    async def describe(self, name: str) -> str:
+        """Stub text of a tool, namespace or type for `codemode.describe(name)`."""
+        ...
+
+
+class Executor(Protocol):
+    """Runs one plan under a policy and budgets, calling tools only through the bridge."""
+
+    async def execute(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
+        """Run the plan; never raises for anything the plan did (failures are outcomes)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release processes, threads or other resources the executor holds."""
+        ...
