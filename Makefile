@@ -16,7 +16,7 @@ bootstrap:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv>=0.5"
 
 sync: bootstrap
-	@$(UV) sync --quiet --all-packages --all-extras --all-groups
+	@$(UV) sync --quiet --all-packages --all-extras --group dev
 
 lint: sync
 	$(VENV_BIN)/ruff check .
@@ -35,9 +35,10 @@ pytest: sync
 test: lint typecheck pytest
 
 demo: sync
-	$(VENV_BIN)/python -m codemode_demo
+	$(VENV_BIN)/python -m demo
 
-bench: sync
+bench: bootstrap
+	@$(UV) sync --quiet --all-packages --all-extras --group dev --group bench
 	$(VENV_BIN)/python benchmarks/run.py
 
 clean:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from codemode_core import CodeMode, Tool
 from core_support import Calls, make_tools
 
-EXECUTORS = ["inprocess"]
+EXECUTORS = ["inprocess", "isolated"]
 """Every executor backend; the behaviour suite runs unchanged against each."""
 
 
@@ -26,7 +25,8 @@ def executor_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_cm(executor_name: str) -> Iterator[Callable[..., CodeMode]]:
+async def make_cm(executor_name: str) -> AsyncIterator[Callable[..., CodeMode]]:
+    """Builds CodeModes for the parametrized executor and closes them on the test's loop."""
     created: list[CodeMode] = []
 
     def factory(tools: list[Tool], **options: Any) -> CodeMode:
@@ -36,7 +36,7 @@ def make_cm(executor_name: str) -> Iterator[Callable[..., CodeMode]]:
 
     yield factory
     for cm in created:
-        asyncio.run(cm.aclose())
+        await cm.aclose()
 
 
 @pytest.fixture

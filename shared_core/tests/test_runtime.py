@@ -37,7 +37,7 @@ return {"count": len(pending), "tiers": tiers}
         "tools.get_customer",
     ]
     assert result.tool_calls[0].arguments == {"status": "pending"}
-    assert result.tool_calls[1].line == 5
+    assert result.tool_calls[1].line == 6  # the plan's own numbering (line 1 is blank)
     assert all(c.ok and c.duration >= 0 for c in result.tool_calls)
     assert calls.counts == {"list_orders": 1, "get_customer": 2}
     assert len(result.execution_id) == 32

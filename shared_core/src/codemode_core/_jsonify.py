@@ -14,7 +14,7 @@ from pydantic_core import to_jsonable_python
 
 __all__ = ["jsonify"]
 
-_PLAIN = (str, int, float, bool, type(None))
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _fallback(value: Any) -> str:
@@ -26,8 +26,11 @@ def jsonify(value: Any) -> Any:
     and tuples (lists), bytes (text, base64 when not UTF-8), enums (their value) are converted;
     anything else becomes a short `<TypeName object>` string instead of leaking the object.
     """
-    if isinstance(value, _PLAIN):
+    kind = type(value)
+    if kind in _SCALARS:
         return value
+    if kind is dict and all(type(v) in _SCALARS and type(k) is str for k, v in value.items()):
+        return dict(value)  # the common flat case (tool arguments), without a serializer pass
     try:
         return to_jsonable_python(value, fallback=_fallback, bytes_mode="utf8")
     except UnicodeDecodeError:

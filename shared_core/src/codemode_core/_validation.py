@@ -39,7 +39,7 @@ class JsonSchemaBinder:
             cls = jsonschema.validators.validator_for(
                 schema, default=jsonschema.Draft202012Validator
             )
-            cls.check_schema(schema)
+            cls.check_schema(dict(schema))
             self._validator = cls(schema)
         except (SchemaError, TypeError, ValueError, LookupError, jsonschema.exceptions.UnknownType):
             self._validator = None
@@ -72,6 +72,6 @@ def _describe(error: jsonschema.ValidationError) -> str:
         expected = error.validator_value
         return f"'{path}': expected {expected}, got {_short.repr(error.instance)}"
     if error.validator == "enum":
-        options = ", ".join(repr(v) for v in error.validator_value)
+        options = ", ".join(repr(v) for v in list(error.validator_value))  # type: ignore[arg-type]
         return f"'{path}': must be one of {options}, got {_short.repr(error.instance)}"
     return f"'{path}': {error.message}" if path else error.message

@@ -55,8 +55,12 @@ class CatalogEntry:
         signature = self.signature
         params = signature.parameters
         keys_by_name = self._keys_by_name
-        if not args and all(keys_by_name.get(name) == name for name in kwargs):
-            return dict(kwargs)  # the common case: keywords named as in the schema
+        if not args:
+            for name in kwargs:
+                if keys_by_name.get(name) != name:
+                    break
+            else:
+                return dict(kwargs)  # the common case: keywords named as in the schema
         if len(args) > len(params) and not signature.var_keyword:
             raise ToolError(
                 f"{self.qualified_name}() takes at most {len(params)} positional argument(s) "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,6 +11,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from codemode_core._jsonify import jsonify
+from codemode_core._portal import Portal
 from codemode_core.catalog import Catalog
 from codemode_core.description import render_description
 from codemode_core.discovery import SearchIndex
@@ -99,6 +99,7 @@ class CodeMode:
         self._dispatcher: Dispatcher = RecordCalls(InvokeTool())
         self._index = SearchIndex(self.catalog)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._portal: Portal | None = None
 
     # What the model reads -------------------------------------------------------------
 
@@ -198,10 +199,10 @@ class CodeMode:
     def run_sync(self, code: str) -> ExecutionResult:
         """Run a plan from synchronous code.
 
-        Works with no event loop, from a thread while another loop runs, and from inside a
-        running loop's thread (the plan then runs on a helper thread with its own loop). If this
-        `CodeMode` was entered with `async with` on a loop that is still running elsewhere,
-        the plan runs on that loop, where its connections live.
+        Works with no event loop, from any thread, and from inside a running loop's thread. If
+        this `CodeMode` was entered with `async with` on a loop that is still running in
+        another thread, the plan runs on that loop, where its connections live; otherwise on a
+        private background loop that persists between calls (so isolated workers stay warm).
         """
         home = self._loop
         try:
@@ -210,10 +211,9 @@ class CodeMode:
             running = None
         if home is not None and home.is_running() and home is not running:
             return asyncio.run_coroutine_threadsafe(self.run(code), home).result()
-        if running is None:
-            return asyncio.run(self.run(code))
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="codemode") as pool:
-            return pool.submit(asyncio.run, self.run(code)).result()
+        if self._portal is None:
+            self._portal = Portal()
+        return self._portal.call(self.run(code))
 
     # Lifecycle ------------------------------------------------------------------------
 
@@ -233,3 +233,20 @@ class CodeMode:
         """Release the executor (worker processes) and any open connections."""
         await self._executor.aclose()
         self._loop = None
+        if self._portal is not None:
+            portal, self._portal = self._portal, None
+            await asyncio.to_thread(portal.stop)
+
+    def close(self) -> None:
+        """`aclose()` for synchronous code."""
+        if self._portal is not None:
+            self._portal.call(self._executor.aclose())
+            self._portal.stop()
+            self._portal = None
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(self._executor.aclose())
+            return
+        raise RuntimeError("inside a running event loop, use `await code_mode.aclose()`")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -67,9 +68,9 @@ def fast_cm(make_cm: Any, calls: Calls) -> CodeMode:
         ("bytes(10**10)", "budget", "bytes() would create"),
         ("import math\nmath.factorial(10**7)", "budget", "math.factorial"),
         ("x = [1]\nwhile True:\n    x.extend(x)", "budget", "`extend` would create"),
-        ("sum([[0] * 1000] * 10000, [])", "budget", "max_operations"),
+        ("sum([[0] * 1000] * 20000, [])", "budget", "sum() would create"),
         ("def f():\n    return f()\nf()", "runtime", "RecursionError"),
-        ("f = lambda n: f(n - 1) + f(n - 1)\nf(60)", "budget", "max_operations"),
+        ("f = lambda n: 1 if n == 0 else f(n - 1) + f(n - 1)\nf(60)", "budget", "max_operations"),
     ],
 )
 async def test_exhaustion_is_stopped(
@@ -112,21 +113,22 @@ async def test_cpu_bound_plan_does_not_hold_the_event_loop(make_cm: Any, calls: 
     import asyncio
 
     cm = make_cm(make_tools(calls), limits=Limits(timeout=0.3, max_operations=10**12))
-    ticks = 0
+    assert (await cm.run("return 1")).ok  # warm (an isolated worker starts here)
+    beats: list[float] = []
 
     async def heartbeat() -> None:
-        nonlocal ticks
         while True:
+            beats.append(time.perf_counter())
             await asyncio.sleep(0.01)
-            ticks += 1
 
     beat = asyncio.ensure_future(heartbeat())
-    started = time.perf_counter()
+    await asyncio.sleep(0.02)
     result = await cm.run("n = 0\nwhile True:\n    n += 1")
-    blocked_for = time.perf_counter() - started
+    await asyncio.sleep(0.02)
     beat.cancel()
     assert result.error is not None and result.error.kind == "timeout"
-    assert blocked_for < 0.6  # the loop got back control at the deadline, not later
+    longest_gap = max(b - a for a, b in itertools.pairwise(beats))
+    assert longest_gap < 0.3 + 0.25  # the host loop is back by the deadline, never later
 
 
 async def test_log_flood_is_capped(make_cm: Any, calls: Calls) -> None:

@@ -28,7 +28,8 @@ def test_fences_become_blank_lines() -> None:
         ("r = tools.add(3, 4)\nr", 7),
         ("r = tools.add(4, 4)\nr2 = await r\nr2", 8),
         (
-            "t1 = tools.add(1, 1)\nt2 = tools.add(2, 2)\nrs = await asyncio.gather(t1, t2)\nsum(rs)",
+            "t1 = tools.add(1, 1)\nt2 = tools.add(2, 2)\n"
+            "rs = await asyncio.gather(t1, t2)\nsum(rs)",
             6,
         ),
         ("total = 0\ndef bump(n):\n    global total\n    total += n\nbump(2)\nbump(3)\ntotal", 5),

@@ -28,7 +28,10 @@ class InvokeTool:
         entry = call.entry
         if call.mapping_error is not None:
             raise call.mapping_error
-        arguments = entry.binder(dict(call.arguments))
+        try:
+            arguments = entry.binder(dict(call.arguments))
+        except ToolError as exc:
+            raise ToolError(exc.message, tool=entry.qualified_name) from None
         try:
             result = entry.tool.fn(**arguments)
             if entry.is_async:

@@ -15,6 +15,7 @@ from codemode_core.sandbox.executor import (
     PlanFailure,
 )
 from codemode_core.sandbox.inprocess import InProcessExecutor
+from codemode_core.sandbox.isolated import IsolatedExecutor
 
 __all__ = [
     "EXECUTORS",
@@ -24,15 +25,17 @@ __all__ = [
     "Executor",
     "ExecutorName",
     "InProcessExecutor",
+    "IsolatedExecutor",
     "Manifest",
     "PlanFailure",
     "resolve_executor",
 ]
 
-ExecutorName = Literal["inprocess"]
+ExecutorName = Literal["inprocess", "isolated"]
 
 EXECUTORS: dict[str, str] = {
     "inprocess": "codemode_core.sandbox.inprocess:InProcessExecutor",
+    "isolated": "codemode_core.sandbox.isolated:IsolatedExecutor",
 }
 """Executor names → `module:Class`. A new backend is one module and one line here."""
 

@@ -15,14 +15,14 @@ from typing import Any
 
 from codemode_core._jsonify import jsonify
 from codemode_core.errors import ToolError
+from codemode_core.sandbox._namespace import build_plan_globals
 from codemode_core.sandbox._plan_api import unawaited_calls
-from codemode_core.sandbox.executor import ExecutionOutcome, PlanFailure
+from codemode_core.sandbox.compiler import PlanRejected, compile_plan
+from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest, PlanFailure
 from codemode_core.sandbox.guards import NotAwaitedError, PlanAbort, PlanRuntime
-from codemode_core.sandbox.rewrite import PLAN_FILENAME
+from codemode_core.sandbox.rewrite import PLAN_FILENAME, PLAN_FUNCTION
 
-__all__ = ["drive"]
-
-_STOP_GRACE_SECONDS = 1.0
+__all__ = ["drive", "run_plan"]
 
 
 def _plan_line(tb: TracebackType | None) -> int | None:
@@ -120,28 +120,31 @@ async def drive(
     *,
     tool_names: Collection[str] = (),
 ) -> ExecutionOutcome:
-    """Run `plan` under `runtime`'s deadline; never raises for anything the plan does."""
-    task = asyncio.ensure_future(_guarded(runtime, plan, tool_names))
+    """Run `plan` under `runtime`'s deadline; never raises for anything the plan does.
+
+    The plan runs in the caller's task (no task hop: a plan whose tools never suspend runs
+    without a trip through the event loop). At the deadline the task is cancelled; the plan
+    cannot swallow that, because every `except` handler re-checks the deadline first.
+    """
     try:
-        done, _ = await asyncio.wait({task}, timeout=max(0.0, runtime.remaining()))
-        if not done:
-            if runtime.failure is None:
-                runtime.failure = PlanFailure(
-                    kind="timeout", message=runtime.timeout_message(), line=None
-                )
-            runtime.max_ops = -1
-            task.cancel()
-            done, _ = await asyncio.wait({task}, timeout=_STOP_GRACE_SECONDS)
-            if not done:
-                return ExecutionOutcome(
-                    status="error",
-                    failure=PlanFailure(
-                        kind="timeout",
-                        message=runtime.timeout_message() + " (the plan ignored cancellation)",
-                    ),
-                    logs=tuple(runtime.logs),
-                )
-    except asyncio.CancelledError:
-        task.cancel()
-        raise
-    return task.result()
+        async with asyncio.timeout(max(0.0, runtime.remaining())):
+            return await _guarded(runtime, plan, tool_names)
+    except TimeoutError:
+        runtime.max_ops = -1
+        failure = runtime.failure or PlanFailure(kind="timeout", message=runtime.timeout_message())
+        return _failed(runtime, failure)
+
+
+async def run_plan(request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
+    """Compile (cached), build the plan's globals, and drive it: what every backend runs."""
+    compiled = compile_plan(request.code)
+    if isinstance(compiled, PlanRejected):
+        return ExecutionOutcome(
+            status="error",
+            failure=PlanFailure(kind=compiled.kind, message=compiled.message, line=compiled.line),
+        )
+    runtime = PlanRuntime(request.limits)
+    namespace = build_plan_globals(runtime, bridge, request.manifest)
+    exec(compiled.code, namespace)  # defines the plan's async function; runs nothing yet
+    tool_names = [name for names in request.manifest.namespaces.values() for name in names]
+    return await drive(runtime, namespace[PLAN_FUNCTION], tool_names=tool_names)

@@ -420,8 +420,15 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
             if all(type(x) in (int, float, bool) for x in items):
                 return builtins.sum(items, start)
             iterable = items
+        items = list(rt.counting(iterable))
+        if type(start) in (list, tuple) and all(type(item) is type(start) for item in items):
+            # Concatenate once instead of quadratically (`sum(lists, [])`), size-checked first.
+            size = len(start) + builtins.sum(len(item) for item in items)
+            if size > max_seq:
+                rt._too_big("sum()", size, max_seq)
+            return type(start)(itertools.chain(start, *items))
         total = start
-        for item in rt.counting(iterable):
+        for item in items:
             total = rt.add(total, item)
         return total
 

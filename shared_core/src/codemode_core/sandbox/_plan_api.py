@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 from codemode_core.errors import ToolError
@@ -64,15 +64,12 @@ class PendingCall:
         self._awaited = False
         runtime.pending_calls.append(self)
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, Any]:
         self._awaited = True
-        return self._run().__await__()
-
-    async def _run(self) -> Any:
         runtime = self._runtime
         runtime.check()
         try:
-            return await self._start(*self._args)
+            return (yield from self._start(*self._args).__await__())
         except BudgetExceeded as exc:
             runtime.abort("budget", str(exc), line=self._line)
         except ToolError as exc:

@@ -11,6 +11,7 @@ remembers the failure, so even `finally: return` cannot turn an abort into succe
 from __future__ import annotations
 
 import _string  # type: ignore[import-not-found]  # CPython's format-field parser, as string.Formatter uses
+import asyncio
 import collections
 import operator
 import re
@@ -128,11 +129,22 @@ class PlanRuntime:
         return value
 
     def check(self) -> None:
-        """Top of every `except` handler and every await: re-raise a recorded abort."""
+        """Before every await: re-raise a recorded abort, stop at the deadline."""
         if self.failure is not None:
             raise PlanAbort(self.failure)
         if self.clock() > self.deadline:
             self.abort("timeout", self.timeout_message())
+
+    def check_handler(self) -> None:
+        """Top of every `except` handler: `check()`, and never let a plan swallow cancellation.
+
+        A plan that catches the `CancelledError` of its deadline (or of its caller) with
+        `except BaseException` gets it back at once, so cancellation always propagates.
+        """
+        self.check()
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
 
     def remaining(self) -> float:
         return self.deadline - self.clock()

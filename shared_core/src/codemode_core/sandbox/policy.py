@@ -139,8 +139,7 @@ class CodeModePolicy(RestrictingNodeTransformer):
     # Imports -----------------------------------------------------------------------------
 
     def _check_module(self, node: ast.stmt, module: str | None) -> None:
-        top = (module or "").split(".")[0]
-        if top not in ALLOWED_MODULES:
+        if module not in ALLOWED_MODULES:
             allowed = ", ".join(sorted(ALLOWED_MODULES))
             self.error(
                 node,

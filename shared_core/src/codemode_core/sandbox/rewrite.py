@@ -284,6 +284,8 @@ def normalize_plan(module: ast.Module) -> tuple[ast.Module, list[str]]:
         module.body[-1] = _copy(ast.Return(value=last.value), last)
 
     for stmt in module.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
         for node in _walk_top_scope(stmt):
             if isinstance(node, (ast.Yield, ast.YieldFrom)):
                 errors.append(

@@ -19,7 +19,7 @@ def test_dunder_import_name_is_refused() -> None:
     result = compile_plan("__import__('os')")
     assert isinstance(result, PlanRejected)
     assert result.message == (
-        'Line 1: "__import__" is an invalid variable name because it starts with "_".'
+        'Line 1: "__import__" is an invalid variable name because it starts with "_"'
     )
 
 

@@ -1,0 +1,45 @@
+"""A private event loop on a background thread, for calling async code from sync code.
+
+`CodeMode.run_sync` uses one per `CodeMode`, so every synchronous run lands on the same loop:
+resources bound to a loop (isolated worker pipes, connector sessions) survive between calls,
+and calling from inside another running loop's thread cannot deadlock it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["Portal"]
+
+T = TypeVar("T")
+
+
+class Portal:
+    """Runs coroutines on a dedicated loop thread; started lazily, stopped by `stop()`."""
+
+    def __init__(self, name: str = "codemode-portal") -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the portal's loop and wait for its result (from any thread)."""
+        if threading.current_thread() is self._thread:
+            coroutine.close()
+            raise RuntimeError("Portal.call() cannot be used from the portal's own thread")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def stop(self) -> None:
+        if not self._loop.is_running():
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=10)
+            self._loop.close()

@@ -1,0 +1,165 @@
+"""The isolated worker process: receives plans over a pipe, runs them, asks the host for tools.
+
+Started by `IsolatedExecutor` with a private pipe pair (its only file descriptors besides
+/dev/null and a stderr pipe), a scrubbed environment and an empty working directory. It imports
+everything plans can reach *before* confining itself (rlimits, seccomp), because a confined
+worker can no longer open files. It never sees a host object: tool calls go out as JSON
+frames, results come back as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from codemode_core._jsonify import jsonify
+from codemode_core.errors import ToolError
+from codemode_core.sandbox._driver import run_plan
+from codemode_core.sandbox._os_limits import apply_confinement, set_cpu_budget
+from codemode_core.sandbox._plan_api import BudgetExceeded
+from codemode_core.sandbox._wire import (
+    FrameReader,
+    WireError,
+    encode,
+    limits_from_wire,
+    outcome_to_wire,
+)
+from codemode_core.sandbox.executor import ExecutionOutcome, ExecutionRequest, Manifest, PlanFailure
+
+__all__ = ["main"]
+
+_WARM_UP = """
+import collections, copy, datetime, functools, itertools, json, math, random, re, statistics
+import string, time, typing, uuid
+datetime.datetime.strptime("2024-01-02", "%Y-%m-%d")
+statistics.mean([1, 2]); statistics.median([1.5]); random.random(); str(uuid.uuid4())
+re.compile("a+").findall("aa"); json.loads(json.dumps({"a": [1]}))
+f"{3.5:>8.2f}"; "{:x}".format(255); sorted(collections.Counter("ab").elements())
+"""
+
+
+class _Connection:
+    """Routes incoming frames: replies to waiting calls, run requests to the run loop."""
+
+    def __init__(self, reader: FrameReader, transport: asyncio.WriteTransport) -> None:
+        self._reader = reader
+        self._transport = transport
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.runs: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    def send(self, message: dict[str, Any]) -> None:
+        self._transport.write(encode(message))
+
+    async def pump(self) -> None:
+        try:
+            while True:
+                message = await self._reader.read()
+                if message["type"] == "reply":
+                    future = self._waiting.pop(int(message["id"]), None)
+                    if future is not None and not future.done():
+                        future.set_result(message)
+                elif message["type"] == "run":
+                    await self.runs.put(message)
+        except WireError:
+            await self.runs.put(None)  # the host went away: stop
+
+    async def request(self, payload: dict[str, Any]) -> Any:
+        call_id = next(self._ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[call_id] = future
+        self.send({"type": "call", "id": call_id, **payload})
+        try:
+            reply = await future
+        finally:
+            self._waiting.pop(call_id, None)
+        if reply.get("ok"):
+            return reply.get("value")
+        message = str(reply.get("error") or "the host refused the call")
+        if reply.get("budget"):
+            raise BudgetExceeded(message)
+        tool = reply.get("tool")
+        raise ToolError(message, tool=tool if isinstance(tool, str) else None)
+
+
+class _WorkerBridge:
+    """The plan's `Bridge` inside the worker: every call is a round trip to the host."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+
+    async def call_tool(
+        self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], line: int | None
+    ) -> Any:
+        return await self._connection.request(
+            {
+                "op": "tool",
+                "name": name,
+                "args": jsonify(list(args)),
+                "kwargs": jsonify(dict(kwargs)),
+                "line": line,
+            }
+        )
+
+    async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        result = await self._connection.request({"op": "search", "query": query, "limit": limit})
+        return result if isinstance(result, list) else []
+
+    async def describe(self, name: str) -> str:
+        return str(await self._connection.request({"op": "describe", "name": name}))
+
+
+async def _run_one(message: dict[str, Any], connection: _Connection) -> ExecutionOutcome:
+    try:
+        limits = limits_from_wire(message["limits"])
+        request = ExecutionRequest(
+            code=str(message["code"]),
+            manifest=Manifest.from_wire(message["manifest"]),
+            limits=limits,
+            execution_id=str(message.get("execution_id", "")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        return ExecutionOutcome(
+            status="error", failure=PlanFailure(kind="internal", message=f"bad run request: {exc}")
+        )
+    set_cpu_budget(limits.timeout + 1.0)
+    return await run_plan(request, _WorkerBridge(connection))
+
+
+async def _serve(read_fd: int, write_fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    reader = await FrameReader.open(read_fd)
+    transport, _ = await loop.connect_write_pipe(
+        asyncio.Protocol, os.fdopen(write_fd, "wb", buffering=0)
+    )
+    connection = _Connection(reader, transport)
+    init = await reader.read()
+    report = apply_confinement(
+        max_memory_mb=int(init.get("max_memory_mb", 512)), seccomp=bool(init.get("seccomp", True))
+    )
+    connection.send({"type": "ready", "report": report, "pid": os.getpid()})
+    pump = asyncio.ensure_future(connection.pump())
+    while True:
+        message = await connection.runs.get()
+        if message is None:
+            break
+        try:
+            outcome = await _run_one(message, connection)
+        except MemoryError:
+            outcome = ExecutionOutcome(
+                status="error",
+                failure=PlanFailure(kind="budget", message="the plan ran out of memory"),
+            )
+        connection.send({"type": "done", "outcome": outcome_to_wire(outcome)})
+    pump.cancel()
+
+
+def main() -> None:
+    """Entry point: `python -c '...; main()' READ_FD WRITE_FD`."""
+    read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
+    exec(compile(_WARM_UP, "<warm-up>", "exec"), {})  # import lazily-loaded modules now
+    asyncio.run(_serve(read_fd, write_fd))

@@ -1,0 +1,385 @@
+"""The isolated executor: plans run in a pool of pre-started, confined worker processes.
+
+Each worker applies the same RestrictedPython policy and budgets as the in-process executor,
+plus what only a separate process can have: a memory cap, a CPU-time cap, a syscall filter (no
+processes, sockets or file opening), an empty working directory and a scrubbed environment.
+A worker that overruns its time, runs out of memory or dies is killed and replaced; the caller
+still gets an `ExecutionOutcome` and the host-side record of every tool call made before.
+Tool calls and results cross as JSON frames (`_wire.py`); nothing from a worker is unpickled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections import deque
+from typing import Any
+
+from codemode_core.errors import ToolError
+from codemode_core.sandbox._plan_api import BudgetExceeded
+from codemode_core.sandbox._wire import (
+    FrameReader,
+    WireError,
+    encode,
+    limits_to_wire,
+    outcome_from_wire,
+)
+from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest, PlanFailure
+
+__all__ = ["IsolatedExecutor"]
+
+log = logging.getLogger("codemode.sandbox")
+
+_START_TIMEOUT_SECONDS = 30.0
+_KILL_GRACE_SECONDS = 2.0
+_STDERR_TAIL_BYTES = 4096
+
+
+class _WorkerDied(Exception):
+    pass
+
+
+class _Worker:
+    """One worker process and the host's end of its pipes."""
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        reader: FrameReader,
+        transport: asyncio.WriteTransport,
+        workdir: str,
+    ) -> None:
+        self.process = process
+        self.reader = reader
+        self.transport = transport
+        self.workdir = workdir
+        self.report: dict[str, Any] = {}
+        self.healthy = True
+        self.stderr_tail = deque[bytes](maxlen=64)
+        self._stderr_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, *, max_memory_mb: int, seccomp: bool, python: str) -> _Worker:
+        to_worker_r, to_worker_w = os.pipe()
+        to_host_r, to_host_w = os.pipe()
+        workdir = tempfile.mkdtemp(prefix="codemode-worker-")
+        bootstrap = (
+            "import sys; sys.path[:0] = __import__('json').loads(sys.argv[3]); "
+            "from codemode_core.sandbox._worker import main; main()"
+        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                python,
+                "-I",
+                "-c",
+                bootstrap,
+                str(to_worker_r),
+                str(to_host_w),
+                json.dumps([p for p in sys.path if p]),
+                pass_fds=(to_worker_r, to_host_w),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                env={"PATH": os.defpath, "LANG": "C.UTF-8"},
+                cwd=workdir,
+                start_new_session=True,
+            )
+        finally:
+            os.close(to_worker_r)
+            os.close(to_host_w)
+        loop = asyncio.get_running_loop()
+        reader = await FrameReader.open(to_host_r)
+        transport, _ = await loop.connect_write_pipe(
+            asyncio.Protocol, os.fdopen(to_worker_w, "wb", buffering=0)
+        )
+        worker = cls(process, reader, transport, workdir)
+        worker._stderr_task = asyncio.ensure_future(worker._drain_stderr())
+        worker.send({"type": "init", "max_memory_mb": max_memory_mb, "seccomp": seccomp})
+        try:
+            ready = await asyncio.wait_for(reader.read(), _START_TIMEOUT_SECONDS)
+        except (WireError, TimeoutError) as exc:
+            await worker.kill()
+            raise _WorkerDied(f"the worker did not start: {exc}. {worker.stderr()}") from None
+        report = ready.get("report")
+        worker.report = report if isinstance(report, dict) else {}
+        return worker
+
+    async def _drain_stderr(self) -> None:
+        stream = self.process.stderr
+        if stream is None:
+            return
+        while chunk := await stream.read(1024):
+            self.stderr_tail.append(chunk)
+
+    def stderr(self) -> str:
+        tail = b"".join(self.stderr_tail)[-_STDERR_TAIL_BYTES:]
+        return tail.decode(errors="replace").strip()
+
+    def send(self, message: dict[str, Any]) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(encode(message))
+
+    async def kill(self) -> None:
+        self.healthy = False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.wait(), _KILL_GRACE_SECONDS)
+        self.transport.close()
+        if self._stderr_task is not None:
+            self._stderr_task.cancel()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    async def run(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
+        self.send(
+            {
+                "type": "run",
+                "code": request.code,
+                "manifest": request.manifest.to_wire(),
+                "limits": limits_to_wire(request.limits),
+                "execution_id": request.execution_id,
+            }
+        )
+        calls: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                message = await self.reader.read()
+                kind = message["type"]
+                if kind == "done":
+                    return outcome_from_wire(message.get("outcome"))
+                if kind == "call":
+                    task = asyncio.ensure_future(self._serve_call(message, bridge))
+                    calls.add(task)
+                    task.add_done_callback(calls.discard)
+                else:
+                    raise WireError(f"unexpected message type {kind!r}")
+        except WireError as exc:
+            self.healthy = False
+            raise _WorkerDied(str(exc)) from None
+        finally:
+            for task in calls:
+                task.cancel()
+
+    async def _serve_call(self, message: dict[str, Any], bridge: Bridge) -> None:
+        call_id = message.get("id")
+        reply: dict[str, Any] = {"type": "reply", "id": call_id}
+        try:
+            op = message.get("op")
+            if op == "tool":
+                args = message.get("args")
+                kwargs = message.get("kwargs")
+                line = message.get("line")
+                value = await bridge.call_tool(
+                    str(message.get("name")),
+                    args if isinstance(args, list) else [],
+                    kwargs if isinstance(kwargs, dict) else {},
+                    line if isinstance(line, int) else None,
+                )
+            elif op == "search":
+                value = await bridge.search(
+                    str(message.get("query")), int(message.get("limit", 10))
+                )
+            elif op == "describe":
+                value = await bridge.describe(str(message.get("name")))
+            else:
+                raise ToolError(f"unknown operation {op!r}")
+            reply.update(ok=True, value=value)
+        except BudgetExceeded as exc:
+            reply.update(ok=False, error=str(exc), budget=True)
+        except ToolError as exc:
+            reply.update(ok=False, error=exc.message, tool=exc.tool)
+        except (TypeError, ValueError) as exc:
+            reply.update(ok=False, error=f"malformed call: {exc}")
+        try:
+            self.send(reply)
+        except WireError as exc:  # a result too large for one frame
+            self.send(
+                {
+                    "type": "reply",
+                    "id": call_id,
+                    "ok": False,
+                    "error": f"the tool result is too large to return: {exc}",
+                }
+            )
+
+
+class IsolatedExecutor:
+    """Runs each plan in a confined worker process taken from a warm pool.
+
+    Args:
+        pool_size: Workers kept warm (and the most plans run at once).
+        max_memory_mb: Address-space cap per worker; default: the plan's `Limits.max_memory_mb`.
+        seccomp: Install the syscall filter where available (Linux with libseccomp).
+        python: Interpreter for workers (defaults to the host's).
+    """
+
+    def __init__(
+        self,
+        *,
+        pool_size: int = 2,
+        max_memory_mb: int | None = None,
+        seccomp: bool = True,
+        python: str | None = None,
+    ) -> None:
+        self.pool_size = max(1, pool_size)
+        self._max_memory_mb = max_memory_mb
+        self._seccomp = seccomp
+        self._python = python or sys.executable
+        self._idle: list[_Worker] = []
+        self._count = 0
+        self._available: asyncio.Condition | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.last_report: dict[str, Any] = {}
+
+    async def _bind_loop(self) -> asyncio.Condition:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._available is None:
+            # Pipes belong to one event loop: a new loop needs new workers.
+            if self._loop is not None and self._loop.is_running():
+                old = self._loop
+                asyncio.run_coroutine_threadsafe(self.aclose(), old)
+            self._abandon()
+            self._loop, self._available = loop, asyncio.Condition()
+        return self._available
+
+    async def _acquire(self, memory_mb: int) -> _Worker:
+        available = await self._bind_loop()
+        async with available:
+            while not self._idle and self._count >= self.pool_size:
+                await available.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+        try:
+            worker = await _Worker.start(
+                max_memory_mb=self._max_memory_mb or memory_mb,
+                seccomp=self._seccomp,
+                python=self._python,
+            )
+        except BaseException:
+            async with available:
+                self._count -= 1
+                available.notify()
+            raise
+        self.last_report = worker.report
+        return worker
+
+    async def _release(self, worker: _Worker) -> None:
+        available = await self._bind_loop()
+        if not worker.healthy or worker.process.returncode is not None:
+            await worker.kill()
+            async with available:
+                self._count -= 1
+                available.notify()
+            return
+        async with available:
+            self._idle.append(worker)
+            available.notify()
+
+    async def execute(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
+        try:
+            worker = await self._acquire(request.limits.max_memory_mb)
+        except _WorkerDied as exc:
+            return _crashed(str(exc))
+        started = time.monotonic()
+        try:
+            return await asyncio.wait_for(
+                worker.run(request, bridge), request.limits.timeout + _KILL_GRACE_SECONDS
+            )
+        except TimeoutError:
+            worker.healthy = False
+            return ExecutionOutcome(
+                status="error",
+                failure=PlanFailure(
+                    kind="timeout",
+                    message=f"the plan ran out of time (timeout={request.limits.timeout:g}s) and "
+                    "did not stop; its worker process was killed. Do less per plan.",
+                ),
+            )
+        except _WorkerDied:
+            worker.healthy = False
+            await worker.kill()
+            return _death_outcome(worker, request, time.monotonic() - started)
+        except asyncio.CancelledError:
+            worker.healthy = False
+            raise
+        finally:
+            await self._release(worker)
+
+    async def aclose(self) -> None:
+        """Stop every idle worker (busy ones stop when their plan ends), from any loop."""
+        home = self._loop
+        if home is None:
+            return
+        if home is asyncio.get_running_loop():
+            idle, self._idle = self._idle, []
+            for worker in idle:
+                await worker.kill()
+            self._count -= len(idle)
+        elif home.is_running():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.aclose(), home))
+        else:
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """The workers' loop is gone: kill them without it."""
+        for worker in self._idle:
+            _kill_now(worker)
+        self._idle, self._count = [], 0
+
+    def __del__(self) -> None:
+        for worker in self._idle:
+            _kill_now(worker)
+
+
+def _kill_now(worker: _Worker) -> None:
+    """Kill without an event loop (its loop is closed): transports are marked closed by hand."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(worker.process.pid, signal.SIGKILL)
+    for transport in (worker.transport, getattr(worker.process, "_transport", None)):
+        pipe = getattr(transport, "_pipe", None)
+        with contextlib.suppress(OSError, AttributeError):
+            if pipe is not None:
+                pipe.close()
+        with contextlib.suppress(AttributeError):
+            transport._closed = True  # type: ignore[union-attr]  # no loop left to close it
+    shutil.rmtree(worker.workdir, ignore_errors=True)
+
+
+def _death_outcome(worker: _Worker, request: ExecutionRequest, elapsed: float) -> ExecutionOutcome:
+    """Translate how a worker died into the error kind and message the model reads.
+
+    The exit status can be lost (another child watcher may reap the process first), so a
+    death at or after the plan's deadline counts as running out of time as well.
+    """
+    code = worker.process.returncode
+    if code == -signal.SIGXCPU or elapsed >= request.limits.timeout:
+        return ExecutionOutcome(
+            status="error",
+            failure=PlanFailure(
+                kind="timeout",
+                message=f"the plan used more CPU time than its {request.limits.timeout:g}s budget "
+                "and its worker process was stopped. Do less per plan.",
+            ),
+        )
+    if code == -signal.SIGKILL:
+        return _crashed(
+            f"the worker process was killed (most likely out of memory: the cap is "
+            f"{request.limits.max_memory_mb} MB)"
+        )
+    detail = worker.stderr().splitlines()[-1:] or [""]
+    return _crashed(f"the worker process died (exit status {code}). {detail[0]}".strip())
+
+
+def _crashed(message: str) -> ExecutionOutcome:
+    return ExecutionOutcome(status="error", failure=PlanFailure(kind="crashed", message=message))

@@ -1,0 +1,285 @@
+"""Render tools as a Python stub module: what the model reads instead of JSON tool schemas.
+
+The stub is valid, type-checkable Python: `TypedDict`s for structured values, then
+`class tools:` holding one `@staticmethod async def` per tool (nested classes per namespace), so
+`await tools.x(...)` in a plan type-checks against it. The same pass yields each tool's
+`ToolSignature`, which dispatch uses to map positional arguments and identifiers back to the
+tool's own parameter names: what the model saw is exactly what gets called.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from codemode_core.naming import IdentifierAllocator
+from codemode_core.stubs.schema import (
+    TypeBuilder,
+    camel_case,
+    degraded_note,
+    py_literal,
+    short,
+)
+
+__all__ = ["StubParameter", "StubRenderer", "ToolSignature"]
+
+_MAX_DESCRIPTION = 1200
+_MAX_DEFAULT = 40
+_TYPING_NAMES = ("Any", "Literal", "NotRequired", "TypedDict")
+_RESERVED_PARAMS = frozenset({"self", "cls", "kwargs", "args"})
+
+
+@dataclass(frozen=True, slots=True)
+class StubParameter:
+    """One parameter as the stub shows it, and the schema key it stands for."""
+
+    identifier: str
+    """The Python name shown in the stub."""
+    key: str
+    """The original JSON property name (what the tool receives)."""
+    annotation: str
+    required: bool
+    default: str | None
+    """Source text of the default shown in the stub; None for required parameters."""
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSignature:
+    """How one tool appears in the stubs."""
+
+    qualified_name: str
+    """`tools.get_forecast` or `tools.github.list_issues`."""
+    identifier: str
+    parameters: tuple[StubParameter, ...]
+    """In stub order: required first, then optional, each in declared order."""
+    var_keyword: bool
+    """True when the schema had no usable properties and the stub says `(**kwargs: Any)`."""
+    return_annotation: str
+    text: str
+    """One-line signature for search results."""
+    summary: str
+    """The first sentence of the description."""
+
+
+@dataclass(slots=True)
+class _RenderedTool:
+    signature: ToolSignature
+    namespace: str | None
+    source: str
+    uses: set[str]
+
+
+class StubRenderer:
+    """Accumulates tools, assigns type names, renders stub source (deterministically)."""
+
+    def __init__(self, root: str = "tools") -> None:
+        self.root = root
+        self._types = TypeBuilder()
+        self._tools: dict[str, _RenderedTool] = {}
+        self._namespaces: list[str] = []
+
+    def add_tool(
+        self,
+        *,
+        namespace: str | None,
+        identifier: str,
+        description: str,
+        input_schema: Mapping[str, Any],
+        output_schema: Mapping[str, Any] | None,
+    ) -> ToolSignature:
+        """Add one tool; `namespace` and `identifier` are already valid unique identifiers."""
+        qualified = (
+            f"{self.root}.{namespace}.{identifier}" if namespace else f"{self.root}.{identifier}"
+        )
+        hint = camel_case(identifier)
+        uses: set[str] = set()
+        parameters, var_keyword = self._parameters(input_schema, hint, uses)
+        returns = "Any"
+        if isinstance(output_schema, Mapping) and output_schema:
+            returns, deps = self._types.expression(output_schema, output_schema, f"{hint}Result")
+            uses |= deps
+        summary = _summary(description)
+        params_text = _params_text(parameters, var_keyword)
+        signature = ToolSignature(
+            qualified_name=qualified,
+            identifier=identifier,
+            parameters=tuple(parameters),
+            var_keyword=var_keyword,
+            return_annotation=returns,
+            text=f"{identifier}({params_text}) -> {returns}",
+            summary=summary,
+        )
+        source = _tool_source(signature, description)
+        self._tools[qualified] = _RenderedTool(signature, namespace, source, uses)
+        if namespace and namespace not in self._namespaces:
+            self._namespaces.append(namespace)
+        return signature
+
+    def _parameters(
+        self, schema: Mapping[str, Any], hint: str, uses: set[str]
+    ) -> tuple[list[StubParameter], bool]:
+        properties = schema.get("properties") if isinstance(schema, Mapping) else None
+        if not isinstance(properties, Mapping) or not properties:
+            return [], True
+        required_raw = schema.get("required")
+        required = set(required_raw) if isinstance(required_raw, list) else set()
+        names = IdentifierAllocator(_RESERVED_PARAMS)
+        ordered = [k for k in properties if k in required] + [
+            k for k in properties if k not in required
+        ]
+        parameters = []
+        for key in ordered:
+            prop = properties[key]
+            annotation, deps = self._types.expression(prop, schema, f"{hint}{camel_case(str(key))}")
+            uses |= deps
+            is_required = key in required
+            default = None
+            if not is_required:
+                default = _default_text(prop)
+                if (
+                    default == "None"
+                    and "None" not in annotation.split(" | ")
+                    and annotation != "Any"
+                ):
+                    annotation = f"{annotation} | None"
+            description = prop.get("description") if isinstance(prop, Mapping) else None
+            fmt = prop.get("format") if isinstance(prop, Mapping) else None
+            original = degraded_note(prop) if annotation.startswith("Any") else None
+            note = "; ".join(str(p) for p in (fmt, description, original) if p) or None
+            parameters.append(
+                StubParameter(
+                    identifier=names.allocate(str(key), fallback="arg"),
+                    key=str(key),
+                    annotation=annotation,
+                    required=is_required,
+                    default=default,
+                    description=short(note, 160) if note else None,
+                )
+            )
+        return parameters, False
+
+    # Rendering ---------------------------------------------------------------------------
+
+    def render(self, *, only: Collection[str] | None = None) -> str:
+        """The stub module, or (with `only`) the selected tools/namespaces and their types."""
+        tools = [t for q, t in self._tools.items() if only is None or _selected(q, only, self.root)]
+        type_names = self._closure(set().union(*(t.uses for t in tools)) if tools else set())
+        body: list[str] = [
+            self._types.definitions[name].text
+            for name in self._types.definitions
+            if name in type_names
+        ]
+        body.append(self._tools_class(tools))
+        text = "\n\n\n".join(body)
+        return _header(text) + text + "\n"
+
+    def render_type(self, name: str) -> str | None:
+        """One named type's definition (for `codemode.describe("Forecast")`)."""
+        definition = self._types.definitions.get(name)
+        return definition.text if definition is not None else None
+
+    def type_names(self) -> list[str]:
+        return list(self._types.definitions)
+
+    def _closure(self, names: set[str]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(names)
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in self._types.definitions:
+                continue
+            seen.add(name)
+            stack.extend(self._types.definitions[name].depends_on)
+        return seen
+
+    def _tools_class(self, tools: list[_RenderedTool]) -> str:
+        lines = [f"class {self.root}:"]
+        root_tools = [t for t in tools if t.namespace is None]
+        for tool in root_tools:
+            lines.append(_indent(tool.source, 1))
+        for namespace in self._namespaces:
+            members = [t for t in tools if t.namespace == namespace]
+            if not members:
+                continue
+            lines.append(f"    class {namespace}:")
+            lines.extend(_indent(tool.source, 2) for tool in members)
+        if len(lines) == 1:
+            lines.append('    """No tools."""')
+        return "\n".join(lines)
+
+
+def _selected(qualified: str, only: Collection[str], root: str) -> bool:
+    return any(
+        qualified == name or qualified.startswith(f"{name}.") or name == root for name in only
+    )
+
+
+def _header(body: str) -> str:
+    used = [name for name in _TYPING_NAMES if re.search(rf"\b{name}\b", body)]
+    lines = ["from __future__ import annotations", ""]
+    if used:
+        lines.append(f"from typing import {', '.join(used)}")
+        lines.append("")
+    return "\n".join(lines) + "\n\n"
+
+
+def _indent(text: str, level: int) -> str:
+    pad = "    " * level
+    return "\n".join(pad + line if line else line for line in text.splitlines())
+
+
+def _summary(description: str) -> str:
+    text = " ".join(str(description or "").split())
+    match = re.search(r"(?<=[.!?])\s", text)
+    first = text[: match.start()] if match else text
+    return short(first, 120)
+
+
+def _default_text(schema: Any) -> str:
+    if isinstance(schema, Mapping) and "default" in schema:
+        literal = py_literal(schema["default"])
+        if literal is None:
+            literal = repr(schema["default"])
+        return literal if len(literal) <= _MAX_DEFAULT else "..."
+    return "None"
+
+
+def _params_text(parameters: list[StubParameter], var_keyword: bool) -> str:
+    if var_keyword:
+        return "**kwargs: Any"
+    parts = []
+    for param in parameters:
+        part = f"{param.identifier}: {param.annotation}"
+        if param.default is not None:
+            part += f" = {param.default}"
+        parts.append(part)
+    return ", ".join(parts)
+
+
+def _tool_source(signature: ToolSignature, description: str) -> str:
+    params = _params_text(list(signature.parameters), signature.var_keyword)
+    doc = _tool_docstring(description, signature.parameters)
+    return "\n".join(
+        [
+            "@staticmethod",
+            f"async def {signature.identifier}({params}) -> {signature.return_annotation}:",
+            *("    " + line if line else "" for line in doc.splitlines()),
+        ]
+    )
+
+
+def _tool_docstring(description: str, parameters: tuple[StubParameter, ...]) -> str:
+    text = str(description or "").strip()
+    if len(text) > _MAX_DESCRIPTION:
+        text = text[: _MAX_DESCRIPTION - 1].rstrip() + "…"
+    described = [p for p in parameters if p.description]
+    if described:
+        args = "\n".join(f"    {p.identifier}: {p.description}" for p in described)
+        text = f"{text}\n\nArgs:\n{args}" if text else f"Args:\n{args}"
+    text = text.replace("\\", "\\\\").replace('"""', "'''") or "No description."
+    if text.endswith('"'):
+        text += " "
+    return f'"""{text}"""' if "\n" not in text else f'"""{text}\n"""'

@@ -1,0 +1,464 @@
+"""JSON Schema → Python type expressions, collecting the named `TypedDict`s they need.
+
+Real-world schemas are messy (`"type": "dict"`, dangling `$ref`s, enums of floats, recursion),
+so every construct degrades to `Any` with a short note instead of failing: a stub that says
+`Any` still lets the model call the tool; a crash would hide every tool.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from codemode_core.naming import IdentifierAllocator
+
+__all__ = ["TypeBuilder", "TypeDefinition", "camel_case", "py_literal"]
+
+RESERVED_TYPE_NAMES = frozenset(
+    {
+        "Any",
+        "Literal",
+        "NotRequired",
+        "TypedDict",
+        "annotations",
+        "tools",
+        "list",
+        "dict",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "tuple",
+        "object",
+        "type",
+        "None",
+    }
+)
+_TYPE_ALIASES = {
+    "string": "string",
+    "str": "string",
+    "text": "string",
+    "char": "string",
+    "integer": "integer",
+    "int": "integer",
+    "long": "integer",
+    "int32": "integer",
+    "int64": "integer",
+    "number": "number",
+    "float": "number",
+    "double": "number",
+    "decimal": "number",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "object": "object",
+    "dict": "object",
+    "map": "object",
+    "array": "array",
+    "list": "array",
+    "tuple": "array",
+    "null": "null",
+    "none": "null",
+    "any": "any",
+}
+_SCALARS = {
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "null": "None",
+    "any": "Any",
+}
+_MAX_LITERALS = 40
+_MAX_COMMENT = 90
+_MAX_DEPTH = 40
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def camel_case(name: str) -> str:
+    """`get_forecast` → `GetForecast`; keeps existing capitals (`listIssues` → `ListIssues`)."""
+    parts = _WORD.findall(name)
+    text = "".join(p[:1].upper() + p[1:] for p in parts)
+    if not text or text[0].isdigit():
+        text = f"T{text}"
+    return text
+
+
+def py_literal(value: Any) -> str | None:
+    """Source text of a JSON scalar as a Python literal, None when it is not a scalar."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value)
+    return None
+
+
+def short(text: Any, limit: int = _MAX_COMMENT) -> str:
+    """One line, at most `limit` characters, safe inside a comment."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+@dataclass(slots=True)
+class TypeDefinition:
+    """A named type of the stub file and the names its text refers to."""
+
+    name: str
+    text: str = ""
+    depends_on: set[str] = field(default_factory=set)
+
+
+class _Context:
+    """Per-document state: the root schema (for `$ref`) and refs being built (recursion)."""
+
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.root = root
+        self.in_progress: dict[str, str] = {}
+
+
+class TypeBuilder:
+    """Builds type expressions for many schemas, sharing one namespace of type names."""
+
+    def __init__(self) -> None:
+        self.definitions: dict[str, TypeDefinition] = {}
+        self._names = IdentifierAllocator(RESERVED_TYPE_NAMES)
+        self._by_structure: dict[str, str] = {}
+        self._refs: dict[tuple[int, str], str] = {}
+        self._deps_stack: list[set[str]] = []
+
+    # Public entry --------------------------------------------------------------------
+
+    def expression(
+        self, schema: Any, root: Mapping[str, Any] | None, hint: str
+    ) -> tuple[str, set[str]]:
+        """The type expression for `schema` and the named types it uses."""
+        deps: set[str] = set()
+        self._deps_stack.append(deps)
+        try:
+            ctx = _Context(root if isinstance(root, Mapping) else {})
+            text = self._expr(schema, ctx, hint, 0)
+        finally:
+            self._deps_stack.pop()
+        return text, deps
+
+    # Dispatch --------------------------------------------------------------------------
+
+    def _use(self, name: str) -> str:
+        if self._deps_stack:
+            self._deps_stack[-1].add(name)
+        return name
+
+    def _expr(self, schema: Any, ctx: _Context, hint: str, depth: int) -> str:
+        if depth > _MAX_DEPTH:
+            return "Any"
+        if schema is True or schema == {}:
+            return "Any"
+        if not isinstance(schema, Mapping):
+            return "Any"
+        if isinstance(schema.get("$ref"), str):
+            base = self._ref(schema["$ref"], ctx, depth)
+            return self._nullable(base, schema)
+        for key in ("anyOf", "oneOf"):
+            options = schema.get(key)
+            if isinstance(options, list) and options:
+                parts = [self._expr(o, ctx, f"{hint}Option", depth + 1) for o in options]
+                return self._nullable(_union(parts), schema)
+        if isinstance(schema.get("allOf"), list) and schema["allOf"]:
+            return self._nullable(self._all_of(schema, ctx, hint, depth), schema)
+        if "const" in schema and py_literal(schema["const"]) is not None:
+            return self._nullable(f"Literal[{py_literal(schema['const'])}]", schema)
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            return self._nullable(self._enum(schema), schema)
+        types = schema.get("type")
+        if isinstance(types, list):
+            parts = [self._typed(dict(schema, type=t), ctx, hint, depth) for t in types]
+            return self._nullable(_union(parts), schema)
+        return self._nullable(self._typed(schema, ctx, hint, depth), schema)
+
+    def _typed(self, schema: Mapping[str, Any], ctx: _Context, hint: str, depth: int) -> str:
+        raw = schema.get("type")
+        if raw is None:
+            if isinstance(schema.get("properties"), Mapping):
+                raw = "object"
+            elif "items" in schema or "prefixItems" in schema:
+                raw = "array"
+            else:
+                return "Any"
+        kind = _TYPE_ALIASES.get(str(raw).lower()) if isinstance(raw, str) else None
+        if kind is None:
+            return "Any"
+        if kind == "object":
+            return self._object(schema, ctx, hint, depth)
+        if kind == "array":
+            return self._array(schema, ctx, hint, depth)
+        return _SCALARS[kind]
+
+    # Constructs ------------------------------------------------------------------------
+
+    def _nullable(self, text: str, schema: Mapping[str, Any]) -> str:
+        if schema.get("nullable") is True and "None" not in _split_union(text) and text != "Any":
+            return f"{text} | None"
+        return text
+
+    def _enum(self, schema: Mapping[str, Any]) -> str:
+        values = schema["enum"]
+        literals = [py_literal(v) for v in values if not isinstance(v, float)]
+        if len(literals) != len(values) or any(v is None for v in literals):
+            base = self._typed(
+                {k: v for k, v in schema.items() if k != "enum"}, _Context({}), "Enum", 0
+            )
+            return base
+        if len(literals) > _MAX_LITERALS:
+            base = self._typed(
+                {k: v for k, v in schema.items() if k != "enum"}, _Context({}), "Enum", 0
+            )
+            return base if base != "Any" else "str"
+        has_none = "None" in literals
+        names = list(dict.fromkeys(v for v in literals if v is not None and v != "None"))
+        text = f"Literal[{', '.join(names)}]" if names else "None"
+        return f"{text} | None" if has_none and names else text
+
+    def _array(self, schema: Mapping[str, Any], ctx: _Context, hint: str, depth: int) -> str:
+        prefix = schema.get("prefixItems")
+        items = schema.get("items")
+        if isinstance(prefix, list) and prefix:
+            parts = [self._expr(p, ctx, f"{hint}Item", depth + 1) for p in prefix]
+            return f"tuple[{', '.join(parts)}]"
+        if isinstance(items, list):
+            if not items:
+                return "list[Any]"
+            parts = [self._expr(p, ctx, f"{hint}Item", depth + 1) for p in items]
+            return f"tuple[{', '.join(parts)}]"
+        if items is None or items is True:
+            return "list[Any]"
+        return f"list[{self._expr(items, ctx, f'{hint}Item', depth + 1)}]"
+
+    def _object(self, schema: Mapping[str, Any], ctx: _Context, hint: str, depth: int) -> str:
+        properties = schema.get("properties")
+        if not isinstance(properties, Mapping) or not properties:
+            extra = schema.get("additionalProperties")
+            if isinstance(extra, Mapping) and extra:
+                return f"dict[str, {self._expr(extra, ctx, f'{hint}Value', depth + 1)}]"
+            return "dict[str, Any]"
+        return self._typed_dict(schema, properties, ctx, hint, depth)
+
+    def _all_of(self, schema: Mapping[str, Any], ctx: _Context, hint: str, depth: int) -> str:
+        parts = [self._resolve(p, ctx) for p in schema["allOf"]]
+        if len(parts) == 1:
+            return self._expr(parts[0], ctx, hint, depth + 1)
+        if all(isinstance(p, Mapping) and isinstance(p.get("properties"), Mapping) for p in parts):
+            merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+            for part in parts:
+                merged["properties"].update(part["properties"])
+                merged["required"].extend(r for r in part.get("required", []) if isinstance(r, str))
+            extra = {k: v for k, v in schema.items() if k != "allOf"}
+            merged["properties"].update(extra.get("properties", {}))
+            return self._expr(merged, ctx, hint, depth + 1)
+        return self._expr(parts[0], ctx, hint, depth + 1)
+
+    def _resolve(self, schema: Any, ctx: _Context) -> Any:
+        """Follow one `$ref` (for `allOf` merging); unresolvable refs stay as they are."""
+        if isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
+            target = _pointer(ctx.root, schema["$ref"])
+            if target is not None:
+                return target
+        return schema
+
+    def _ref(self, ref: str, ctx: _Context, depth: int) -> str:
+        if ref in ctx.in_progress:
+            return self._use(ctx.in_progress[ref])
+        key = (id(ctx.root), ref)
+        if key in self._refs:
+            return self._use(self._refs[key])
+        target = _pointer(ctx.root, ref)
+        if target is None:
+            return "Any"
+        name_hint = camel_case(ref.rsplit("/", 1)[-1]) or "Ref"
+        if isinstance(target, Mapping) and _is_object(target):
+            name = self._names.allocate(name_hint, fallback="Type")
+            ctx.in_progress[ref] = name
+            self._refs[key] = name
+            definition = self._define_typed_dict(name, target, target["properties"], ctx, depth)
+            del ctx.in_progress[ref]
+            self.definitions[name] = definition
+            return self._use(name)
+        return self._expr(target, ctx, name_hint, depth + 1)
+
+    # TypedDicts ------------------------------------------------------------------------
+
+    def _typed_dict(
+        self,
+        schema: Mapping[str, Any],
+        properties: Mapping[str, Any],
+        ctx: _Context,
+        hint: str,
+        depth: int,
+    ) -> str:
+        structure = _structure_key(schema)
+        if structure is not None and structure in self._by_structure:
+            return self._use(self._by_structure[structure])
+        name = self._names.allocate(camel_case(hint), fallback="Type")
+        definition = self._define_typed_dict(name, schema, properties, ctx, depth)
+        self.definitions[name] = definition
+        if structure is not None:
+            self._by_structure[structure] = name
+        return self._use(name)
+
+    def _define_typed_dict(
+        self,
+        name: str,
+        schema: Mapping[str, Any],
+        properties: Mapping[str, Any],
+        ctx: _Context,
+        depth: int,
+    ) -> TypeDefinition:
+        definition = TypeDefinition(name)
+        self.definitions.setdefault(name, definition)  # visible to recursive references
+        deps: set[str] = set()
+        self._deps_stack.append(deps)
+        try:
+            required = schema.get("required")
+            required_keys = set(required) if isinstance(required, list) else set()
+            fields: list[tuple[str, str, str]] = []
+            for key, prop in properties.items():
+                text = self._expr(prop, ctx, f"{name}{camel_case(str(key))}", depth + 1)
+                if key not in required_keys:
+                    text = f"NotRequired[{text}]"
+                fields.append((str(key), text, _field_note(prop, text)))
+        finally:
+            self._deps_stack.pop()
+        deps.discard(name)
+        definition.depends_on = deps
+        definition.text = _render_typed_dict(name, schema, fields)
+        if self._deps_stack:
+            self._deps_stack[-1].update(deps)
+        return definition
+
+
+def _render_typed_dict(
+    name: str, schema: Mapping[str, Any], fields: list[tuple[str, str, str]]
+) -> str:
+    if all(key.isidentifier() and not keyword.iskeyword(key) for key, _, _ in fields):
+        lines = [f"class {name}(TypedDict):"]
+        description = schema.get("description")
+        if description:
+            lines.append(f"    {_docstring(short(description, 200))}")
+        for key, text, note in fields:
+            lines.append(f"    {key}: {text}" + (f"  # {note}" if note else ""))
+        return "\n".join(lines)
+    items = [
+        f"    {json.dumps(key)}: {json.dumps(text)}," + (f"  # {note}" if note else "")
+        for key, text, note in fields
+    ]
+    return "\n".join(
+        [
+            f"{name} = TypedDict(",
+            f"    {json.dumps(name)},",
+            "    {",
+            *["    " + item for item in items],
+            "    },",
+            ")",
+        ]
+    )
+
+
+def degraded_note(schema: Any) -> str | None:
+    """For a schema that became `Any`: the original, shortened, so nothing is silently lost."""
+    if (
+        schema is True
+        or schema in ({}, None)
+        or (isinstance(schema, Mapping) and set(schema) <= {"description", "title", "default"})
+    ):
+        return None
+    try:
+        text = json.dumps(schema, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        text = repr(schema)
+    return f"schema: {short(text, 80)}"
+
+
+def _field_note(schema: Any, annotation: str = "") -> str:
+    if not isinstance(schema, Mapping):
+        return short(f"schema: {schema!r}") if annotation == "Any" else ""
+    notes = []
+    fmt = schema.get("format")
+    if isinstance(fmt, str):
+        notes.append(fmt)
+    description = schema.get("description") or schema.get("title")
+    if description:
+        notes.append(str(description))
+    if annotation in ("Any", "NotRequired[Any]"):
+        original = degraded_note(schema)
+        if original:
+            notes.append(original)
+    return short("; ".join(notes)) if notes else ""
+
+
+def _docstring(text: str) -> str:
+    return '"""' + text.replace("\\", "\\\\").replace('"""', "'''") + '"""'
+
+
+def _split_union(text: str) -> list[str]:
+    """Top-level members of `A | list[B | C] | None` (brackets respected)."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(text[start:index].strip())
+            start = index + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def _union(parts: list[str]) -> str:
+    flat: list[str] = []
+    for part in parts:
+        for piece in _split_union(part):
+            if piece not in flat:
+                flat.append(piece)
+    if "Any" in flat:
+        return "Any"
+    if "None" in flat:
+        flat = [p for p in flat if p != "None"] + ["None"]
+    return " | ".join(flat) if flat else "Any"
+
+
+def _is_object(schema: Mapping[str, Any]) -> bool:
+    properties = schema.get("properties")
+    return (
+        isinstance(properties, Mapping)
+        and bool(properties)
+        and not any(k in schema for k in ("anyOf", "oneOf", "allOf", "$ref"))
+    )
+
+
+def _structure_key(schema: Mapping[str, Any]) -> str | None:
+    try:
+        text = json.dumps(schema, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return None
+    return None if "$ref" in text else text
+
+
+def _pointer(root: Mapping[str, Any], ref: str) -> Any:
+    """Resolve a local JSON pointer (`#/$defs/X`); None for remote or broken references."""
+    if not ref.startswith("#"):
+        return None
+    node: Any = root
+    for raw in ref[1:].split("/"):
+        if raw == "":
+            continue
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node

@@ -1,0 +1,83 @@
+"""What only the isolated executor can do: memory caps, C-level hangs, crashes, confinement."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from codemode_core import CodeMode, Limits
+from codemode_core.sandbox import IsolatedExecutor
+from core_support import Calls, make_tools
+
+
+@pytest.fixture
+async def iso(calls: Calls) -> AsyncIterator[CodeMode]:
+    executor = IsolatedExecutor(pool_size=1)
+    cm = CodeMode(
+        make_tools(calls), executor=executor, limits=Limits(timeout=3.0, max_memory_mb=400)
+    )
+    async with cm:
+        yield cm
+
+
+async def test_worker_reports_its_confinement(iso: CodeMode) -> None:
+    assert (await iso.run("return 1")).value == 1
+    executor = iso._executor
+    assert isinstance(executor, IsolatedExecutor)
+    report = executor.last_report
+    assert any(item.startswith("RLIMIT_AS=") for item in report["rlimits"])
+    assert "RLIMIT_FSIZE=0" in report["rlimits"]
+    if os.uname().sysname == "Linux":
+        assert report["seccomp"] is True, report
+
+
+async def test_memory_bomb_is_contained_and_worker_replaced(iso: CodeMode) -> None:
+    result = await iso.run("x = ['a' * 1_000_000 + str(i) for i in range(2000)]\nlen(x)")
+    assert result.status == "error"
+    assert result.error is not None
+    assert result.error.kind in {"budget", "crashed"}
+    assert (await iso.run("return await tools.add(1, 2)")).value == 3
+
+
+async def test_c_level_hang_is_killed_at_the_deadline(calls: Calls) -> None:
+    cm = CodeMode(
+        make_tools(calls), executor=IsolatedExecutor(pool_size=1), limits=Limits(timeout=0.5)
+    )
+    async with cm:
+        started = time.perf_counter()
+        result = await cm.run("import re\nre.match('(a+)+$', 'a' * 64 + 'b')")
+        elapsed = time.perf_counter() - started
+        assert result.error is not None
+        assert result.error.kind == "timeout"
+        assert elapsed < 4.0
+        assert (await cm.run("return await tools.add(2, 2)")).value == 4
+
+
+async def test_tool_calls_before_a_crash_are_recorded(iso: CodeMode) -> None:
+    result = await iso.run(
+        "await tools.add(1, 1)\nawait tools.list_orders()\n"
+        "import re\nre.match('(a+)+$', 'a' * 64 + 'b')"
+    )
+    assert result.status == "error"
+    assert [c.tool for c in result.tool_calls] == ["tools.add", "tools.list_orders"]
+
+
+async def test_host_environment_is_not_visible(
+    iso: CodeMode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODEMODE_TEST_SECRET", "sk-secret")
+    result = await iso.run("return str(dir(tools))")
+    assert "sk-secret" not in str(result.value)
+
+
+async def test_concurrent_plans_share_the_pool(calls: Calls) -> None:
+    cm = CodeMode(make_tools(calls), executor=IsolatedExecutor(pool_size=2))
+    async with cm:
+        results = await asyncio.gather(
+            *[cm.run(f"return await tools.add({i}, 1)") for i in range(6)]
+        )
+    assert [r.value for r in results] == [i + 1 for i in range(6)]
