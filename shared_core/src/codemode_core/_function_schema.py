@@ -109,21 +109,21 @@ def function_schema(
 class _Binder:
     """Validates a call's keyword arguments with the function's pydantic model."""
 
-    __slots__ = ("_fields", "_model", "_tool", "_validate")
+    __slots__ = ("_fields", "_tool", "_validate")
 
     def __init__(self, model: type[pydantic.BaseModel], fields: tuple[str, ...], tool: str) -> None:
-        self._model = model
         self._fields = fields
         self._tool = tool
-        self._validate = model.model_validate
+        # The core validator directly: this runs on every tool call.
+        self._validate = model.__pydantic_validator__.validate_python
 
     def __call__(self, arguments: dict[str, Any]) -> dict[str, Any]:
         try:
             instance = self._validate(arguments)
         except ValidationError as exc:
             raise ToolError(_describe_errors(exc, self._fields), tool=self._tool) from None
-        values = {name: getattr(instance, name) for name in self._fields}
-        extra = instance.model_extra
+        values = dict(instance.__dict__)  # field values, already converted (models, enums...)
+        extra = instance.__pydantic_extra__
         if extra:
             values.update(extra)
         return values

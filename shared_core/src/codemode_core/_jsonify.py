@@ -29,8 +29,12 @@ def jsonify(value: Any) -> Any:
     kind = type(value)
     if kind in _SCALARS:
         return value
-    if kind is dict and all(type(v) in _SCALARS and type(k) is str for k, v in value.items()):
-        return dict(value)  # the common flat case (tool arguments), without a serializer pass
+    if kind is dict:
+        for key, item in value.items():
+            if type(item) not in _SCALARS or type(key) is not str:
+                break
+        else:
+            return dict(value)  # the common flat case, without a serializer pass
     try:
         return to_jsonable_python(value, fallback=_fallback, bytes_mode="utf8")
     except UnicodeDecodeError:
