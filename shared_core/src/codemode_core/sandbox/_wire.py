@@ -15,9 +15,11 @@ Messages (all JSON objects with a "type"):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -27,7 +29,7 @@ from codemode_core.sandbox.executor import ExecutionOutcome, PlanFailure
 
 __all__ = [
     "MAX_FRAME_BYTES",
-    "FrameReader",
+    "FrameChannel",
     "WireError",
     "encode",
     "limits_from_wire",
@@ -60,31 +62,73 @@ def _decode(body: bytes) -> dict[str, Any]:
     return message
 
 
-class FrameReader:
-    """Reads frames from a pipe file descriptor on the running event loop."""
+class FrameChannel:
+    """Reads frames from a pipe with a loop reader callback, delivering each as it completes.
 
-    def __init__(self, reader: asyncio.StreamReader) -> None:
-        self._reader = reader
+    A callback on the raw file descriptor (rather than a stream reader and a task per frame)
+    keeps a tool call's round trip close to the pipe's own latency.
+    """
 
-    @classmethod
-    async def open(cls, fd: int) -> FrameReader:
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=MAX_FRAME_BYTES + _HEADER.size)
-        await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
-        )
-        return cls(reader)
+    def __init__(
+        self,
+        fd: int,
+        on_message: Callable[[dict[str, Any]], None],
+        on_close: Callable[[WireError], None],
+    ) -> None:
+        self._fd = fd
+        self._on_message = on_message
+        self._on_close = on_close
+        self._buffer = bytearray()
+        self._closed = False
+        self._loop = asyncio.get_running_loop()
+        os.set_blocking(fd, False)
+        self._loop.add_reader(fd, self._readable)
 
-    async def read(self) -> dict[str, Any]:
+    def _readable(self) -> None:
         try:
-            header = await self._reader.readexactly(_HEADER.size)
-            (size,) = _HEADER.unpack(header)
+            chunk = os.read(self._fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._fail(WireError(f"the pipe failed: {exc}"))
+            return
+        if not chunk:
+            self._fail(WireError("the peer closed the pipe"))
+            return
+        buffer = self._buffer
+        buffer += chunk
+        while len(buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(buffer)
             if size > MAX_FRAME_BYTES:
-                raise WireError(f"frame of {size:,} bytes exceeds the limit")
-            body = await self._reader.readexactly(size)
-        except asyncio.IncompleteReadError:
-            raise WireError("the peer closed the pipe") from None
-        return _decode(body)
+                self._fail(WireError(f"frame of {size:,} bytes exceeds the limit"))
+                return
+            end = _HEADER.size + size
+            if len(buffer) < end:
+                break
+            body = bytes(buffer[_HEADER.size : end])
+            del buffer[:end]
+            try:
+                message = _decode(body)
+            except WireError as exc:
+                self._fail(exc)
+                return
+            self._on_message(message)
+            if self._closed:
+                return
+
+    def _fail(self, error: WireError) -> None:
+        if not self._closed:
+            self.close()
+            self._on_close(error)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if not self._loop.is_closed():
+            self._loop.remove_reader(self._fd)
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
 
 
 def outcome_to_wire(outcome: ExecutionOutcome) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from codemode_core.sandbox._driver import run_plan
 from codemode_core.sandbox._os_limits import apply_confinement, set_cpu_budget
 from codemode_core.sandbox._plan_api import BudgetExceeded
 from codemode_core.sandbox._wire import (
-    FrameReader,
+    FrameChannel,
     WireError,
     encode,
     limits_from_wire,
@@ -45,28 +45,27 @@ f"{3.5:>8.2f}"; "{:x}".format(255); sorted(collections.Counter("ab").elements())
 class _Connection:
     """Routes incoming frames: replies to waiting calls, run requests to the run loop."""
 
-    def __init__(self, reader: FrameReader, transport: asyncio.WriteTransport) -> None:
-        self._reader = reader
+    def __init__(self, read_fd: int, transport: asyncio.WriteTransport) -> None:
         self._transport = transport
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.runs: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._channel = FrameChannel(read_fd, self._received, self._closed)
 
     def send(self, message: dict[str, Any]) -> None:
         self._transport.write(encode(message))
 
-    async def pump(self) -> None:
-        try:
-            while True:
-                message = await self._reader.read()
-                if message["type"] == "reply":
-                    future = self._waiting.pop(int(message["id"]), None)
-                    if future is not None and not future.done():
-                        future.set_result(message)
-                elif message["type"] == "run":
-                    await self.runs.put(message)
-        except WireError:
-            await self.runs.put(None)  # the host went away: stop
+    def _received(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "reply":
+            future = self._waiting.pop(int(message["id"]), None)
+            if future is not None and not future.done():
+                future.set_result(message)
+        elif kind in ("init", "run"):
+            self.runs.put_nowait(message)
+
+    def _closed(self, error: WireError) -> None:
+        self.runs.put_nowait(None)  # the host went away: stop
 
     async def request(self, payload: dict[str, Any]) -> Any:
         call_id = next(self._ids)
@@ -132,17 +131,17 @@ async def _run_one(message: dict[str, Any], connection: _Connection) -> Executio
 
 async def _serve(read_fd: int, write_fd: int) -> None:
     loop = asyncio.get_running_loop()
-    reader = await FrameReader.open(read_fd)
     transport, _ = await loop.connect_write_pipe(
         asyncio.Protocol, os.fdopen(write_fd, "wb", buffering=0)
     )
-    connection = _Connection(reader, transport)
-    init = await reader.read()
+    connection = _Connection(read_fd, transport)
+    init = await connection.runs.get()
+    if init is None:
+        return
     report = apply_confinement(
         max_memory_mb=int(init.get("max_memory_mb", 512)), seccomp=bool(init.get("seccomp", True))
     )
     connection.send({"type": "ready", "report": report, "pid": os.getpid()})
-    pump = asyncio.ensure_future(connection.pump())
     while True:
         message = await connection.runs.get()
         if message is None:
@@ -155,7 +154,6 @@ async def _serve(read_fd: int, write_fd: int) -> None:
                 failure=PlanFailure(kind="budget", message="the plan ran out of memory"),
             )
         connection.send({"type": "done", "outcome": outcome_to_wire(outcome)})
-    pump.cancel()
 
 
 def main() -> None:

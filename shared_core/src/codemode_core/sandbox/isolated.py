@@ -26,7 +26,7 @@ from typing import Any
 from codemode_core.errors import ToolError
 from codemode_core.sandbox._plan_api import BudgetExceeded
 from codemode_core.sandbox._wire import (
-    FrameReader,
+    FrameChannel,
     WireError,
     encode,
     limits_to_wire,
@@ -53,18 +53,43 @@ class _Worker:
     def __init__(
         self,
         process: asyncio.subprocess.Process,
-        reader: FrameReader,
+        read_fd: int,
         transport: asyncio.WriteTransport,
         workdir: str,
     ) -> None:
         self.process = process
-        self.reader = reader
         self.transport = transport
         self.workdir = workdir
         self.report: dict[str, Any] = {}
         self.healthy = True
         self.stderr_tail = deque[bytes](maxlen=64)
         self._stderr_task: asyncio.Task[None] | None = None
+        self._inbox: asyncio.Future[dict[str, Any]] | None = None
+        self._bridge: Bridge | None = None
+        self._calls: set[asyncio.Task[None]] = set()
+        self.channel = FrameChannel(read_fd, self._received, self._closed)
+
+    def _received(self, message: dict[str, Any]) -> None:
+        """Tool calls start at once (concurrently); anything else answers the waiting step."""
+        if message["type"] == "call" and self._bridge is not None:
+            task = asyncio.ensure_future(self._serve_call(message, self._bridge))
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
+        elif self._inbox is not None and not self._inbox.done():
+            self._inbox.set_result(message)
+
+    def _closed(self, error: WireError) -> None:
+        self.healthy = False
+        if self._inbox is not None and not self._inbox.done():
+            self._inbox.set_exception(error)
+
+    async def _next(self, timeout: float | None = None) -> dict[str, Any]:
+        if not self.healthy:
+            raise WireError("the worker is gone")
+        self._inbox = asyncio.get_running_loop().create_future()
+        if timeout is None:
+            return await self._inbox
+        return await asyncio.wait_for(self._inbox, timeout)
 
     @classmethod
     async def start(cls, *, max_memory_mb: int, seccomp: bool, python: str) -> _Worker:
@@ -96,15 +121,14 @@ class _Worker:
             os.close(to_worker_r)
             os.close(to_host_w)
         loop = asyncio.get_running_loop()
-        reader = await FrameReader.open(to_host_r)
         transport, _ = await loop.connect_write_pipe(
             asyncio.Protocol, os.fdopen(to_worker_w, "wb", buffering=0)
         )
-        worker = cls(process, reader, transport, workdir)
+        worker = cls(process, to_host_r, transport, workdir)
         worker._stderr_task = asyncio.ensure_future(worker._drain_stderr())
         worker.send({"type": "init", "max_memory_mb": max_memory_mb, "seccomp": seccomp})
         try:
-            ready = await asyncio.wait_for(reader.read(), _START_TIMEOUT_SECONDS)
+            ready = await worker._next(_START_TIMEOUT_SECONDS)
         except (WireError, TimeoutError) as exc:
             await worker.kill()
             raise _WorkerDied(f"the worker did not start: {exc}. {worker.stderr()}") from None
@@ -136,11 +160,13 @@ class _Worker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.process.wait(), _KILL_GRACE_SECONDS)
         self.transport.close()
+        self.channel.close()
         if self._stderr_task is not None:
             self._stderr_task.cancel()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def run(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
+        self._bridge = bridge
         self.send(
             {
                 "type": "run",
@@ -150,24 +176,17 @@ class _Worker:
                 "execution_id": request.execution_id,
             }
         )
-        calls: set[asyncio.Task[None]] = set()
         try:
-            while True:
-                message = await self.reader.read()
-                kind = message["type"]
-                if kind == "done":
-                    return outcome_from_wire(message.get("outcome"))
-                if kind == "call":
-                    task = asyncio.ensure_future(self._serve_call(message, bridge))
-                    calls.add(task)
-                    task.add_done_callback(calls.discard)
-                else:
-                    raise WireError(f"unexpected message type {kind!r}")
+            message = await self._next()
+            if message["type"] != "done":
+                raise WireError(f"unexpected message type {message['type']!r}")
+            return outcome_from_wire(message.get("outcome"))
         except WireError as exc:
             self.healthy = False
             raise _WorkerDied(str(exc)) from None
         finally:
-            for task in calls:
+            self._bridge = None
+            for task in self._calls:
                 task.cancel()
 
     async def _serve_call(self, message: dict[str, Any], bridge: Bridge) -> None:
