@@ -35,6 +35,13 @@ def test_fences_become_blank_lines() -> None:
         ("total = 0\ndef bump(n):\n    global total\n    total += n\nbump(2)\nbump(3)\ntotal", 5),
         ("tools.add(1, 1)\n'bare call statements are awaited'", "bare call statements are awaited"),
         ("orders = tools.list_orders()\nlen(orders)", 3),
+        ("d = {'n': 1}\nd['n'] += 4\nd['n']", 5),
+        ("d = {'a': [1]}\nk = 'a'\nd[k] += [2]\nd", {"a": [1, 2]}),
+        (
+            "counts = {}\nfor w in 'abca':\n    counts[w] = counts.get(w, 0)\n    counts[w] += 1\n"
+            "counts",
+            {"a": 2, "b": 1, "c": 1},
+        ),
     ],
 )
 async def test_forgiving_plans(cm: CodeMode, code: str, expected: Any) -> None:

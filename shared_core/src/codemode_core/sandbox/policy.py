@@ -13,6 +13,7 @@ from typing import Any
 
 from RestrictedPython.transformer import (
     INSPECT_ATTRIBUTES,
+    IOPERATOR_TO_STR,
     RestrictingNodeTransformer,
     copy_locations,
 )
@@ -119,6 +120,54 @@ class CodeModePolicy(RestrictingNodeTransformer):
                 item.optional_vars = tmp_target
                 node.body.insert(0, unpack)
         return node
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
+        """Allow `d[k] += v` (models write it constantly), through the same guards.
+
+        The base policy refuses augmented assignment to items. It becomes
+        `_write_(t1)[t2] = _inplacevar_("+=", _getitem_(t1, t2), v)` with `t1`, `t2` evaluated
+        once, so the container and key expressions keep their single evaluation.
+        """
+        target = node.target
+        if not isinstance(target, ast.Subscript) or isinstance(target.slice, ast.Slice):
+            return super().visit_AugAssign(node)
+        container = self.visit(target.value)
+        key = self.visit(target.slice)
+        value = self.visit(node.value)
+        obj_name, key_name = self.gen_tmp_name(), self.gen_tmp_name()
+
+        def load(name: str) -> ast.Name:
+            return ast.Name(name, ast.Load())
+
+        statements: list[ast.stmt] = [
+            ast.Assign(targets=[ast.Name(obj_name, ast.Store())], value=container),
+            ast.Assign(targets=[ast.Name(key_name, ast.Store())], value=key),
+            ast.Assign(
+                targets=[
+                    ast.Subscript(
+                        value=ast.Call(func=load("_write_"), args=[load(obj_name)], keywords=[]),
+                        slice=load(key_name),
+                        ctx=ast.Store(),
+                    )
+                ],
+                value=ast.Call(
+                    func=load("_inplacevar_"),
+                    args=[
+                        ast.Constant(IOPERATOR_TO_STR[type(node.op)]),
+                        ast.Call(
+                            func=load("_getitem_"),
+                            args=[load(obj_name), load(key_name)],
+                            keywords=[],
+                        ),
+                        value,
+                    ],
+                    keywords=[],
+                ),
+            ),
+        ]
+        for statement in statements:
+            copy_locations(statement, node)
+        return statements
 
     # Scopes ------------------------------------------------------------------------------
 
