@@ -9,6 +9,7 @@ tool's own parameter names: what the model saw is exactly what gets called.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from codemode_core.stubs.schema import (
     degraded_note,
     py_literal,
     short,
+    split_union,
 )
 
 __all__ = ["StubParameter", "StubRenderer", "ToolSignature"]
@@ -137,18 +139,22 @@ class StubRenderer:
             uses |= deps
             is_required = key in required
             default = None
+            contradiction = None
             if not is_required:
                 default = _default_text(prop)
-                if (
-                    default == "None"
-                    and "None" not in annotation.split(" | ")
-                    and annotation != "Any"
-                ):
-                    annotation = f"{annotation} | None"
+                if default == "None":
+                    if "None" not in split_union(annotation) and annotation != "Any":
+                        annotation = f"{annotation} | None"
+                elif default != "..." and not _default_fits(annotation, prop["default"]):
+                    # Real schemas contradict themselves (`"default": "any"` outside the enum):
+                    # keep the stub well-typed and say what the tool really defaults to.
+                    contradiction = f"default: {default}"
+                    default = "..."
             description = prop.get("description") if isinstance(prop, Mapping) else None
             fmt = prop.get("format") if isinstance(prop, Mapping) else None
             original = degraded_note(prop) if annotation.startswith("Any") else None
-            note = "; ".join(str(p) for p in (fmt, description, original) if p) or None
+            parts = (fmt, description, original, contradiction)
+            note = "; ".join(str(p) for p in parts if p) or None
             parameters.append(
                 StubParameter(
                     identifier=names.allocate(str(key), fallback="arg"),
@@ -245,6 +251,41 @@ def _default_text(schema: Any) -> str:
             literal = repr(schema["default"])
         return literal if len(literal) <= _MAX_DEFAULT else "..."
     return "None"
+
+
+def _default_fits(annotation: str, value: Any) -> bool:
+    """Whether a JSON default is a valid value of the rendered annotation."""
+    for member in split_union(annotation):
+        if member == "Any" or (member == "None" and value is None):
+            return True
+        if member == "str" and isinstance(value, str):
+            return True
+        if member == "bool" and isinstance(value, bool):
+            return True
+        if member == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if member == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True
+        literal = py_literal(value)
+        if member.startswith("Literal[") and literal is not None:
+            if literal in _literal_values(member):
+                return True
+        if member.startswith(("list[", "tuple[")) and isinstance(value, list):
+            return True
+        if (member.startswith("dict[") or member[:1].isupper()) and isinstance(value, dict):
+            return True
+    return False
+
+
+def _literal_values(member: str) -> set[str]:
+    try:
+        node = ast.parse(member, mode="eval").body
+    except SyntaxError:
+        return set()
+    if not isinstance(node, ast.Subscript):
+        return set()
+    elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    return {ast.unparse(element) for element in elements}
 
 
 def _params_text(parameters: list[StubParameter], var_keyword: bool) -> str:

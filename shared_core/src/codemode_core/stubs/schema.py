@@ -16,7 +16,15 @@ from typing import Any
 
 from codemode_core.naming import IdentifierAllocator
 
-__all__ = ["TypeBuilder", "TypeDefinition", "camel_case", "py_literal"]
+__all__ = [
+    "TypeBuilder",
+    "TypeDefinition",
+    "camel_case",
+    "degraded_note",
+    "py_literal",
+    "short",
+    "split_union",
+]
 
 RESERVED_TYPE_NAMES = frozenset(
     {
@@ -199,7 +207,7 @@ class TypeBuilder:
     # Constructs ------------------------------------------------------------------------
 
     def _nullable(self, text: str, schema: Mapping[str, Any]) -> str:
-        if schema.get("nullable") is True and "None" not in _split_union(text) and text != "Any":
+        if schema.get("nullable") is True and "None" not in split_union(text) and text != "Any":
             return f"{text} | None"
         return text
 
@@ -401,7 +409,7 @@ def _docstring(text: str) -> str:
     return '"""' + text.replace("\\", "\\\\").replace('"""', "'''") + '"""'
 
 
-def _split_union(text: str) -> list[str]:
+def split_union(text: str) -> list[str]:
     """Top-level members of `A | list[B | C] | None` (brackets respected)."""
     parts, depth, start = [], 0, 0
     for index, char in enumerate(text):
@@ -419,7 +427,7 @@ def _split_union(text: str) -> list[str]:
 def _union(parts: list[str]) -> str:
     flat: list[str] = []
     for part in parts:
-        for piece in _split_union(part):
+        for piece in split_union(part):
             if piece not in flat:
                 flat.append(piece)
     if "Any" in flat:
