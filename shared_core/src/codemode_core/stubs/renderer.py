@@ -267,9 +267,8 @@ def _default_fits(annotation: str, value: Any) -> bool:
         if member == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
             return True
         literal = py_literal(value)
-        if member.startswith("Literal[") and literal is not None:
-            if literal in _literal_values(member):
-                return True
+        if member.startswith("Literal[") and literal in _literal_values(member):
+            return True
         if member.startswith(("list[", "tuple[")) and isinstance(value, list):
             return True
         if (member.startswith("dict[") or member[:1].isupper()) and isinstance(value, dict):
