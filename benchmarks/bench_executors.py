@@ -61,62 +61,13 @@ def _summary(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(len(ordered) * 0.9)]
 
 
-async def _time_async(run: Callable[[], Awaitable[Any]], repeat: int) -> list[float]:
-    await run()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        await run()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
-def _time_sync(run: Callable[[], Any], repeat: int) -> list[float]:
-    run()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
 async def run(repeat: int = 300) -> list[dict[str, Any]]:
-    """Measure every contender; returns rows of name, median and p90 in microseconds."""
-    rows: list[dict[str, Any]] = []
+    """Measure every contender, interleaved round-robin so machine drift hits all equally.
+
+    Returns rows of name, median and p90 in microseconds.
+    """
     inprocess = CodeMode(TOOLS, executor="inprocess", limits=Limits())
     expected = (await inprocess.run(CODEMODE_PLAN)).value
-
-    async def cold() -> Any:
-        compile_plan.cache_clear()
-        return await inprocess.run(CODEMODE_PLAN)
-
-    async def cached() -> Any:
-        return await inprocess.run(CODEMODE_PLAN)
-
-    rows.append(
-        {
-            "name": "codemode in-process (compile cold)",
-            "samples": await _time_async(cold, max(30, repeat // 5)),
-        }
-    )
-    rows.append(
-        {"name": "codemode in-process (cached)", "samples": await _time_async(cached, repeat)}
-    )
-
-    async with CodeMode(TOOLS, executor=IsolatedExecutor(pool_size=1)) as isolated:
-        assert (await isolated.run(CODEMODE_PLAN)).value == expected
-
-        async def isolated_run() -> Any:
-            return await isolated.run(CODEMODE_PLAN)
-
-        rows.append(
-            {
-                "name": "codemode isolated (warm pool)",
-                "samples": await _time_async(isolated_run, max(50, repeat // 3)),
-            }
-        )
-
     code = compile(SYNC_PLAN, "<plain>", "exec")
 
     def plain_exec() -> Any:
@@ -125,18 +76,30 @@ async def run(repeat: int = 300) -> list[dict[str, Any]]:
         return namespace["totals"]
 
     assert plain_exec() == expected
-    rows.append({"name": "plain exec (no sandbox)", "samples": _time_sync(plain_exec, repeat)})
+    contenders: dict[str, Callable[[], Awaitable[Any]] | Callable[[], Any]] = {}
 
+    async def cold() -> Any:
+        compile_plan.cache_clear()
+        return await inprocess.run(CODEMODE_PLAN)
+
+    async def cached() -> Any:
+        return await inprocess.run(CODEMODE_PLAN)
+
+    contenders["codemode in-process (compile cold)"] = cold
+    contenders["codemode in-process (cached)"] = cached
+    isolated = CodeMode(TOOLS, executor=IsolatedExecutor(pool_size=1))
+    assert (await isolated.run(CODEMODE_PLAN)).value == expected
+
+    async def isolated_run() -> Any:
+        return await isolated.run(CODEMODE_PLAN)
+
+    contenders["codemode isolated (warm pool)"] = isolated_run
+    contenders["plain exec (no sandbox)"] = plain_exec
+    notes: dict[str, str] = {}
     try:
         from smolagents.local_python_executor import LocalPythonExecutor
     except ImportError:
-        rows.append(
-            {
-                "name": "smolagents LocalPythonExecutor",
-                "samples": None,
-                "note": "not installed (uv sync --group bench)",
-            }
-        )
+        notes["smolagents LocalPythonExecutor"] = "not installed (make bench installs it)"
     else:
         executor = LocalPythonExecutor(
             [],
@@ -145,18 +108,23 @@ async def run(repeat: int = 300) -> list[dict[str, Any]]:
         )
         executor.send_tools({})
         assert executor(SYNC_PLAN).output == expected
+        contenders["smolagents LocalPythonExecutor"] = lambda: executor(SYNC_PLAN)
 
-        rows.append(
-            {
-                "name": "smolagents LocalPythonExecutor",
-                "samples": _time_sync(lambda: executor(SYNC_PLAN), repeat),
-            }
-        )
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(repeat):
+        for name, contender in contenders.items():
+            started = time.perf_counter()
+            result = contender()
+            if asyncio.iscoroutine(result):
+                await result
+            samples[name].append(time.perf_counter() - started)
+    await isolated.aclose()
 
-    for row in rows:
-        samples = row.pop("samples")
-        if samples:
-            row["median_us"], row["p90_us"] = (v * 1e6 for v in _summary(samples))
+    rows: list[dict[str, Any]] = []
+    for name, values in samples.items():
+        median, p90 = _summary(values)
+        rows.append({"name": name, "median_us": median * 1e6, "p90_us": p90 * 1e6})
+    rows.extend({"name": name, "note": note} for name, note in notes.items())
     return rows
 
 

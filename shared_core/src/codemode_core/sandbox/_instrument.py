@@ -91,12 +91,17 @@ class _Instrument(ast.NodeTransformer):
             return node
         if isinstance(value, ast.Call) and value.func is not None:
             func = value.func
-            # `_getattr_(tools, "x")(...)`: a tool or discovery call, always awaitable.
+            # `await tools.x(...)`, compiled to `_getattr_(tools, "x")(...)`: call it directly
+            # with its line as a constant (no pending-call object, no frame walk per call).
             if (
                 isinstance(func, ast.Call)
                 and isinstance(func.func, ast.Name)
                 and func.func.id == "_getattr_"
             ):
+                line = ast.Constant(value.lineno)
+                direct = _call("_cm_call_", [line, func, *value.args], value)
+                direct.keywords = value.keywords
+                node.value = direct
                 return node
         node.value = _call("_cm_awaitable_", [value], value)
         return node

@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from codemode_core.sandbox._modules import ModuleLoader, SafeModule, build_builtins
-from codemode_core.sandbox._plan_api import DiscoveryProxy, awaitable, build_asyncio, build_tools
+from codemode_core.sandbox._plan_api import (
+    DiscoveryProxy,
+    awaitable,
+    build_asyncio,
+    build_tools,
+    direct_call,
+)
 from codemode_core.sandbox.executor import Bridge, Manifest
 from codemode_core.sandbox.guards import PlanRuntime
 
@@ -39,6 +45,7 @@ def build_plan_globals(runtime: PlanRuntime, bridge: Bridge, manifest: Manifest)
         "_cm_mod_": runtime.mod,
         "_cm_format_": runtime.format_value,
         "_cm_awaitable_": awaitable,
+        "_cm_call_": direct_call,
         "_cm_aiter_": runtime.aiter,
         "tools": build_tools(runtime, bridge, manifest),
         "asyncio": asyncio_module,

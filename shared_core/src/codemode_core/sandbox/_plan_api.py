@@ -22,6 +22,7 @@ from codemode_core.sandbox.guards import (
     PlanAbort,
     PlanRuntime,
     plan_line,
+    register_pending_type,
     register_proxy_type,
 )
 
@@ -43,6 +44,7 @@ class BudgetExceeded(Exception):
     """
 
 
+@register_pending_type
 class PendingCall:
     """An unstarted tool or discovery call; `await` runs it, any other use is an error."""
 
@@ -66,16 +68,8 @@ class PendingCall:
 
     def __await__(self) -> Generator[Any, None, Any]:
         self._awaited = True
-        runtime = self._runtime
-        runtime.check()
-        try:
-            return (yield from self._start(*self._args).__await__())
-        except BudgetExceeded as exc:
-            runtime.abort("budget", str(exc), line=self._line)
-        except ToolError as exc:
-            error = ToolError(exc.message, tool=exc.tool)
-        # Raised outside the `except` block so the plan's exception carries no host context.
-        raise error
+        call = _bridged(self._runtime, self._line, self._start, self._args)
+        return (yield from call.__await__())
 
     def _codemode_not_awaited(self) -> NotAwaitedError:
         self._awaited = True  # reported once, here
@@ -93,6 +87,36 @@ class PendingCall:
     __bool__ = __iter__ = __len__ = __getitem__ = __contains__ = _refuse
     __str__ = __format__ = __add__ = __radd__ = __sub__ = __mul__ = __lt__ = __gt__ = _refuse
     __reduce_ex__ = _refuse
+
+
+async def _bridged(
+    runtime: PlanRuntime,
+    line: int | None,
+    start: Callable[..., Awaitable[Any]],
+    args: tuple[Any, ...],
+) -> Any:
+    """One call through the bridge: budget check first, host errors made plan-safe."""
+    runtime.check()
+    try:
+        return await start(*args)
+    except BudgetExceeded as exc:
+        runtime.abort("budget", str(exc), line=line)
+    except ToolError as exc:
+        error = ToolError(exc.message, tool=exc.tool)
+    # Raised outside the `except` block so the plan's exception carries no host context.
+    raise error
+
+
+def direct_call(line: int, fn: Any, /, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+    """`await tools.x(...)` as compiled: a tool call starts at once, with its line known."""
+    if type(fn) is ToolFunction:
+        return _bridged(
+            fn._runtime, line, fn._bridge.call_tool, (fn._qualified, args, kwargs, line)
+        )
+    result = fn(*args, **kwargs)
+    if type(result) is PendingCall:
+        result._awaited = True
+    return awaitable(result)
 
 
 def unawaited_calls(runtime: PlanRuntime) -> list[PendingCall]:

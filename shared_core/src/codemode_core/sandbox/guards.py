@@ -34,6 +34,7 @@ __all__ = [
     "PlanAbort",
     "PlanRuntime",
     "plan_line",
+    "register_pending_type",
     "register_proxy_type",
 ]
 
@@ -220,7 +221,8 @@ class PlanRuntime:
         return self.getattr(obj, name, _MISSING_ATTR) is not _MISSING_ATTR
 
     def getitem(self, obj: Any, key: Any) -> Any:
-        _reject_pending(obj)
+        if type(obj) in _PENDING_TYPES:
+            raise obj._codemode_not_awaited()
         return obj[key]
 
     def write(self, obj: Any) -> Any:
@@ -384,10 +386,19 @@ def register_proxy_type(cls: type) -> type:
     return cls
 
 
+_PENDING_TYPES: set[type] = set()
+"""Classes of not-yet-awaited calls (registered by `_plan_api`); using one is an error."""
+
+
+def register_pending_type(cls: type) -> type:
+    """Mark a class whose instances must be awaited before any other use (a decorator)."""
+    _PENDING_TYPES.add(cls)
+    return cls
+
+
 def _reject_pending(obj: Any) -> None:
-    not_awaited = getattr(type(obj), "_codemode_not_awaited", None)
-    if not_awaited is not None:
-        raise not_awaited(obj)
+    if type(obj) in _PENDING_TYPES:
+        raise obj._codemode_not_awaited()
 
 
 # Size-amplifying methods of plain data, bound through `_getattr_` ----------------------
