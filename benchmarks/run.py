@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_executors
-
 
 def main() -> None:
-    print("== Executor overhead: a 20-tool-call plan with filtering ==")
-    print(bench_executors.render(asyncio.run(bench_executors.run())))
+    executors = importlib.import_module("bench_executors")
+    instructions = importlib.import_module("bench_instructions")
+    print("== Executor overhead: a 20-tool-call plan with filtering (interleaved runs) ==")
+    print(executors.render(asyncio.run(executors.run())))
     print("\n== The same plan, in executed instructions (valgrind; repeatable) ==")
     if shutil.which("valgrind"):
-        print(bench_instructions.render(bench_instructions.run()))
+        print(instructions.render(instructions.run()))
     else:
         print("valgrind is not installed: skipped")
 
