@@ -145,6 +145,13 @@ async def run_plan(request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcom
         )
     runtime = PlanRuntime(request.limits)
     namespace = build_plan_globals(runtime, bridge, request.manifest)
-    exec(compiled.code, namespace)  # defines the plan's async function; runs nothing yet
-    tool_names = [name for names in request.manifest.namespaces.values() for name in names]
-    return await drive(runtime, namespace[PLAN_FUNCTION], tool_names=tool_names)
+    try:
+        exec(compiled.code, namespace)  # defines the plan's async function; runs nothing yet
+        tool_names = [name for names in request.manifest.namespaces.values() for name in names]
+        return await drive(runtime, namespace[PLAN_FUNCTION], tool_names=tool_names)
+    finally:
+        # Plan functions reference these globals and the globals reference them: break the
+        # cycles now, so an execution's objects are freed at once instead of feeding the
+        # cyclic garbage collector (whose pauses showed up as latency spikes).
+        namespace.clear()
+        runtime.release()

@@ -89,6 +89,11 @@ class PlanRuntime:
         self._logs_cut = False
         self._formatter = _GuardedFormatter(self)
 
+    def release(self) -> None:
+        """Drop references that form cycles (called when the execution is over)."""
+        self.pending_calls.clear()
+        self._formatter = None  # type: ignore[assignment]
+
     # Budgets ---------------------------------------------------------------------------
 
     def abort(self, kind: ErrorKind, message: str, *, line: int | None = None) -> NoReturn:
