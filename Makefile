@@ -27,7 +27,7 @@ format: sync
 	$(VENV_BIN)/ruff check --fix .
 
 typecheck: sync
-	$(VENV_BIN)/mypy shared_core/src
+	$(VENV_BIN)/mypy shared_core/src packages/*/src
 
 pytest: sync
 	$(VENV_BIN)/pytest -q

@@ -292,3 +292,23 @@ async def test_tool_error_raised_by_tool_keeps_its_message(make_cm: Any) -> None
     result = await cm.run("await tools.refuse()")
     assert result.error is not None
     assert result.error.message == "tools.refuse failed: not allowed today"
+
+
+async def test_observer_sees_tool_calls_and_logs(cm: CodeMode) -> None:
+    events: list[Any] = []
+
+    async def observe(event: Any) -> None:
+        events.append(event)
+
+    result = await cm.run("print('hello')\nreturn await tools.add(1, 2)", observer=observe)
+    assert result.value == 3
+    kinds = [(e.kind, e.tool) for e in events]
+    assert kinds == [("tool_start", "tools.add"), ("tool_end", "tools.add"), ("log", None)]
+    assert events[1].result == 3 and events[2].text == "hello"
+
+
+async def test_failing_observer_does_not_break_the_plan(cm: CodeMode) -> None:
+    def broken(event: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    assert (await cm.run("return await tools.add(2, 2)", observer=broken)).value == 4

@@ -12,6 +12,7 @@ from codemode_core.errors import (
     StoreError,
     ToolError,
 )
+from codemode_core.events import Observer, ProgressEvent
 from codemode_core.limits import Limits
 from codemode_core.result import (
     ExecutionError,
@@ -35,7 +36,9 @@ __all__ = [
     "ExecutionResult",
     "ExecutionStatus",
     "Limits",
+    "Observer",
     "PendingApproval",
+    "ProgressEvent",
     "StoreError",
     "Tool",
     "ToolCallRecord",

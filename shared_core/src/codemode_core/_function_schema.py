@@ -25,7 +25,7 @@ from pydantic.fields import FieldInfo
 
 from codemode_core.errors import ConfigurationError, ToolError
 
-__all__ = ["FunctionSchema", "function_schema"]
+__all__ = ["FunctionSchema", "describe_errors", "function_schema", "output_schema_for"]
 
 _short = reprlib.Repr()
 _short.maxstring = 40
@@ -121,7 +121,7 @@ class _Binder:
         try:
             instance = self._validate(arguments)
         except ValidationError as exc:
-            raise ToolError(_describe_errors(exc, self._fields), tool=self._tool) from None
+            raise ToolError(describe_errors(exc, self._fields), tool=self._tool) from None
         values = dict(instance.__dict__)  # field values, already converted (models, enums...)
         extra = instance.__pydantic_extra__
         if extra:
@@ -129,7 +129,7 @@ class _Binder:
         return values
 
 
-def _describe_errors(exc: ValidationError, fields: tuple[str, ...]) -> str:
+def describe_errors(exc: ValidationError, fields: tuple[str, ...]) -> str:
     problems = []
     unexpected = []
     for error in exc.errors(include_url=False):
@@ -146,7 +146,8 @@ def _describe_errors(exc: ValidationError, fields: tuple[str, ...]) -> str:
     return "invalid arguments: " + "; ".join(problems[:6])
 
 
-def _output_schema(annotation: Any, doc: docstring_parser.Docstring) -> dict[str, Any] | None:
+def output_schema_for(annotation: Any) -> dict[str, Any] | None:
+    """JSON Schema of a return annotation, titles stripped; None when absent or not describable."""
     if annotation is inspect.Signature.empty or annotation in (None, type(None), Any):
         return None
     try:
@@ -154,6 +155,13 @@ def _output_schema(annotation: Any, doc: docstring_parser.Docstring) -> dict[str
             TypeAdapter(annotation).json_schema(mode="serialization")
         )
     except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError):
+        return None
+    return schema
+
+
+def _output_schema(annotation: Any, doc: docstring_parser.Docstring) -> dict[str, Any] | None:
+    schema = output_schema_for(annotation)
+    if schema is None:
         return None
     if doc.returns is not None and doc.returns.description and "description" not in schema:
         schema["description"] = doc.returns.description

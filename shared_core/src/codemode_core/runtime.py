@@ -15,8 +15,17 @@ from codemode_core._portal import Portal
 from codemode_core.catalog import Catalog
 from codemode_core.description import render_description
 from codemode_core.discovery import SearchIndex
-from codemode_core.dispatch import CallContext, Dispatcher, InvokeTool, RecordCalls, ToolCall
+from codemode_core.dispatch import (
+    CallContext,
+    Dispatcher,
+    InvokeTool,
+    RecordCalls,
+    ReportProgress,
+    ToolCall,
+)
+from codemode_core.dispatch.observe import notify
 from codemode_core.errors import ConfigurationError, ToolError
+from codemode_core.events import Observer, ProgressEvent
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError, ExecutionResult
 from codemode_core.sandbox import (
@@ -96,7 +105,7 @@ class CodeMode:
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
         self._token_budget = discovery_token_budget
-        self._dispatcher: Dispatcher = RecordCalls(InvokeTool())
+        self._dispatcher: Dispatcher = RecordCalls(ReportProgress(InvokeTool()))
         self._index = SearchIndex(self.catalog)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None
@@ -149,11 +158,17 @@ class CodeMode:
 
     # Running plans --------------------------------------------------------------------
 
-    async def run(self, code: str) -> ExecutionResult:
-        """Run one plan; never raises for anything the plan or its tools do."""
+    async def run(self, code: str, *, observer: Observer | None = None) -> ExecutionResult:
+        """Run one plan; never raises for anything the plan or its tools do.
+
+        Args:
+            code: The plan (Python source) the model wrote.
+            observer: Receives a `ProgressEvent` as each tool call starts and ends, and one
+                per printed line when the plan finishes (sync or async callable).
+        """
         execution_id = uuid.uuid4().hex
         started = time.perf_counter()
-        ctx = CallContext(execution_id=execution_id, limits=self.limits)
+        ctx = CallContext(execution_id=execution_id, limits=self.limits, observer=observer)
         if not isinstance(code, str):
             outcome = ExecutionOutcome(
                 status="error",
@@ -173,6 +188,11 @@ class CodeMode:
                         kind="internal",
                         message=f"codemode internal error ({exc!r}); please report it",
                     ),
+                )
+        if observer is not None:
+            for text in outcome.logs:
+                await notify(
+                    observer, ProgressEvent(kind="log", execution_id=execution_id, text=text)
                 )
         return self._result(execution_id, outcome, ctx, time.perf_counter() - started)
 

@@ -6,7 +6,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["ApprovalPredicate", "ArgumentBinder", "Tool"]
+__all__ = [
+    "ApprovalPredicate",
+    "ArgumentBinder",
+    "Tool",
+    "describe_validation_error",
+    "output_schema_of",
+]
 
 
 class ArgumentBinder(Protocol):
@@ -89,3 +95,27 @@ class Tool:
             requires_approval,
             binder=schema.binder,
         )
+
+
+def output_schema_of(fn: Callable[..., Any]) -> dict[str, Any] | None:
+    """JSON Schema of a function's return annotation (None when absent or not describable).
+
+    Adapters use it for native tools that wrap a typed function.
+    """
+    import inspect
+    import typing
+
+    from codemode_core._function_schema import output_schema_for
+
+    try:
+        annotation = typing.get_type_hints(fn).get("return", inspect.Signature.empty)
+    except (TypeError, NameError):
+        return None
+    return output_schema_for(annotation)
+
+
+def describe_validation_error(exc: Any, accepted: list[str]) -> str:
+    """A pydantic `ValidationError` as the short, model-facing message tools report."""
+    from codemode_core._function_schema import describe_errors
+
+    return describe_errors(exc, tuple(accepted))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from codemode_core.events import Observer
 from codemode_core.limits import Limits
 from codemode_core.result import ToolCallRecord
 
@@ -53,6 +54,8 @@ class CallContext:
     limits: Limits
     records: list[ToolCallRecord | None] = field(default_factory=list)
     """Every call made so far, in start order; `None` marks a call still running."""
+    observer: Observer | None = None
+    """Receives progress events for this execution (see `ReportProgress`)."""
 
 
 class Dispatcher(Protocol):

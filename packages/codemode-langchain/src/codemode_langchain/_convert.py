@@ -1,0 +1,124 @@
+"""LangChain tools → neutral `Tool`s, keeping each tool's own validation and error handling.
+
+The stub schema comes from LangChain's own `convert_to_openai_tool` (which already hides
+injected arguments). Calls go through the tool's `ainvoke`, so its `args_schema` validation,
+callbacks and `handle_tool_error` behave as they do in any LangChain agent.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool, InjectedToolCallId, ToolException
+from langchain_core.tools import tool as as_langchain_tool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ValidationError
+
+from codemode_core import Tool, ToolError
+from codemode_core.tools import describe_validation_error, output_schema_of
+
+__all__ = ["OuterCall", "current_call", "to_codemode_tool", "to_codemode_tools"]
+
+
+@dataclass
+class OuterCall:
+    """The code tool's own invocation, as seen by the tools its plan calls."""
+
+    config: RunnableConfig | None = None
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    """Artifacts of `content_and_artifact` tools, for the caller (never shown to the model)."""
+
+
+current_call: contextvars.ContextVar[OuterCall | None] = contextvars.ContextVar(
+    "codemode_langchain_call", default=None
+)
+
+
+def to_codemode_tools(tools: Sequence[BaseTool | Callable[..., Any]]) -> list[Tool]:
+    return [to_codemode_tool(t) for t in tools]
+
+
+def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
+    """One LangChain tool (or plain callable, wrapped with `@tool`) as a neutral tool."""
+    tool = native if isinstance(native, BaseTool) else as_langchain_tool(native)
+    spec = convert_to_openai_tool(tool)["function"]
+    input_schema = spec.get("parameters") or {"type": "object", "properties": {}}
+    needs_tool_call = tool.response_format == "content_and_artifact" or _wants_call_id(tool)
+
+    async def call(**arguments: Any) -> Any:
+        outer = current_call.get() or OuterCall()
+        try:
+            if needs_tool_call:
+                message = await tool.ainvoke(
+                    {
+                        "name": tool.name,
+                        "args": arguments,
+                        "type": "tool_call",
+                        "id": f"codemode-{uuid.uuid4().hex[:12]}",
+                    },
+                    config=outer.config,
+                )
+                return _unwrap(message, tool.name, outer)
+            return await tool.ainvoke(arguments, config=outer.config)
+        except ToolException as exc:
+            raise ToolError(str(exc) or type(exc).__name__) from None
+        except ValidationError as exc:
+            accepted = list(input_schema.get("properties", {}))
+            raise ToolError(describe_validation_error(exc, accepted)) from None
+
+    return Tool(
+        tool.name,
+        tool.description or spec.get("description", ""),
+        input_schema,
+        call,
+        _output_schema(tool),
+        binder=_pass_through,
+        metadata={"langchain_tool": tool},
+    )
+
+
+def _pass_through(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The LangChain tool validates its own arguments (with its own, lax rules)."""
+    return arguments
+
+
+def _wants_call_id(tool: BaseTool) -> bool:
+    schema = tool.args_schema
+    annotations = getattr(schema, "model_fields", None)
+    if not annotations:
+        return False
+    for field_info in annotations.values():
+        for item in field_info.metadata:
+            if item is InjectedToolCallId or isinstance(item, InjectedToolCallId):
+                return True
+    return False
+
+
+def _unwrap(message: Any, name: str, outer: OuterCall) -> Any:
+    if not isinstance(message, ToolMessage):
+        return message
+    if message.artifact is not None:
+        outer.artifacts.append({"tool": name, "artifact": message.artifact})
+    if message.status == "error":
+        raise ToolError(str(message.content))
+    content = message.content
+    if isinstance(content, str):
+        try:
+            return json.loads(content)
+        except ValueError:
+            return content
+    return content
+
+
+def _output_schema(tool: BaseTool) -> dict[str, Any] | None:
+    fn = getattr(tool, "coroutine", None) or getattr(tool, "func", None)
+    if fn is None or tool.response_format != "content":
+        return None
+    return output_schema_of(fn)

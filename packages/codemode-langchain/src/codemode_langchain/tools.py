@@ -1,0 +1,125 @@
+"""`create_codemode_tool`: many LangChain tools in, one Code Mode tool out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForToolRun,
+    CallbackManagerForToolRun,
+    adispatch_custom_event,
+)
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import patch_config
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, ConfigDict, Field
+
+from codemode_core import CodeMode, ExecutionResult, ProgressEvent
+from codemode_langchain._convert import OuterCall, current_call, to_codemode_tools
+
+__all__ = ["CodeModeArtifact", "CodeModeTool", "create_codemode_tool"]
+
+EVENT_PREFIX = "codemode"
+"""Custom events are named `codemode.tool_start`, `codemode.tool_end`, `codemode.log`."""
+
+
+class _CodeInput(BaseModel):
+    code: str = Field(description="The plan: the body of an async Python function.")
+
+
+class CodeModeArtifact(BaseModel):
+    """What the caller (not the model) gets besides the text: the full result and artifacts."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    result: ExecutionResult
+    tool_artifacts: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class CodeModeTool(BaseTool):
+    """A LangChain tool that runs Code Mode plans against the wrapped tools."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: str = "run_code"
+    description: str = ""
+    args_schema: type[BaseModel] = _CodeInput
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+    code_mode: CodeMode
+
+    def _run(
+        self,
+        code: str,
+        run_manager: CallbackManagerForToolRun | None = None,
+        config: RunnableConfig | None = None,
+    ) -> tuple[str, CodeModeArtifact]:
+        outer = OuterCall(config=_child_config(config, run_manager))
+        token = current_call.set(outer)
+        try:
+            result = self.code_mode.run_sync(code)
+        finally:
+            current_call.reset(token)
+        return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
+
+    async def _arun(
+        self,
+        code: str,
+        run_manager: AsyncCallbackManagerForToolRun | None = None,
+        config: RunnableConfig | None = None,
+    ) -> tuple[str, CodeModeArtifact]:
+        child = _child_config(config, run_manager)
+        outer = OuterCall(config=child)
+        token = current_call.set(outer)
+
+        async def report(event: ProgressEvent) -> None:
+            if child is None or not child.get("callbacks"):
+                return
+            await adispatch_custom_event(
+                f"{EVENT_PREFIX}.{event.kind}", _event_data(event), config=child
+            )
+
+        try:
+            result = await self.code_mode.run(code, observer=report)
+        finally:
+            current_call.reset(token)
+        return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
+
+
+def _child_config(config: RunnableConfig | None, run_manager: Any) -> RunnableConfig | None:
+    if run_manager is None:
+        return config
+    return patch_config(config, callbacks=run_manager.get_child())
+
+
+def _event_data(event: ProgressEvent) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "execution_id": event.execution_id,
+        "tool": event.tool,
+        "line": event.line,
+    }
+    if event.kind == "tool_start":
+        data["arguments"] = dict(event.arguments or {})
+    elif event.kind == "tool_end":
+        data.update(result=event.result, error=event.error, duration=event.duration)
+    else:
+        data["text"] = event.text
+    return data
+
+
+def create_codemode_tool(
+    tools: Sequence[BaseTool | Callable[..., Any]],
+    *,
+    name: str = "run_code",
+    **options: Any,
+) -> CodeModeTool:
+    """One LangChain tool that runs Code Mode plans over `tools`.
+
+    Args:
+        tools: `@tool` functions, `StructuredTool`s, `BaseTool` subclasses (pydantic or JSON
+            Schema `args_schema`), or plain callables; sync or async.
+        name: The code tool's name.
+        **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `discovery`, ...).
+    """
+    code_mode = CodeMode(to_codemode_tools(tools), **options)
+    return CodeModeTool(name=name, description=code_mode.description, code_mode=code_mode)

@@ -1,0 +1,136 @@
+"""A real `langchain.agents.create_agent` loop, driven by LangChain's own fake chat model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
+from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.tools import tool
+from pydantic import Field
+
+from codemode_langchain import create_codemode_tool
+
+CALLS: dict[str, int] = {}
+
+
+def _hit(name: str) -> None:
+    CALLS[name] = CALLS.get(name, 0) + 1
+
+
+@tool
+def find_customer(email: str) -> dict[str, Any]:
+    """Find a customer by email."""
+    _hit("find_customer")
+    return {"id": 17, "email": email, "tier": "gold"}
+
+
+@tool
+def list_orders(customer_id: int) -> list[dict[str, Any]]:
+    """A customer's orders."""
+    _hit("list_orders")
+    return [{"id": 100 + i, "customer_id": customer_id, "total": 10.0 * i} for i in range(1, 6)]
+
+
+@tool
+async def get_refund_policy(tier: str) -> dict[str, Any]:
+    """The refund policy of a customer tier."""
+    _hit("get_refund_policy")
+    return {"tier": tier, "max_refund": 25.0}
+
+
+class ScriptedChatModel(GenericFakeChatModel):
+    """LangChain's fake chat model, recording the tools it is offered (its bind_tools raises)."""
+
+    offered: list[list[str]] = Field(default_factory=list)
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
+        self.offered.append([getattr(t, "name", str(t)) for t in tools])
+        return self
+
+    def _stream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        """One chunk per scripted message, tool calls included (the base class drops them)."""
+        message = self._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        full = message.generations[0].message
+        assert isinstance(full, AIMessage)
+        chunks = [
+            {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
+            for i, c in enumerate(full.tool_calls)
+        ]
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(content=full.content, id=full.id, tool_call_chunks=chunks)
+        )  # type: ignore[arg-type]
+
+
+def code_call(code: str, call_id: str) -> AIMessage:
+    return AIMessage(
+        content="",
+        tool_calls=[
+            {"name": "run_code", "args": {"code": code}, "id": call_id, "type": "tool_call"}
+        ],
+    )
+
+
+PLAN = """
+customer = await tools.find_customer(email="ada@example.com")
+orders, policy = await asyncio.gather(
+    tools.list_orders(customer_id=customer["id"]),
+    tools.get_refund_policy(tier=customer["tier"]),
+)
+refundable = [o["id"] for o in orders if o["total"] <= policy["max_refund"]]
+return {"customer": customer["id"], "refundable": refundable}
+"""
+
+
+async def test_agent_runs_one_plan_over_three_dependent_tools() -> None:
+    CALLS.clear()
+    model = ScriptedChatModel(
+        messages=iter([code_call(PLAN, "call_1"), AIMessage(content="Orders 101 and 102.")])
+    )
+    agent = create_agent(
+        model, tools=[create_codemode_tool([find_customer, list_orders, get_refund_policy])]
+    )
+    state = await agent.ainvoke({"messages": [("user", "Which of ada's orders are refundable?")]})
+    assert model.offered and all(names == ["run_code"] for names in model.offered)
+    tool_messages = [m for m in state["messages"] if isinstance(m, ToolMessage)]
+    assert len(tool_messages) == 1
+    assert '"refundable": [101, 102]' in tool_messages[0].content
+    assert state["messages"][-1].content == "Orders 101 and 102."
+    assert CALLS == {"find_customer": 1, "list_orders": 1, "get_refund_policy": 1}
+
+
+async def test_failing_plan_is_shown_to_the_model_which_then_fixes_it() -> None:
+    broken = 'customer = await tools.find_customer(mail="ada@example.com")\nreturn customer'
+    fixed = 'return (await tools.find_customer(email="ada@example.com"))["tier"]'
+    model = ScriptedChatModel(
+        messages=iter(
+            [code_call(broken, "call_1"), code_call(fixed, "call_2"), AIMessage(content="gold")]
+        )
+    )
+    agent = create_agent(model, tools=[create_codemode_tool([find_customer])])
+    state = await agent.ainvoke({"messages": [("user", "Ada's tier?")]})
+    first, second = [m for m in state["messages"] if isinstance(m, ToolMessage)]
+    assert "tool error at line 1" in first.content
+    assert "unexpected argument(s) mail" in first.content
+    assert second.content == '"gold"'
+    assert state["messages"][-1].content == "gold"
+
+
+async def test_astream_events_show_per_tool_progress() -> None:
+    model = ScriptedChatModel(messages=iter([code_call(PLAN, "call_1"), AIMessage(content="ok")]))
+    agent = create_agent(
+        model, tools=[create_codemode_tool([find_customer, list_orders, get_refund_policy])]
+    )
+    custom = []
+    async for event in agent.astream_events({"messages": [("user", "go")]}, version="v2"):
+        if event["event"] == "on_custom_event":
+            custom.append((event["name"], event["data"].get("tool")))
+    assert ("codemode.tool_start", "tools.find_customer") in custom
+    assert ("codemode.tool_end", "tools.get_refund_policy") in custom
+    assert len([name for name, _ in custom if name == "codemode.tool_end"]) == 3
