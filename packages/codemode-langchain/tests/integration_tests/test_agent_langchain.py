@@ -13,7 +13,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.tools import tool
 from pydantic import Field
 
-from codemode_langchain import create_codemode_tool
+from codemode_langchain import CodeModeMiddleware, create_codemode_tool
 
 CALLS: dict[str, int] = {}
 
@@ -134,3 +134,18 @@ async def test_astream_events_show_per_tool_progress() -> None:
     assert ("codemode.tool_start", "tools.find_customer") in custom
     assert ("codemode.tool_end", "tools.get_refund_policy") in custom
     assert len([name for name, _ in custom if name == "codemode.tool_end"]) == 3
+
+
+async def test_middleware_shows_one_code_tool_in_place_of_the_agents_tools() -> None:
+    CALLS.clear()
+    model = ScriptedChatModel(messages=iter([code_call(PLAN, "call_1"), AIMessage(content="ok")]))
+    agent = create_agent(
+        model,
+        tools=[find_customer, list_orders, get_refund_policy],
+        middleware=[CodeModeMiddleware()],
+    )
+    state = await agent.ainvoke({"messages": [("user", "Which orders are refundable?")]})
+    assert model.offered and all(names == ["run_code"] for names in model.offered)
+    tool_message = next(m for m in state["messages"] if isinstance(m, ToolMessage))
+    assert '"refundable": [101, 102]' in tool_message.content
+    assert CALLS == {"find_customer": 1, "list_orders": 1, "get_refund_policy": 1}

@@ -6,6 +6,7 @@ import codemode_langchain
 def test_all() -> None:
     assert codemode_langchain.__all__ == [
         "CodeModeArtifact",
+        "CodeModeMiddleware",
         "CodeModeTool",
         "create_codemode_tool",
         "to_codemode_tool",
