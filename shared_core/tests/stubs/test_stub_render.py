@@ -166,6 +166,18 @@ def test_degraded_types_keep_the_original_in_a_note() -> None:
     assert 'odd: schema: {"type": "weird", "x": 1}' in text
 
 
+def test_empty_properties_mean_no_parameters() -> None:
+    renderer = StubRenderer()
+    signature = renderer.add_tool(
+        namespace=None,
+        identifier="t",
+        description="",
+        input_schema={"type": "object", "properties": {}},
+        output_schema=None,
+    )
+    assert not signature.var_keyword and signature.text == "t() -> Any"
+
+
 def test_no_properties_means_kwargs() -> None:
     renderer = StubRenderer()
     signature = renderer.add_tool(

@@ -8,7 +8,9 @@ callbacks and `handle_tool_error` behave as they do in any LangChain agent.
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
+import typing
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,8 @@ class OuterCall:
     """The code tool's own invocation, as seen by the tools its plan calls."""
 
     config: RunnableConfig | None = None
+    runtime: Any = None
+    """LangGraph's `ToolRuntime` of the code tool's call (state, store, call id), if any."""
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     """Artifacts of `content_and_artifact` tools, for the caller (never shown to the model)."""
 
@@ -50,19 +54,27 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
     tool = native if isinstance(native, BaseTool) else as_langchain_tool(native)
     spec = convert_to_openai_tool(tool)["function"]
     input_schema = spec.get("parameters") or {"type": "object", "properties": {}}
-    needs_tool_call = tool.response_format == "content_and_artifact" or _wants_call_id(tool)
+    injections = _injections(tool)
+    needs_tool_call = (
+        tool.response_format == "content_and_artifact" or _wants_call_id(tool) or bool(injections)
+    )
 
     async def call(**arguments: Any) -> Any:
         outer = current_call.get() or OuterCall()
+        if injections:
+            if outer.runtime is None:
+                raise ToolError(
+                    f"{tool.name} needs the agent's state or store, which exist only when the "
+                    "code tool runs inside a LangGraph tool node (e.g. create_agent)"
+                )
+            arguments = {**arguments, **{k: get(outer.runtime) for k, get in injections.items()}}
+        call_id = (
+            getattr(outer.runtime, "tool_call_id", None) or f"codemode-{uuid.uuid4().hex[:12]}"
+        )
         try:
             if needs_tool_call:
                 message = await tool.ainvoke(
-                    {
-                        "name": tool.name,
-                        "args": arguments,
-                        "type": "tool_call",
-                        "id": f"codemode-{uuid.uuid4().hex[:12]}",
-                    },
+                    {"name": tool.name, "args": arguments, "type": "tool_call", "id": call_id},
                     config=outer.config,
                 )
                 return _unwrap(message, tool.name, outer)
@@ -87,6 +99,49 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
 def _pass_through(arguments: dict[str, Any]) -> dict[str, Any]:
     """The LangChain tool validates its own arguments (with its own, lax rules)."""
     return arguments
+
+
+def _injections(tool: BaseTool) -> dict[str, Callable[[Any], Any]]:
+    """Arguments LangGraph would inject (state, a state key, store, runtime) → how to get them.
+
+    Read from the tool's input schema with LangGraph's public marker types; without LangGraph
+    installed no tool can declare them.
+    """
+    try:
+        from langgraph.prebuilt import InjectedState, InjectedStore, ToolRuntime
+    except ImportError:
+        return {}
+    found: dict[str, Callable[[Any], Any]] = {}
+    fields: dict[str, Any] = getattr(tool.get_input_schema(), "model_fields", {})
+    for name, info in fields.items():
+        annotation = info.annotation
+        if annotation is ToolRuntime or typing.get_origin(annotation) is ToolRuntime:
+            found[name] = _identity
+        for item in info.metadata:
+            if item is InjectedStore or isinstance(item, InjectedStore):
+                found[name] = _store
+            elif item is InjectedState or (isinstance(item, InjectedState) and not item.field):
+                found[name] = _state
+            elif isinstance(item, InjectedState) and item.field:
+                found[name] = functools.partial(_state_field, item.field)
+    return found
+
+
+def _identity(runtime: Any) -> Any:
+    return runtime
+
+
+def _store(runtime: Any) -> Any:
+    return runtime.store
+
+
+def _state(runtime: Any) -> Any:
+    return runtime.state
+
+
+def _state_field(key: str, runtime: Any) -> Any:
+    state = runtime.state
+    return state[key] if isinstance(state, dict) else getattr(state, key)
 
 
 def _wants_call_id(tool: BaseTool) -> bool:

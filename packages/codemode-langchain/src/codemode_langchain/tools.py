@@ -13,7 +13,7 @@ from langchain_core.callbacks import (
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import patch_config
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from codemode_core import CodeMode, ExecutionResult, ProgressEvent
 from codemode_langchain._convert import OuterCall, current_call, to_codemode_tools
@@ -26,6 +26,22 @@ EVENT_PREFIX = "codemode"
 
 class _CodeInput(BaseModel):
     code: str = Field(description="The plan: the body of an async Python function.")
+
+
+def _input_model() -> type[BaseModel]:
+    """With LangGraph installed, also receive its `ToolRuntime` (hidden from the model), so
+    inner tools that ask for state, store or runtime get the agent's own."""
+    try:
+        from langgraph.prebuilt import ToolRuntime
+    except ImportError:
+        return _CodeInput
+    model: type[BaseModel] = create_model(
+        "CodeModeInput",
+        __config__=ConfigDict(arbitrary_types_allowed=True),
+        code=(str, Field(description="The plan: the body of an async Python function.")),
+        runtime=(ToolRuntime, None),
+    )
+    return model
 
 
 class CodeModeArtifact(BaseModel):
@@ -44,17 +60,18 @@ class CodeModeTool(BaseTool):
 
     name: str = "run_code"
     description: str = ""
-    args_schema: type[BaseModel] = _CodeInput
+    args_schema: type[BaseModel] = Field(default_factory=_input_model)
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     code_mode: CodeMode
 
     def _run(
         self,
         code: str,
+        runtime: Any = None,
         run_manager: CallbackManagerForToolRun | None = None,
         config: RunnableConfig | None = None,
     ) -> tuple[str, CodeModeArtifact]:
-        outer = OuterCall(config=_child_config(config, run_manager))
+        outer = OuterCall(config=_child_config(config, run_manager), runtime=runtime)
         token = current_call.set(outer)
         try:
             result = self.code_mode.run_sync(code)
@@ -65,11 +82,12 @@ class CodeModeTool(BaseTool):
     async def _arun(
         self,
         code: str,
+        runtime: Any = None,
         run_manager: AsyncCallbackManagerForToolRun | None = None,
         config: RunnableConfig | None = None,
     ) -> tuple[str, CodeModeArtifact]:
         child = _child_config(config, run_manager)
-        outer = OuterCall(config=child)
+        outer = OuterCall(config=child, runtime=runtime)
         token = current_call.set(outer)
 
         async def report(event: ProgressEvent) -> None:

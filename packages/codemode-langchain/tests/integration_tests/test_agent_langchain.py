@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from langchain.agents import create_agent
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.tools import tool
+from langgraph.prebuilt import InjectedState, ToolRuntime
 from pydantic import Field
 
 from codemode_langchain import CodeModeMiddleware, create_codemode_tool
@@ -149,3 +150,37 @@ async def test_middleware_shows_one_code_tool_in_place_of_the_agents_tools() -> 
     tool_message = next(m for m in state["messages"] if isinstance(m, ToolMessage))
     assert '"refundable": [101, 102]' in tool_message.content
     assert CALLS == {"find_customer": 1, "list_orders": 1, "get_refund_policy": 1}
+
+
+@tool
+def count_messages(messages: Annotated[list[Any], InjectedState("messages")]) -> int:
+    """How many messages the conversation has (reads the agent's state)."""
+    return len(messages)
+
+
+@tool
+def caller_id(tag: str, runtime: ToolRuntime) -> str:
+    """Echo the tag with the id of the tool call that is running."""
+    return f"{tag}:{runtime.tool_call_id}"
+
+
+async def test_injected_state_and_runtime_come_from_the_outer_call() -> None:
+    plan = "n = await tools.count_messages()\nwho = await tools.caller_id('x')\nreturn [n, who]"
+    model = ScriptedChatModel(messages=iter([code_call(plan, "call_42"), AIMessage("done")]))
+    code_tool = create_codemode_tool([count_messages, caller_id])
+    stubs = code_tool.code_mode.stubs
+    assert "async def count_messages() -> int:" in stubs
+    assert "async def caller_id(tag: str) -> str:" in stubs
+    agent = create_agent(model, tools=[code_tool])
+    state = await agent.ainvoke({"messages": [("user", "count")]})
+    tool_message = next(m for m in state["messages"] if isinstance(m, ToolMessage))
+    assert tool_message.content == '[2, "x:call_42"]'
+
+
+async def test_injected_tools_outside_a_graph_say_why_they_cannot_run() -> None:
+    code_tool = create_codemode_tool([count_messages])
+    _, artifact = await code_tool._arun("return await tools.count_messages()")
+    assert artifact.result.error is not None
+    assert "exist only when the code tool runs inside a LangGraph tool node" in (
+        artifact.result.error.message
+    )

@@ -124,7 +124,11 @@ class StubRenderer:
         self, schema: Mapping[str, Any], hint: str, uses: set[str]
     ) -> tuple[list[StubParameter], bool]:
         properties = schema.get("properties") if isinstance(schema, Mapping) else None
-        if not isinstance(properties, Mapping) or not properties:
+        if isinstance(properties, Mapping) and not properties:
+            # An explicit empty parameter list: `()`, unless extra keywords are allowed.
+            extra = schema.get("additionalProperties")
+            return [], bool(extra) and extra is not False
+        if not isinstance(properties, Mapping):
             return [], True
         required_raw = schema.get("required")
         required = set(required_raw) if isinstance(required_raw, list) else set()
