@@ -64,7 +64,11 @@ class _Session:
         call = ToolCall(
             entry=entry, arguments=jsonify(arguments), line=line, mapping_error=mapping_error
         )
-        return await self._code_mode._dispatcher.dispatch(call, self._ctx)
+        code_mode = self._code_mode
+        chain = (
+            code_mode._dispatcher if self._ctx.observer is None else code_mode._observed_dispatcher
+        )
+        return await chain.dispatch(call, self._ctx)
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
         return self._code_mode._index.search(query, limit)
@@ -105,7 +109,10 @@ class CodeMode:
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
         self._token_budget = discovery_token_budget
-        self._dispatcher: Dispatcher = RecordCalls(ReportProgress(InvokeTool()))
+        # Two chains: the progress layer costs a coroutine per call, so plans nobody observes
+        # skip it.
+        self._dispatcher: Dispatcher = RecordCalls(InvokeTool())
+        self._observed_dispatcher: Dispatcher = RecordCalls(ReportProgress(InvokeTool()))
         self._index = SearchIndex(self.catalog)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None
