@@ -32,7 +32,6 @@ from codemode_core.sandbox import (
     ExecutionOutcome,
     ExecutionRequest,
     Executor,
-    PlanFailure,
     resolve_executor,
 )
 from codemode_core.tools import Tool
@@ -179,7 +178,7 @@ class CodeMode:
         if not isinstance(code, str):
             outcome = ExecutionOutcome(
                 status="error",
-                failure=PlanFailure(
+                failure=ExecutionError(
                     kind="syntax",
                     message=f"the plan must be a string of Python code, got {type(code).__name__}",
                 ),
@@ -191,7 +190,7 @@ class CodeMode:
             except Exception as exc:
                 outcome = ExecutionOutcome(
                     status="error",
-                    failure=PlanFailure(
+                    failure=ExecutionError(
                         kind="internal",
                         message=f"codemode internal error ({exc!r}); please report it",
                     ),
@@ -206,18 +205,12 @@ class CodeMode:
     def _result(
         self, execution_id: str, outcome: ExecutionOutcome, ctx: CallContext, duration: float
     ) -> ExecutionResult:
-        failure = outcome.failure
-        error = None
-        if failure is not None:
-            error = ExecutionError(
-                kind=failure.kind, message=failure.message, line=failure.line, tool=failure.tool
-            )
         return ExecutionResult(
             status=outcome.status,
             execution_id=execution_id,
             value=outcome.value,
             logs=outcome.logs,
-            error=error,
+            error=outcome.failure,
             tool_calls=tuple(record for record in ctx.records if record is not None),
             duration=duration,
             max_output_chars=self.limits.max_output_chars,

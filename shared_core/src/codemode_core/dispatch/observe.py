@@ -49,30 +49,27 @@ class ReportProgress(WrapperDispatcher):
             ),
         )
         started = time.perf_counter()
+        result: Any = None
+        error: str | None = None
         try:
             result = await self.wrapped.dispatch(call, ctx)
         except ToolError as exc:
+            error = exc.message
+            raise
+        except BaseException as exc:
+            error = f"interrupted: {type(exc).__name__}"
+            raise
+        finally:
             await notify(
                 observer,
                 ProgressEvent(
                     kind="tool_end",
                     execution_id=ctx.execution_id,
                     tool=name,
-                    error=exc.message,
+                    result=result,
+                    error=error,
                     duration=time.perf_counter() - started,
                     line=call.line,
                 ),
             )
-            raise
-        await notify(
-            observer,
-            ProgressEvent(
-                kind="tool_end",
-                execution_id=ctx.execution_id,
-                tool=name,
-                result=result,
-                duration=time.perf_counter() - started,
-                line=call.line,
-            ),
-        )
         return result

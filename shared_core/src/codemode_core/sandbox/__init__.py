@@ -12,7 +12,6 @@ from codemode_core.sandbox.executor import (
     ExecutionRequest,
     Executor,
     Manifest,
-    PlanFailure,
 )
 from codemode_core.sandbox.inprocess import InProcessExecutor
 from codemode_core.sandbox.isolated import IsolatedExecutor
@@ -27,7 +26,6 @@ __all__ = [
     "InProcessExecutor",
     "IsolatedExecutor",
     "Manifest",
-    "PlanFailure",
     "resolve_executor",
 ]
 

@@ -15,10 +15,11 @@ from typing import Any
 
 from codemode_core._jsonify import jsonify
 from codemode_core.errors import ToolError
+from codemode_core.result import ExecutionError
 from codemode_core.sandbox._namespace import build_plan_globals
 from codemode_core.sandbox._plan_api import unawaited_calls
 from codemode_core.sandbox.compiler import PlanRejected, compile_plan
-from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest, PlanFailure
+from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest
 from codemode_core.sandbox.guards import NotAwaitedError, PlanAbort, PlanRuntime
 from codemode_core.sandbox.rewrite import PLAN_FILENAME, PLAN_FUNCTION
 
@@ -50,7 +51,7 @@ def _describe_exception(exc: BaseException, tool_names: Collection[str]) -> str:
     return message
 
 
-def _failed(runtime: PlanRuntime, failure: PlanFailure) -> ExecutionOutcome:
+def _failed(runtime: PlanRuntime, failure: ExecutionError) -> ExecutionOutcome:
     return ExecutionOutcome(status="error", failure=failure, logs=tuple(runtime.logs))
 
 
@@ -70,19 +71,19 @@ async def _guarded(
         tool = exc.tool or "a tool"
         return _failed(
             runtime,
-            PlanFailure(
+            ExecutionError(
                 kind="tool", message=f"{tool} failed: {exc.message}", line=line, tool=exc.tool
             ),
         )
     except NotAwaitedError as exc:
         return _failed(
             runtime,
-            PlanFailure(kind="runtime", message=str(exc), line=_plan_line(exc.__traceback__)),
+            ExecutionError(kind="runtime", message=str(exc), line=_plan_line(exc.__traceback__)),
         )
     except MemoryError as exc:
         return _failed(
             runtime,
-            PlanFailure(
+            ExecutionError(
                 kind="budget",
                 message="the plan ran out of memory",
                 line=_plan_line(exc.__traceback__),
@@ -93,7 +94,7 @@ async def _guarded(
             return _failed(runtime, runtime.failure)
         return _failed(
             runtime,
-            PlanFailure(
+            ExecutionError(
                 kind="runtime",
                 message=_describe_exception(exc, tool_names),
                 line=_plan_line(exc.__traceback__),
@@ -105,7 +106,7 @@ async def _guarded(
     if forgotten:
         return _failed(
             runtime,
-            PlanFailure(
+            ExecutionError(
                 kind="runtime",
                 message=str(forgotten[0]._codemode_not_awaited()),
                 line=forgotten[0]._line,
@@ -131,7 +132,9 @@ async def drive(
             return await _guarded(runtime, plan, tool_names)
     except TimeoutError:
         runtime.max_ops = -1
-        failure = runtime.failure or PlanFailure(kind="timeout", message=runtime.timeout_message())
+        failure = runtime.failure or ExecutionError(
+            kind="timeout", message=runtime.timeout_message()
+        )
         return _failed(runtime, failure)
 
 
@@ -141,7 +144,9 @@ async def run_plan(request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcom
     if isinstance(compiled, PlanRejected):
         return ExecutionOutcome(
             status="error",
-            failure=PlanFailure(kind=compiled.kind, message=compiled.message, line=compiled.line),
+            failure=ExecutionError(
+                kind=compiled.kind, message=compiled.message, line=compiled.line
+            ),
         )
     runtime = PlanRuntime(request.limits)
     namespace = build_plan_globals(runtime, bridge, request.manifest)

@@ -25,7 +25,8 @@ from typing import Any
 
 from codemode_core.errors import ErrorKind
 from codemode_core.limits import Limits
-from codemode_core.sandbox.executor import ExecutionOutcome, PlanFailure
+from codemode_core.result import ExecutionError
+from codemode_core.sandbox.executor import ExecutionOutcome
 
 __all__ = [
     "MAX_FRAME_BYTES",
@@ -158,7 +159,7 @@ def outcome_from_wire(data: Any) -> ExecutionOutcome:
                 kind = known
         line = raw.get("line")
         tool = raw.get("tool")
-        failure = PlanFailure(
+        failure = ExecutionError(
             kind=kind,
             message=raw["message"],
             line=line if isinstance(line, int) else None,

@@ -18,6 +18,7 @@ from typing import Any
 
 from codemode_core._jsonify import jsonify
 from codemode_core.errors import ToolError
+from codemode_core.result import ExecutionError
 from codemode_core.sandbox._driver import run_plan
 from codemode_core.sandbox._os_limits import apply_confinement, set_cpu_budget
 from codemode_core.sandbox._plan_api import BudgetExceeded
@@ -28,7 +29,7 @@ from codemode_core.sandbox._wire import (
     limits_from_wire,
     outcome_to_wire,
 )
-from codemode_core.sandbox.executor import ExecutionOutcome, ExecutionRequest, Manifest, PlanFailure
+from codemode_core.sandbox.executor import ExecutionOutcome, ExecutionRequest, Manifest
 
 __all__ = ["main"]
 
@@ -123,7 +124,8 @@ async def _run_one(message: dict[str, Any], connection: _Connection) -> Executio
         )
     except (KeyError, TypeError, ValueError) as exc:
         return ExecutionOutcome(
-            status="error", failure=PlanFailure(kind="internal", message=f"bad run request: {exc}")
+            status="error",
+            failure=ExecutionError(kind="internal", message=f"bad run request: {exc}"),
         )
     set_cpu_budget(limits.timeout + 1.0)
     return await run_plan(request, _WorkerBridge(connection))
@@ -151,7 +153,7 @@ async def _serve(read_fd: int, write_fd: int) -> None:
         except MemoryError:
             outcome = ExecutionOutcome(
                 status="error",
-                failure=PlanFailure(kind="budget", message="the plan ran out of memory"),
+                failure=ExecutionError(kind="budget", message="the plan ran out of memory"),
             )
         connection.send({"type": "done", "outcome": outcome_to_wire(outcome)})
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from codemode_core.errors import ErrorKind
 from codemode_core.limits import Limits
+from codemode_core.result import ExecutionError
 
 __all__ = [
     "Bridge",
@@ -21,7 +21,6 @@ __all__ = [
     "ExecutionRequest",
     "Executor",
     "Manifest",
-    "PlanFailure",
 ]
 
 
@@ -61,23 +60,13 @@ class ExecutionRequest:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class PlanFailure:
-    """Why the plan's code stopped, as the sandbox saw it (plain data)."""
-
-    kind: ErrorKind
-    message: str
-    line: int | None = None
-    tool: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ExecutionOutcome:
     """What an executor reports back: the plan's value or its failure, and its logs."""
 
     status: Literal["ok", "error"]
     value: Any = None
     logs: tuple[str, ...] = ()
-    failure: PlanFailure | None = None
+    failure: ExecutionError | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
     """Backend-specific facts (e.g. worker pid, peak memory) for diagnostics."""
 
@@ -93,15 +82,12 @@ class Bridge(Protocol):
         self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], line: int | None
     ) -> Any:
         """Call the tool `name` (qualified, e.g. `tools.orders.get`) and return its result."""
-        ...
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
         """Ranked catalog entries for `codemode.search(query)`."""
-        ...
 
     async def describe(self, name: str) -> str:
         """Stub text of a tool, namespace or type for `codemode.describe(name)`."""
-        ...
 
 
 class Executor(Protocol):
@@ -109,8 +95,6 @@ class Executor(Protocol):
 
     async def execute(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
         """Run the plan; never raises for anything the plan did (failures are outcomes)."""
-        ...
 
     async def aclose(self) -> None:
         """Release processes, threads or other resources the executor holds."""
-        ...

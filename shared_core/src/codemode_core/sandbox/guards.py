@@ -25,7 +25,7 @@ from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 from codemode_core.errors import ErrorKind
 from codemode_core.limits import Limits
-from codemode_core.sandbox.executor import PlanFailure
+from codemode_core.result import ExecutionError
 from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
 __all__ = [
@@ -51,7 +51,7 @@ _MISSING: Any = object()
 class PlanAbort(BaseException):
     """Stops a plan for good (budget, timeout, policy); plans cannot catch it for long."""
 
-    def __init__(self, failure: PlanFailure) -> None:
+    def __init__(self, failure: ExecutionError) -> None:
         super().__init__(failure.message)
         self.failure = failure
 
@@ -81,7 +81,7 @@ class PlanRuntime:
         self.max_ops = limits.max_operations
         self.max_seq = limits.max_sequence_length
         self.max_bits = limits.max_int_bits
-        self.failure: PlanFailure | None = None
+        self.failure: ExecutionError | None = None
         self.logs: list[str] = []
         self.pending_calls: list[Any] = []
         """Every tool/discovery call the plan created, to report those never awaited."""
@@ -99,7 +99,7 @@ class PlanRuntime:
     def abort(self, kind: ErrorKind, message: str, *, line: int | None = None) -> NoReturn:
         """Record the first failure, make every later check fail, and stop the plan."""
         if self.failure is None:
-            self.failure = PlanFailure(
+            self.failure = ExecutionError(
                 kind=kind, message=message, line=line if line is not None else plan_line(2)
             )
         self.max_ops = -1

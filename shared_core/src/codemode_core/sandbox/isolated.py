@@ -24,6 +24,7 @@ from collections import deque
 from typing import Any
 
 from codemode_core.errors import ToolError
+from codemode_core.result import ExecutionError
 from codemode_core.sandbox._plan_api import BudgetExceeded
 from codemode_core.sandbox._wire import (
     FrameChannel,
@@ -32,7 +33,7 @@ from codemode_core.sandbox._wire import (
     limits_to_wire,
     outcome_from_wire,
 )
-from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest, PlanFailure
+from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest
 
 __all__ = ["IsolatedExecutor"]
 
@@ -319,7 +320,7 @@ class IsolatedExecutor:
             worker.healthy = False
             return ExecutionOutcome(
                 status="error",
-                failure=PlanFailure(
+                failure=ExecutionError(
                     kind="timeout",
                     message=f"the plan ran out of time (timeout={request.limits.timeout:g}s) and "
                     "did not stop; its worker process was killed. Do less per plan.",
@@ -385,7 +386,7 @@ def _death_outcome(worker: _Worker, request: ExecutionRequest, elapsed: float) -
     if code == -signal.SIGXCPU or elapsed >= request.limits.timeout:
         return ExecutionOutcome(
             status="error",
-            failure=PlanFailure(
+            failure=ExecutionError(
                 kind="timeout",
                 message=f"the plan used more CPU time than its {request.limits.timeout:g}s budget "
                 "and its worker process was stopped. Do less per plan.",
@@ -401,4 +402,4 @@ def _death_outcome(worker: _Worker, request: ExecutionRequest, elapsed: float) -
 
 
 def _crashed(message: str) -> ExecutionOutcome:
-    return ExecutionOutcome(status="error", failure=PlanFailure(kind="crashed", message=message))
+    return ExecutionOutcome(status="error", failure=ExecutionError(kind="crashed", message=message))
