@@ -55,6 +55,7 @@ async def test_positional_arguments_follow_stub_order(cm: CodeMode) -> None:
 
 
 async def test_gather_runs_tool_calls_concurrently(cm: CodeMode) -> None:
+    assert (await cm.run("return 1")).ok  # warm: an isolated worker starts here, not below
     started = time.perf_counter()
     result = await cm.run(
         "rs = await asyncio.gather(*[tools.slow(0.1) for _ in range(10)])\nreturn len(rs)"

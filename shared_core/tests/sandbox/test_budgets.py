@@ -99,6 +99,7 @@ async def test_exhaustion_is_stopped(
 )
 async def test_timeouts_stop_the_plan(make_cm: Any, calls: Calls, code: str) -> None:
     cm = make_cm(make_tools(calls), limits=Limits(timeout=0.3, max_operations=10**12))
+    assert (await cm.run("return 1")).ok  # warm: an isolated worker starts here, not below
     started = time.perf_counter()
     result = await cm.run(code)
     elapsed = time.perf_counter() - started
