@@ -304,8 +304,8 @@ async def test_observer_sees_tool_calls_and_logs(cm: CodeMode) -> None:
     result = await cm.run("print('hello')\nreturn await tools.add(1, 2)", observer=observe)
     assert result.value == 3
     kinds = [(e.kind, e.tool) for e in events]
-    assert kinds == [("tool_start", "tools.add"), ("tool_end", "tools.add"), ("log", None)]
-    assert events[1].result == 3 and events[2].text == "hello"
+    assert kinds == [("log", None), ("tool_start", "tools.add"), ("tool_end", "tools.add")]
+    assert events[0].text == "hello" and events[2].result == 3
 
 
 async def test_failing_observer_does_not_break_the_plan(cm: CodeMode) -> None:

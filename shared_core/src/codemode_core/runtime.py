@@ -47,10 +47,15 @@ class _Session:
     def __init__(self, code_mode: CodeMode, ctx: CallContext) -> None:
         self._code_mode = code_mode
         self._ctx = ctx
+        self.deliveries: list[asyncio.Future[None]] = []
+        """Log events on their way to the observer; awaited before `run()` returns."""
 
     async def call_tool(
         self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], line: int | None
     ) -> Any:
+        if self.deliveries:  # lines printed before this call reach the observer before it
+            pending, self.deliveries = self.deliveries, []
+            await asyncio.gather(*pending)
         entry = self._code_mode.catalog.get(name)
         if entry is None:
             raise ToolError(f"there is no tool `{name}`", tool=name)
@@ -74,6 +79,13 @@ class _Session:
 
     async def describe(self, name: str) -> str:
         return self._code_mode.describe(name)
+
+    def log(self, text: str) -> None:
+        observer = self._ctx.observer
+        if observer is None:
+            return
+        event = ProgressEvent(kind="log", execution_id=self._ctx.execution_id, text=text)
+        self.deliveries.append(asyncio.ensure_future(notify(observer, event)))
 
 
 class CodeMode:
@@ -169,8 +181,8 @@ class CodeMode:
 
         Args:
             code: The plan (Python source) the model wrote.
-            observer: Receives a `ProgressEvent` as each tool call starts and ends, and one
-                per printed line when the plan finishes (sync or async callable).
+            observer: Receives a `ProgressEvent` as each tool call starts and ends and as each
+                line is printed (sync or async callable).
         """
         execution_id = uuid.uuid4().hex
         started = time.perf_counter()
@@ -185,8 +197,9 @@ class CodeMode:
             )
         else:
             request = ExecutionRequest(code, self.catalog.manifest, self.limits, execution_id)
+            session = _Session(self, ctx)
             try:
-                outcome = await self._executor.execute(request, _Session(self, ctx))
+                outcome = await self._executor.execute(request, session)
             except Exception as exc:
                 outcome = ExecutionOutcome(
                     status="error",
@@ -195,11 +208,8 @@ class CodeMode:
                         message=f"codemode internal error ({exc!r}); please report it",
                     ),
                 )
-        if observer is not None:
-            for text in outcome.logs:
-                await notify(
-                    observer, ProgressEvent(kind="log", execution_id=execution_id, text=text)
-                )
+            if session.deliveries:  # log lines were streamed as printed; let them arrive
+                await asyncio.gather(*session.deliveries)
         return self._result(execution_id, outcome, ctx, time.perf_counter() - started)
 
     def _result(

@@ -184,3 +184,22 @@ async def test_injected_tools_outside_a_graph_say_why_they_cannot_run() -> None:
     assert "exist only when the code tool runs inside a LangGraph tool node" in (
         artifact.result.error.message
     )
+
+
+async def test_printed_lines_stream_as_custom_events_in_order() -> None:
+    plan = (
+        'print("looking up")\nc = await tools.find_customer(email="a@b.c")\nprint("found")\nc["id"]'
+    )
+    model = ScriptedChatModel(messages=iter([code_call(plan, "call_1"), AIMessage(content="ok")]))
+    agent = create_agent(model, tools=[create_codemode_tool([find_customer])])
+    seen = []
+    async for event in agent.astream_events({"messages": [("user", "go")]}, version="v2"):
+        if event["event"] == "on_custom_event":
+            data = event["data"]
+            seen.append((event["name"], data.get("text") or data.get("tool")))
+    assert seen == [
+        ("codemode.log", "looking up"),
+        ("codemode.tool_start", "tools.find_customer"),
+        ("codemode.tool_end", "tools.find_customer"),
+        ("codemode.log", "found"),
+    ]

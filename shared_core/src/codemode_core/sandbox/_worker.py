@@ -112,6 +112,9 @@ class _WorkerBridge:
     async def describe(self, name: str) -> str:
         return str(await self._connection.request({"op": "describe", "name": name}))
 
+    def log(self, text: str) -> None:
+        self._connection.send({"type": "log", "text": text})
+
 
 async def _run_one(message: dict[str, Any], connection: _Connection) -> ExecutionOutcome:
     try:

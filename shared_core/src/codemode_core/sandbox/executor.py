@@ -89,6 +89,9 @@ class Bridge(Protocol):
     async def describe(self, name: str) -> str:
         """Stub text of a tool, namespace or type for `codemode.describe(name)`."""
 
+    def log(self, text: str) -> None:
+        """A line the plan printed, as it is printed (must not block; may be a no-op)."""
+
 
 class Executor(Protocol):
     """Runs one plan under a policy and budgets, calling tools only through the bridge."""

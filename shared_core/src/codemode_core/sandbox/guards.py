@@ -83,6 +83,8 @@ class PlanRuntime:
         self.max_bits = limits.max_int_bits
         self.failure: ExecutionError | None = None
         self.logs: list[str] = []
+        self.on_log: Callable[[str], None] | None = None
+        """Told about each kept log line as it is printed (progress streaming)."""
         self.pending_calls: list[Any] = []
         """Every tool/discovery call the plan created, to report those never awaited."""
         self._log_chars = 0
@@ -353,11 +355,15 @@ class PlanRuntime:
         limit = self.limits.max_output_chars
         if self._log_chars + len(text) > limit:
             room = max(0, limit - self._log_chars)
-            self.logs.append(text[:room] + f"… [logs truncated at {limit:,} characters]")
+            lines = [text[:room] + f"… [logs truncated at {limit:,} characters]"]
             self._logs_cut = True
-            return
-        self._log_chars += len(text) + 1
-        self.logs.extend(text.split("\n") if text else [""])
+        else:
+            self._log_chars += len(text) + 1
+            lines = text.split("\n") if text else [""]
+        self.logs.extend(lines)
+        if self.on_log is not None:
+            for line in lines:
+                self.on_log(line)
 
 
 class _GuardedFormatter(string.Formatter):

@@ -76,6 +76,9 @@ class _Worker:
             task = asyncio.ensure_future(self._serve_call(message, self._bridge))
             self._calls.add(task)
             task.add_done_callback(self._calls.discard)
+        elif message["type"] == "log":
+            if self._bridge is not None and isinstance(message.get("text"), str):
+                self._bridge.log(message["text"])
         elif self._inbox is not None and not self._inbox.done():
             self._inbox.set_result(message)
 
