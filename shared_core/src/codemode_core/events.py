@@ -7,11 +7,15 @@ type and each adapter translates it.
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Observer", "ProgressEvent"]
+__all__ = ["Observer", "ProgressEvent", "notify"]
+
+log = logging.getLogger("codemode")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -32,3 +36,15 @@ class ProgressEvent:
 
 Observer = Callable[[ProgressEvent], Awaitable[None] | None]
 """Receives progress events; sync or async. Its failures are logged, never fatal to the plan."""
+
+
+async def notify(observer: Observer | None, event: ProgressEvent) -> None:
+    """Deliver one event; an observer that fails is logged, never allowed to break the plan."""
+    if observer is None:
+        return
+    try:
+        outcome = observer(event)
+        if inspect.isawaitable(outcome):
+            await outcome
+    except Exception:
+        log.exception("codemode progress observer failed on %s", event.kind)

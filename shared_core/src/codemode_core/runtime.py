@@ -20,12 +20,10 @@ from codemode_core.dispatch import (
     Dispatcher,
     InvokeTool,
     RecordCalls,
-    ReportProgress,
     ToolCall,
 )
-from codemode_core.dispatch.observe import notify
 from codemode_core.errors import ConfigurationError, ToolError
-from codemode_core.events import Observer, ProgressEvent
+from codemode_core.events import Observer, ProgressEvent, notify
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError, ExecutionResult
 from codemode_core.sandbox import (
@@ -68,11 +66,7 @@ class _Session:
         call = ToolCall(
             entry=entry, arguments=jsonify(arguments), line=line, mapping_error=mapping_error
         )
-        code_mode = self._code_mode
-        chain = (
-            code_mode._dispatcher if self._ctx.observer is None else code_mode._observed_dispatcher
-        )
-        return await chain.dispatch(call, self._ctx)
+        return await self._code_mode._dispatcher.dispatch(call, self._ctx)
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
         return self._code_mode._index.search(query, limit)
@@ -120,10 +114,7 @@ class CodeMode:
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
         self._token_budget = discovery_token_budget
-        # Two chains: the progress layer costs a coroutine per call, so plans nobody observes
-        # skip it.
         self._dispatcher: Dispatcher = RecordCalls(InvokeTool())
-        self._observed_dispatcher: Dispatcher = RecordCalls(ReportProgress(InvokeTool()))
         self._index = SearchIndex(self.catalog)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None

@@ -2,7 +2,6 @@
 
 from codemode_core.dispatch.base import CallContext, Dispatcher, ToolCall, WrapperDispatcher
 from codemode_core.dispatch.invoke import InvokeTool
-from codemode_core.dispatch.observe import ReportProgress
 from codemode_core.dispatch.record import RecordCalls
 
 __all__ = [
@@ -10,7 +9,6 @@ __all__ = [
     "Dispatcher",
     "InvokeTool",
     "RecordCalls",
-    "ReportProgress",
     "ToolCall",
     "WrapperDispatcher",
 ]

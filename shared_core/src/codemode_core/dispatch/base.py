@@ -55,7 +55,7 @@ class CallContext:
     records: list[ToolCallRecord | None] = field(default_factory=list)
     """Every call made so far, in start order; `None` marks a call still running."""
     observer: Observer | None = None
-    """Receives progress events for this execution (see `ReportProgress`)."""
+    """Receives progress events for this execution (sent by `RecordCalls`)."""
 
 
 class Dispatcher(Protocol):

@@ -1,4 +1,5 @@
-"""Record every tool call (arguments, result or error, duration, line) and cap their number."""
+"""Record every tool call (arguments, result or error, duration, line), cap their number, and
+tell the execution's observer (progress streaming) as each call starts and ends."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
 from codemode_core.errors import ToolError
+from codemode_core.events import ProgressEvent, notify
 from codemode_core.result import ToolCallRecord
 from codemode_core.sandbox._plan_api import BudgetExceeded
 
@@ -30,6 +32,19 @@ class RecordCalls(WrapperDispatcher):
                 f"the plan exceeded max_tool_calls={limit}. Make fewer calls per plan (filter "
                 "first, use bulk tools), or return partial results."
             )
+        name = call.entry.qualified_name
+        observer = ctx.observer
+        if observer is not None:
+            await notify(
+                observer,
+                ProgressEvent(
+                    kind="tool_start",
+                    execution_id=ctx.execution_id,
+                    tool=name,
+                    arguments=call.arguments,
+                    line=call.line,
+                ),
+            )
         index = len(records)
         records.append(None)  # reserve the slot: records keep the order calls started in
         started = time.perf_counter()
@@ -44,12 +59,26 @@ class RecordCalls(WrapperDispatcher):
             error = f"interrupted: {type(exc).__name__}"
             raise
         finally:
+            duration = time.perf_counter() - started
             records[index] = ToolCallRecord(
-                tool=call.entry.qualified_name,
+                tool=name,
                 arguments=call.arguments,
                 result=result,
                 error=error,
                 line=call.line,
-                duration=time.perf_counter() - started,
+                duration=duration,
             )
+            if observer is not None:
+                await notify(
+                    observer,
+                    ProgressEvent(
+                        kind="tool_end",
+                        execution_id=ctx.execution_id,
+                        tool=name,
+                        result=result,
+                        error=error,
+                        duration=duration,
+                        line=call.line,
+                    ),
+                )
         return result
