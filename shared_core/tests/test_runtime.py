@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import datetime
 import threading
@@ -207,6 +208,43 @@ async def test_run_sync_from_thread_uses_entered_loop(cm: CodeMode) -> None:
             result = await asyncio.to_thread(cm2.run_sync, "return await tools.whoami()")
         assert result.value == 1
         assert seen == [loop_thread]
+
+
+_caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="unset")
+
+
+def _caller_tool() -> Tool:
+    def caller() -> str:
+        """Who called the plan (a context variable set around run_sync)."""
+        return _caller.get()
+
+    return Tool.from_function(caller)
+
+
+def test_run_sync_carries_the_callers_context_and_reports_progress() -> None:
+    cm = CodeMode([_caller_tool()])
+    events: list[str] = []
+    token = _caller.set("outer tool call")
+    try:
+        result = cm.run_sync(
+            "print('hi')\nreturn await tools.caller()",
+            observer=lambda e: events.append(e.kind),
+        )
+    finally:
+        _caller.reset(token)
+        cm.close()
+    assert result.value == "outer tool call"
+    assert events == ["log", "tool_start", "tool_end"]
+
+
+async def test_run_sync_on_entered_loop_carries_the_callers_context() -> None:
+    async with CodeMode([_caller_tool()]) as cm:
+
+        def from_thread() -> object:
+            _caller.set("thread caller")
+            return cm.run_sync("return await tools.caller()").value
+
+        assert await asyncio.to_thread(from_thread) == "thread caller"
 
 
 def test_duplicate_tool_names_are_a_configuration_error() -> None:

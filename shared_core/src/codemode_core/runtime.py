@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from codemode_core._jsonify import jsonify
-from codemode_core._portal import Portal
+from codemode_core._portal import Portal, submit
 from codemode_core.catalog import Catalog
 from codemode_core.description import render_description
 from codemode_core.discovery import SearchIndex
@@ -217,8 +217,8 @@ class CodeMode:
             max_output_chars=self.limits.max_output_chars,
         )
 
-    def run_sync(self, code: str) -> ExecutionResult:
-        """Run a plan from synchronous code.
+    def run_sync(self, code: str, *, observer: Observer | None = None) -> ExecutionResult:
+        """Run a plan from synchronous code (`observer` as in `run`; called on the loop thread).
 
         Works with no event loop, from any thread, and from inside a running loop's thread. If
         this `CodeMode` was entered with `async with` on a loop that is still running in
@@ -231,10 +231,10 @@ class CodeMode:
         except RuntimeError:
             running = None
         if home is not None and home.is_running() and home is not running:
-            return asyncio.run_coroutine_threadsafe(self.run(code), home).result()
+            return submit(home, self.run(code, observer=observer)).result()
         if self._portal is None:
             self._portal = Portal()
-        return self._portal.call(self.run(code))
+        return self._portal.call(self.run(code, observer=observer))
 
     # Lifecycle ------------------------------------------------------------------------
 

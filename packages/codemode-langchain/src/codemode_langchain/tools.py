@@ -9,6 +9,7 @@ from langchain_core.callbacks import (
     AsyncCallbackManagerForToolRun,
     CallbackManagerForToolRun,
     adispatch_custom_event,
+    dispatch_custom_event,
 )
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import patch_config
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from codemode_core import CodeMode, ExecutionResult, ProgressEvent
 from codemode_langchain._convert import OuterCall, current_call, to_codemode_tools
 
-__all__ = ["CodeModeArtifact", "CodeModeTool", "create_codemode_tool"]
+__all__ = ["CodeModeArtifact", "CodeModeTool", "create_codemode_tool", "stream_payload"]
 
 EVENT_PREFIX = "codemode"
 """Custom events are named `codemode.tool_start`, `codemode.tool_end`, `codemode.log`."""
@@ -71,10 +72,21 @@ class CodeModeTool(BaseTool):
         run_manager: CallbackManagerForToolRun | None = None,
         config: RunnableConfig | None = None,
     ) -> tuple[str, CodeModeArtifact]:
-        outer = OuterCall(config=_child_config(config, run_manager), runtime=runtime)
+        child = _child_config(config, run_manager)
+        outer = OuterCall(config=child, runtime=runtime)
+        writer = _stream_writer(runtime)
+
+        def report(event: ProgressEvent) -> None:
+            if writer is not None:
+                writer(stream_payload(event))
+            if child is not None and child.get("callbacks"):
+                dispatch_custom_event(
+                    f"{EVENT_PREFIX}.{event.kind}", _event_data(event), config=child
+                )
+
         token = current_call.set(outer)
         try:
-            result = self.code_mode.run_sync(code)
+            result = self.code_mode.run_sync(code, observer=report)
         finally:
             current_call.reset(token)
         return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
@@ -88,20 +100,33 @@ class CodeModeTool(BaseTool):
     ) -> tuple[str, CodeModeArtifact]:
         child = _child_config(config, run_manager)
         outer = OuterCall(config=child, runtime=runtime)
-        token = current_call.set(outer)
+        writer = _stream_writer(runtime)
 
         async def report(event: ProgressEvent) -> None:
-            if child is None or not child.get("callbacks"):
-                return
-            await adispatch_custom_event(
-                f"{EVENT_PREFIX}.{event.kind}", _event_data(event), config=child
-            )
+            if writer is not None:
+                writer(stream_payload(event))
+            if child is not None and child.get("callbacks"):
+                await adispatch_custom_event(
+                    f"{EVENT_PREFIX}.{event.kind}", _event_data(event), config=child
+                )
 
+        token = current_call.set(outer)
         try:
             result = await self.code_mode.run(code, observer=report)
         finally:
             current_call.reset(token)
         return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
+
+
+def _stream_writer(runtime: Any) -> Callable[[Any], None] | None:
+    """LangGraph's stream writer for this call (`stream_mode="custom"`), when run in a graph."""
+    writer = getattr(runtime, "stream_writer", None)
+    return writer if callable(writer) else None
+
+
+def stream_payload(event: ProgressEvent) -> dict[str, Any]:
+    """A progress event as written to LangGraph's custom stream: `{"event": "codemode.…", …}`."""
+    return {"event": f"{EVENT_PREFIX}.{event.kind}", **_event_data(event)}
 
 
 def _child_config(config: RunnableConfig | None, run_manager: Any) -> RunnableConfig | None:
