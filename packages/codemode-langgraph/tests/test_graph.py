@@ -269,3 +269,24 @@ def test_sync_graph_streams_progress_and_reaches_the_store() -> None:
     assert [e["event"] for e in seen] == ["codemode.tool_start", "codemode.tool_end"]
     assert seen[1]["result"] == "EUR"
     assert isinstance(memory, BaseStore)
+
+
+async def test_code_node_in_a_graph_whose_state_is_a_message_list() -> None:
+    node = CodeModeNode(TOOLS)
+    model = ScriptedChatModel(messages=iter([code_call(PLAN, "c1"), answer("Two.")]))
+    bound = model.bind_tools([node.code_tool])
+
+    async def agent(messages: list[AnyMessage]) -> list[AnyMessage]:
+        return [await bound.ainvoke(messages)]
+
+    graph = StateGraph(Annotated[list[AnyMessage], add_messages])  # type: ignore[arg-type]
+    graph.add_node("agent", agent)
+    graph.add_node("tools", node)
+    graph.add_edge(START, "agent")
+    graph.add_conditional_edges("agent", tools_condition)
+    graph.add_edge("tools", "agent")
+    messages = await graph.compile().ainvoke([HumanMessage("refunds?")])
+
+    [reply] = tool_messages(messages)
+    assert reply.tool_call_id == "c1" and str(reply.content).startswith("[101, 102]")
+    assert messages[-1].content == "Two."

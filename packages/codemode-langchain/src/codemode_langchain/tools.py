@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForToolRun,
@@ -13,7 +13,7 @@ from langchain_core.callbacks import (
 )
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import patch_config
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool, InjectedToolArg
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from codemode_core import CodeMode, ExecutionResult, ProgressEvent
@@ -25,22 +25,17 @@ EVENT_PREFIX = "codemode"
 """Custom events are named `codemode.tool_start`, `codemode.tool_end`, `codemode.log`."""
 
 
-class _CodeInput(BaseModel):
-    code: str = Field(description="The plan: the body of an async Python function.")
-
-
 def _input_model() -> type[BaseModel]:
-    """With LangGraph installed, also receive its `ToolRuntime` (hidden from the model), so
-    inner tools that ask for state, store or runtime get the agent's own."""
-    try:
-        from langgraph.prebuilt import ToolRuntime
-    except ImportError:
-        return _CodeInput
+    """The code tool's input: the plan, and LangGraph's `ToolRuntime` (hidden from the model).
+
+    A tool node injects its runtime into any argument named `runtime`; receiving it lets inner
+    tools that ask for state, store or runtime get the agent's own. It is typed `Any` so that
+    pydantic neither needs LangGraph installed nor validates the graph's state shape.
+    """
     model: type[BaseModel] = create_model(
         "CodeModeInput",
-        __config__=ConfigDict(arbitrary_types_allowed=True),
         code=(str, Field(description="The plan: the body of an async Python function.")),
-        runtime=(ToolRuntime, None),
+        runtime=(Annotated[Any, InjectedToolArg()], None),
     )
     return model
 
