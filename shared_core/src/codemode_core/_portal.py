@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import threading
+import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -18,14 +20,18 @@ __all__ = ["Portal", "submit"]
 
 T = TypeVar("T")
 
+_SHUTDOWN_SECONDS = 10.0
+
 
 class Portal:
-    """Runs coroutines on a dedicated loop thread; started lazily, stopped by `stop()`."""
+    """Runs coroutines on a dedicated loop thread; stopped by `stop()`, when garbage
+    collected, or at interpreter exit, whichever comes first."""
 
     def __init__(self, name: str = "codemode-portal") -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
+        self._thread = threading.Thread(target=_serve, args=(self._loop,), name=name, daemon=True)
         self._thread.start()
+        self._finalizer = weakref.finalize(self, _shut_down, self._loop, self._thread)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -43,12 +49,38 @@ class Portal:
         return submit(self._loop, coroutine).result()
 
     def stop(self) -> None:
-        if not self._loop.is_running():
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=10)
-            self._loop.close()
+        """Shut the loop down as `asyncio.run` does: cancel its tasks (so resources they hold,
+        such as worker processes, are released on the loop), then stop and close it."""
+        self._finalizer()
+
+
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    """The portal thread: run until stopped, then cancel what is left (as `asyncio.run` does)
+    so tasks release what they hold on the loop, and close it."""
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(_cancel_other_tasks())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def _shut_down(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    if loop.is_closed():
+        return
+    with contextlib.suppress(RuntimeError):  # closed meanwhile
+        loop.call_soon_threadsafe(loop.stop)
+    if threading.current_thread() is not thread:
+        thread.join(timeout=_SHUTDOWN_SECONDS)
+
+
+async def _cancel_other_tasks() -> None:
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
 
 
 def submit(

@@ -88,7 +88,10 @@ class CodeMode:
     Args:
         tools: Neutral tools (`Tool`, `Tool.from_function(fn)`, or an adapter's conversion).
         limits: Budgets for every plan (`Limits()` defaults suit an agent loop).
-        executor: `"inprocess"` or an `Executor` instance.
+        executor: Where plans run. Default: `"isolated"` (a warm pool of confined worker
+            processes: memory and CPU caps, syscall filter) wherever the platform allows it;
+            `"inprocess"` runs them on the caller's loop (faster, for trusted plans); or an
+            `Executor` instance, e.g. `IsolatedExecutor(pool_size=8)`.
         discovery: `"full"` puts every stub in the description; `"search"` only an index,
             with `codemode.search`/`describe` in plans; `"auto"` picks by size.
         discovery_token_budget: Above this many (estimated) stub tokens, `"auto"` searches.
@@ -99,7 +102,7 @@ class CodeMode:
         tools: Iterable[Tool] = (),
         *,
         limits: Limits | None = None,
-        executor: str | Executor = "inprocess",
+        executor: str | Executor | None = None,
         discovery: DiscoveryMode = "auto",
         discovery_token_budget: int = 8_000,
     ) -> None:

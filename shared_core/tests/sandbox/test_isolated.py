@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -81,3 +83,41 @@ async def test_concurrent_plans_share_the_pool(calls: Calls) -> None:
             *[cm.run(f"return await tools.add({i}, 1)") for i in range(6)]
         )
     assert [r.value for r in results] == [i + 1 for i in range(6)]
+
+
+_FORGETFUL_USER = """
+import asyncio, os
+from codemode_core import CodeMode
+
+async def main():
+    cm = CodeMode([])  # never closed
+    assert (await cm.run("return 1")).value == 1
+    print(cm._executor._idle[0].process.pid)
+
+asyncio.run(main())
+sync = CodeMode([])  # never closed either; runs on its portal loop
+assert sync.run_sync("return 2").value == 2
+print(sync._executor._idle[0].process.pid)
+dropped = "d = CodeMode([])\\nassert d.run_sync('return 3').value == 3\\ndel d"
+exec(dropped, {"CodeMode": CodeMode})  # dropped by reference counting, mid-module
+"""
+
+
+def test_default_is_isolated_and_unclosed_code_modes_leave_no_worker_behind() -> None:
+    assert isinstance(CodeMode([])._executor, IsolatedExecutor)
+    done = subprocess.run(
+        [sys.executable, "-c", _FORGETFUL_USER], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no "Task was destroyed", no "Loop ... that handles pid"
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 2 and not any(map(_running, pids))
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan may wait for a reaper that never comes)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
