@@ -27,7 +27,7 @@ from llama_index.core.tools.tool_spec.base import BaseToolSpec
 from llama_index.core.tools.types import adapt_to_async_tool
 from llama_index.core.workflow import Context
 
-from codemode_core import Tool, ToolError
+from codemode_core import ConfigurationError, Tool, ToolError
 from codemode_core.tools import describe_validation_error, output_schema_of
 
 __all__ = [
@@ -70,7 +70,12 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
     """One LlamaIndex tool (or plain callable, wrapped with `FunctionTool.from_defaults`)."""
     tool = native if isinstance(native, BaseTool) else FunctionTool.from_defaults(fn=native)
     metadata = tool.metadata
-    name = metadata.get_name()
+    if not metadata.name:
+        raise ConfigurationError(
+            f"{type(tool).__name__} has no name (ToolMetadata.name is None): give it one, "
+            "e.g. FunctionTool.from_defaults(fn, name=...) or ToolMetadata(name=...)"
+        )
+    name = metadata.name
     input_schema = metadata.get_parameters_dict()
     context_param = tool.ctx_param_name if isinstance(tool, FunctionTool) else None
     async_tool = adapt_to_async_tool(tool)

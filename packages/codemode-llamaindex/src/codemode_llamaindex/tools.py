@@ -96,16 +96,27 @@ class CodeModeToolSpec(BaseToolSpec):
         spec_functions: list[SPEC_FUNCTION_TYPE] | None = None,
         func_to_metadata_mapping: dict[str, ToolMetadata] | None = None,
     ) -> list[FunctionTool]:
-        """One `CodeModeTool`; `func_to_metadata_mapping["run_code"]` may replace its metadata."""
+        """One `CodeModeTool`.
+
+        `func_to_metadata_mapping["run_code"]` may rename it, put text before its description
+        (the plan API stays in it: the model cannot write plans without it) and set
+        `return_direct`; its argument schema stays the code tool's own.
+        """
         if spec_functions not in (None, self.spec_functions, ["run_code"]):
             raise ConfigurationError(
                 f"CodeModeToolSpec has one function, run_code; got spec_functions={spec_functions}"
             )
         return [self._tool((func_to_metadata_mapping or {}).get("run_code"))]
 
-    def _tool(self, metadata: ToolMetadata | None = None) -> CodeModeTool:
-        metadata = metadata or ToolMetadata(
-            name=self.name, description=self.code_mode.description, fn_schema=CodeModeInput
+    def _tool(self, override: ToolMetadata | None = None) -> CodeModeTool:
+        description = self.code_mode.description
+        if override is not None and override.description:
+            description = f"{override.description.strip()}\n\n{description}"
+        metadata = ToolMetadata(
+            name=(override.name if override else None) or self.name,
+            description=description,
+            fn_schema=CodeModeInput,
+            return_direct=override.return_direct if override else False,
         )
         tool = CodeModeTool(
             fn=self.run_code_sync,

@@ -6,6 +6,7 @@
 import datetime
 from typing import Any
 
+import pytest
 from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import TextNode
 from llama_index.core.tools import (
@@ -20,8 +21,9 @@ from llama_index.core.tools.tool_spec.base import BaseToolSpec
 from llama_index.core.workflow import Context
 from pydantic import BaseModel, Field
 
-from codemode_core import ExecutionResult, Tool
+from codemode_core import ConfigurationError, ExecutionResult, Tool
 from codemode_llamaindex import (
+    CodeModeInput,
     CodeModeTool,
     CodeModeToolSpec,
     create_codemode_tool,
@@ -257,10 +259,18 @@ def test_tool_spec_form_gives_one_code_tool() -> None:
     assert isinstance(tool, CodeModeTool)
     assert tool.metadata.name == "plan"
     assert "async def weekday(day: str) -> str:" in tool.metadata.description
-    renamed = spec.to_tool_list(
-        func_to_metadata_mapping={
-            "run_code": ToolMetadata(name="calendar", description="Dates.", fn_schema=None)
-        }
+    (renamed,) = spec.to_tool_list(
+        func_to_metadata_mapping={"run_code": ToolMetadata(name="calendar", description="Dates.")}
     )
-    assert renamed[0].metadata.name == "calendar"
+    assert renamed.metadata.name == "calendar"
+    assert renamed.metadata.description == "Dates.\n\n" + spec.code_mode.description
+    assert renamed.metadata.fn_schema is CodeModeInput  # never LlamaIndex's default `input`
     assert to_codemode_tool(tool).name == "plan"  # a code tool is itself a LlamaIndex tool
+    with pytest.raises(ConfigurationError, match="has one function, run_code"):
+        spec.to_tool_list(spec_functions=["days_until"])
+
+
+def test_a_nameless_tool_is_a_configuration_error() -> None:
+    nameless = QueryEngineTool(Handbook(), ToolMetadata(description="Handbook."))
+    with pytest.raises(ConfigurationError, match="has no name"):
+        create_codemode_tool([nameless])
