@@ -89,7 +89,7 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
                     "runs inside an agent workflow (FunctionAgent, ReActAgent, AgentWorkflow)"
                 )
             arguments[context_param] = outer.ctx
-        return plan_value(tool, await async_tool.acall(**arguments))
+        return _plan_value(tool, await async_tool.acall(**arguments))
 
     return Tool(
         name,
@@ -102,7 +102,7 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
     )
 
 
-def plan_value(tool: BaseTool, output: ToolOutput) -> Any:
+def _plan_value(tool: BaseTool, output: ToolOutput) -> Any:
     """What the plan gets from a `ToolOutput`: its raw output as data, never a host object.
 
     An error output becomes a `ToolError` the plan can catch. LlamaIndex objects whose meaning

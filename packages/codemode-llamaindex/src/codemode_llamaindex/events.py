@@ -20,6 +20,7 @@ __all__ = [
     "CodeModeToolCall",
     "CodeModeToolCallResult",
     "stream_progress",
+    "to_workflow_event",
 ]
 
 

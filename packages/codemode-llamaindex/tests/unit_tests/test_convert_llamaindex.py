@@ -274,3 +274,22 @@ def test_a_nameless_tool_is_a_configuration_error() -> None:
     nameless = QueryEngineTool(Handbook(), ToolMetadata(description="Handbook."))
     with pytest.raises(ConfigurationError, match="has no name"):
         create_codemode_tool([nameless])
+
+
+def charge(customer_id: int, amount: float, api_key: str) -> dict[str, Any]:
+    """Charge a customer."""
+    return {"customer_id": customer_id, "amount": amount, "authorized": api_key == "sk-host"}
+
+
+async def test_partial_params_stay_host_side() -> None:
+    tool = FunctionTool.from_defaults(fn=charge, partial_params={"api_key": "sk-host"})
+    code_tool = create_codemode_tool([tool])
+    assert "async def charge(customer_id: int, amount: float) -> dict[str, Any]:" in (
+        code_tool.code_mode.stubs
+    )
+    assert "sk-host" not in code_tool.metadata.description
+    output = await code_tool.acall(code="return await tools.charge(7, 9.5)")
+    assert output.raw_output.value == {"customer_id": 7, "amount": 9.5, "authorized": True}
+    assert "sk-host" not in output.content
+    refused = await code_tool.acall(code="return await tools.charge(7, 9.5, api_key='x')")
+    assert "unexpected argument(s) api_key" in refused.content
