@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def main() -> None:
     executors = importlib.import_module("bench_executors")
     instructions = importlib.import_module("bench_instructions")
-    print("== Executor overhead: a 20-tool-call plan with filtering (interleaved runs) ==")
+    print("== Executors side by side: three plans, interleaved runs ==")
     print(executors.render(asyncio.run(executors.run())))
     print("\n== The same plan, in executed instructions (valgrind; repeatable) ==")
     if shutil.which("valgrind"):

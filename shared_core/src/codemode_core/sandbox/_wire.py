@@ -57,7 +57,7 @@ def encode(message: dict[str, Any]) -> bytes:
 
 def _decode(body: bytes) -> dict[str, Any]:
     try:
-        message = json.loads(body)
+        message = json.loads(body.decode())  # str input skips json's encoding detection
     except (ValueError, RecursionError) as exc:
         raise WireError(f"malformed frame: {exc}") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
