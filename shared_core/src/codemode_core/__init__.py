@@ -9,6 +9,7 @@ from codemode_core.errors import (
     ConfigurationError,
     ConnectorError,
     ErrorKind,
+    ResumeError,
     StoreError,
     ToolError,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "Observer",
     "PendingApproval",
     "ProgressEvent",
+    "ResumeError",
     "StoreError",
     "Tool",
     "ToolCallRecord",

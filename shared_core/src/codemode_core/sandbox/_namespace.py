@@ -24,6 +24,7 @@ __all__ = ["build_plan_globals"]
 
 def build_plan_globals(runtime: PlanRuntime, bridge: Bridge, manifest: Manifest) -> dict[str, Any]:
     runtime.on_log = bridge.log
+    runtime.on_clock = bridge.clock
     asyncio_module = SafeModule("asyncio", build_asyncio(runtime))
     namespace: dict[str, Any] = {
         "__builtins__": build_builtins(runtime, ModuleLoader(runtime, asyncio_module)),

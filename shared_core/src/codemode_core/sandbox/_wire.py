@@ -23,7 +23,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, get_args
 
 from codemode_core.errors import ErrorKind
 from codemode_core.limits import Limits
@@ -158,7 +158,7 @@ def outcome_to_wire(outcome: ExecutionOutcome) -> dict[str, Any]:
 
 def outcome_from_wire(data: Any) -> ExecutionOutcome:
     """Rebuild an outcome from untrusted data, checking every field's type."""
-    if not isinstance(data, dict) or data.get("status") not in ("ok", "error"):
+    if not isinstance(data, dict) or data.get("status") not in ("ok", "error", "paused"):
         raise WireError("malformed outcome")
     logs = data.get("logs") or []
     if not isinstance(logs, list) or not all(isinstance(line, str) for line in logs):
@@ -169,7 +169,7 @@ def outcome_from_wire(data: Any) -> ExecutionOutcome:
         if not isinstance(raw, dict) or not isinstance(raw.get("message"), str):
             raise WireError("malformed outcome failure")
         kind: ErrorKind = "crashed"
-        for known in ("syntax", "policy", "runtime", "tool", "timeout", "budget", "internal"):
+        for known in get_args(ErrorKind):
             if raw.get("kind") == known:
                 kind = known
         line = raw.get("line")

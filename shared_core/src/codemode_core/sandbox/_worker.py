@@ -21,7 +21,7 @@ from codemode_core.errors import ToolError
 from codemode_core.result import ExecutionError
 from codemode_core.sandbox._driver import run_plan
 from codemode_core.sandbox._os_limits import apply_confinement, set_cpu_budget
-from codemode_core.sandbox._plan_api import BudgetExceeded
+from codemode_core.sandbox._plan_api import StopPlan
 from codemode_core.sandbox._wire import (
     FrameChannel,
     WireError,
@@ -105,8 +105,9 @@ class _Connection:
         if reply.get("ok"):
             return reply.get("value")
         message = str(reply.get("error") or "the host refused the call")
-        if reply.get("budget"):
-            raise BudgetExceeded(message)
+        stop = reply.get("stop")
+        if stop in ("budget", "diverged", "paused"):
+            raise StopPlan(message, stop)
         tool = reply.get("tool")
         raise ToolError(message, tool=tool if isinstance(tool, str) else None)
 
@@ -140,6 +141,9 @@ class _WorkerBridge:
     def log(self, text: str) -> None:
         self._connection.send({"type": "log", "text": text})
 
+    def clock(self, value: float) -> None:
+        self._connection.send({"type": "clock", "value": value})
+
 
 async def _run_one(message: dict[str, Any], connection: _Connection) -> ExecutionOutcome:
     try:
@@ -149,6 +153,8 @@ async def _run_one(message: dict[str, Any], connection: _Connection) -> Executio
             manifest=Manifest.from_wire(message["manifest"]),
             limits=limits,
             execution_id=str(message.get("execution_id", "")),
+            seed=int(message.get("seed", 0)),
+            clock=tuple(float(t) for t in message.get("clock", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         return ExecutionOutcome(

@@ -57,13 +57,17 @@ class ExecutionRequest:
     manifest: Manifest
     limits: Limits
     execution_id: str
+    seed: int = 0
+    """Seeds the plan's `random` and `uuid` (journaled: a resumed plan draws the same)."""
+    clock: tuple[float, ...] = ()
+    """Clock readings to replay, in order, before reading the real clock (on resume)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ExecutionOutcome:
     """What an executor reports back: the plan's value or its failure, and its logs."""
 
-    status: Literal["ok", "error"]
+    status: Literal["ok", "error", "paused"]
     value: Any = None
     logs: tuple[str, ...] = ()
     failure: ExecutionError | None = None
@@ -91,6 +95,9 @@ class Bridge(Protocol):
 
     def log(self, text: str) -> None:
         """A line the plan printed, as it is printed (must not block; may be a no-op)."""
+
+    def clock(self, value: float) -> None:
+        """A clock reading the plan made (`time.time()`, `datetime.now()`), for the journal."""
 
 
 class Executor(Protocol):

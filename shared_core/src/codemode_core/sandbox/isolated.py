@@ -28,7 +28,7 @@ from typing import Any
 
 from codemode_core.errors import ToolError
 from codemode_core.result import ExecutionError
-from codemode_core.sandbox._plan_api import BudgetExceeded
+from codemode_core.sandbox._plan_api import StopPlan
 from codemode_core.sandbox._wire import (
     FrameChannel,
     WireError,
@@ -82,7 +82,11 @@ class _Worker:
             _start_eagerly(self._serve_call(message, self._bridge), context, self._calls)
         elif message["type"] == "log":
             if self._bridge is not None and isinstance(message.get("text"), str):
-                self._bridge.log(message["text"])
+                self._context.run(self._bridge.log, message["text"])
+        elif message["type"] == "clock":
+            value = message.get("value")
+            if self._bridge is not None and isinstance(value, (int, float)):
+                self._bridge.clock(float(value))
         elif self._inbox is not None and not self._inbox.done():
             self._inbox.set_result(message)
 
@@ -206,6 +210,8 @@ class _Worker:
                 "manifest": request.manifest.to_wire(),
                 "limits": limits_to_wire(request.limits),
                 "execution_id": request.execution_id,
+                "seed": request.seed,
+                "clock": list(request.clock),
             }
         )
         try:
@@ -245,8 +251,8 @@ class _Worker:
             else:
                 raise ToolError(f"unknown operation {op!r}")
             reply.update(ok=True, value=value)
-        except BudgetExceeded as exc:
-            reply.update(ok=False, error=str(exc), budget=True)
+        except StopPlan as exc:
+            reply.update(ok=False, error=str(exc), stop=exc.kind)
         except ToolError as exc:
             reply.update(ok=False, error=exc.message, tool=exc.tool)
         except (TypeError, ValueError) as exc:
