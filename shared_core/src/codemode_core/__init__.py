@@ -13,6 +13,7 @@ from codemode_core.errors import (
     StoreError,
     ToolError,
 )
+from codemode_core.durable.approvals import Decision, approve, reject
 from codemode_core.events import Observer, ProgressEvent
 from codemode_core.limits import Limits
 from codemode_core.result import (
@@ -32,6 +33,7 @@ __all__ = [
     "CodeModeError",
     "ConfigurationError",
     "ConnectorError",
+    "Decision",
     "ErrorKind",
     "ExecutionError",
     "ExecutionResult",
@@ -46,4 +48,6 @@ __all__ = [
     "ToolCallRecord",
     "ToolError",
     "__version__",
+    "approve",
+    "reject",
 ]

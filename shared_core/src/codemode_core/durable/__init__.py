@@ -4,6 +4,7 @@ stores that keep it all (in memory, SQLite, PostgreSQL)."""
 
 from codemode_core.durable.approvals import Approver, Decision, approve, reject
 from codemode_core.durable.journal import ExecutionRecord, JournalEntry
+from codemode_core.durable.sqlite import SQLiteStore
 from codemode_core.durable.store import MemoryStore, Store
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ExecutionRecord",
     "JournalEntry",
     "MemoryStore",
+    "SQLiteStore",
     "Store",
     "approve",
     "reject",
