@@ -4,6 +4,7 @@ Give a model one tool that runs a short async Python plan against your real tool
 one model round trip per tool call. See `CodeMode`.
 """
 
+from codemode_core.durable.approvals import Decision, approve, reject
 from codemode_core.errors import (
     CodeModeError,
     ConfigurationError,
@@ -13,7 +14,6 @@ from codemode_core.errors import (
     StoreError,
     ToolError,
 )
-from codemode_core.durable.approvals import Decision, approve, reject
 from codemode_core.events import Observer, ProgressEvent
 from codemode_core.limits import Limits
 from codemode_core.result import (
