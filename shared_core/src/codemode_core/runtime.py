@@ -38,7 +38,16 @@ from codemode_core.sandbox import (
     ExecutionOutcome,
     ExecutionRequest,
     Executor,
+    Manifest,
     resolve_executor,
+)
+from codemode_core.snippets import (
+    Snippet,
+    SnippetError,
+    new_snippet,
+    render_snippet_stubs,
+    search_snippets,
+    validate_snippet,
 )
 from codemode_core.tools import Tool
 
@@ -77,7 +86,18 @@ class _Session:
         return await self._code_mode._dispatcher.dispatch(call, self._ctx)
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
-        return self._code_mode._index.search(query, limit)
+        return self._code_mode._search(query, limit)
+
+    async def save_snippet(
+        self, name: str, code: str, description: str, parameters: Mapping[str, Any]
+    ) -> str:
+        try:
+            await self._code_mode.save_snippet(
+                name, code, description=description, parameters=parameters
+            )
+        except SnippetError as exc:
+            raise ToolError(str(exc), tool="codemode.save_snippet") from None
+        return f"saved: later plans call it as `await snippets.{name}(...)`"
 
     async def describe(self, name: str) -> str:
         return self._code_mode.describe(name)
@@ -158,9 +178,11 @@ class CodeMode:
         self._token_budget = discovery_token_budget
         self._dispatcher: Dispatcher = RecordCalls(JournalCalls(ApproveCalls(InvokeTool())))
         self.store: Store = _resolve_store(store)
+        self._owns_store = not isinstance(store, Store)  # made here from a path: closed here
         self._approver = approver
         self._pause_ttl = pause_ttl
         self._max_executions = max_executions
+        self._snippets: dict[str, Snippet] = {}
         self._index = SearchIndex(self.catalog)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None
@@ -198,8 +220,14 @@ class CodeMode:
         return "\n".join(lines)
 
     def describe(self, name: str) -> str:
-        """Stub text of a tool (`tools.x`), a namespace (`tools.ns`) or a type (`Order`)."""
+        """Stub text of a tool (`tools.x`), a namespace (`tools.ns`), a type (`Order`), or a
+        snippet (`snippets.x`, or `snippets` for all)."""
         name = name.strip()
+        if name == "snippets" and self._snippets:
+            return render_snippet_stubs(self._snippets)
+        snippet = self._snippets.get(name.removeprefix("snippets."))
+        if snippet is not None and name.startswith("snippets."):
+            return render_snippet_stubs({snippet.name: snippet})
         if self.catalog.get(name) is not None or name.removeprefix("tools.") in (
             self.catalog.namespaces
         ):
@@ -207,9 +235,61 @@ class CodeMode:
         type_text = self.catalog.render_type(name)
         if type_text is not None:
             return type_text
-        hits = self._index.search(name, 3)
+        hits = self._search(name, 3)
         hint = f" Close matches: {', '.join(h['name'] for h in hits)}." if hits else ""
         raise ToolError(f"nothing is named `{name}`.{hint}", tool="codemode.describe")
+
+    def _search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """Catalog matches, with matching snippets first (they are few, and made for reuse)."""
+        found = search_snippets(self._snippets, query, limit)
+        return (found + self._index.search(query, limit))[:limit]
+
+    # Snippets -------------------------------------------------------------------------
+
+    async def save_snippet(
+        self,
+        name: str,
+        code: str,
+        *,
+        description: str = "",
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Snippet:
+        """Save a plan as `snippets.<name>(...)` for later plans (and other processes sharing
+        the store). It must compile under the sandbox policy and call existing tools with
+        arguments they accept; otherwise `SnippetError` lists every problem.
+
+        Args:
+            name: A lower-case identifier.
+            code: The plan body; parameters are plain names in it.
+            description: What it does (shown in stubs and search results).
+            parameters: `{"month": "str"}`, `{"month": {JSON Schema}}` or an object schema.
+        """
+        snippet = new_snippet(name, code, description, parameters)
+        problems = validate_snippet(snippet, self.catalog)
+        if problems:
+            raise SnippetError(f"snippet {name!r} was not saved:\n- " + "\n- ".join(problems))
+        await self.store.save_snippet(snippet)
+        self._snippets[snippet.name] = snippet
+        return snippet
+
+    async def snippets(self) -> list[Snippet]:
+        """The saved snippets (as the store has them now)."""
+        await self._refresh_snippets()
+        return sorted(self._snippets.values(), key=lambda s: s.name)
+
+    async def delete_snippet(self, name: str) -> None:
+        await self.store.delete_snippet(name)
+        self._snippets.pop(name, None)
+
+    async def _refresh_snippets(self) -> None:
+        self._snippets = {s.name: s for s in await self.store.load_snippets()}
+
+    def _manifest(self) -> Manifest:
+        manifest = self.catalog.manifest
+        if not self._snippets:
+            return manifest
+        wire = {name: s.to_wire() for name, s in sorted(self._snippets.items())}
+        return dataclasses.replace(manifest, snippets=wire)
 
     # Running plans --------------------------------------------------------------------
 
@@ -302,9 +382,10 @@ class CodeMode:
             journal=journal,
             approver=self._approver,
         )
+        await self._refresh_snippets()
         request = ExecutionRequest(
             record.code,
-            self.catalog.manifest,
+            self._manifest(),
             self.limits,
             record.execution_id,
             seed=record.seed,
@@ -391,22 +472,27 @@ class CodeMode:
 
     async def aclose(self) -> None:
         """Release the executor (worker processes) and any open connections."""
-        await self._executor.aclose()
+        await self._release()
         self._loop = None
         if self._portal is not None:
             portal, self._portal = self._portal, None
             await asyncio.to_thread(portal.stop)
 
+    async def _release(self) -> None:
+        await self._executor.aclose()
+        if self._owns_store:  # made here from a path; it reopens if used again
+            await self.store.aclose()
+
     def close(self) -> None:
         """`aclose()` for synchronous code."""
         if self._portal is not None:
-            self._portal.call(self._executor.aclose())
+            self._portal.call(self._release())
             self._portal.stop()
             self._portal = None
             return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            asyncio.run(self._executor.aclose())
+            asyncio.run(self._release())
             return
         raise RuntimeError("inside a running event loop, use `await code_mode.aclose()`")

@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, JournalEntry
 from codemode_core.errors import ResumeError
 from codemode_core.result import PendingApproval
+from codemode_core.snippets import Snippet
 
 __all__ = ["MemoryStore", "Store", "refusal"]
 
@@ -45,6 +46,15 @@ class Store(Protocol):
     async def prune(self, *, now: float, keep: int) -> None:
         """Drop expired paused executions, and the oldest finished ones beyond `keep`."""
 
+    async def save_snippet(self, snippet: Snippet) -> None:
+        """Store a snippet (replacing one of the same name)."""
+
+    async def load_snippets(self) -> list[Snippet]:
+        """Every stored snippet."""
+
+    async def delete_snippet(self, name: str) -> None:
+        """Forget a snippet (no error if there is none)."""
+
     async def aclose(self) -> None:
         """Release connections."""
 
@@ -74,6 +84,16 @@ class MemoryStore:
     def __init__(self) -> None:
         self._records: dict[str, ExecutionRecord] = {}
         self._journals: dict[str, list[JournalEntry]] = {}
+        self._snippets: dict[str, Snippet] = {}
+
+    async def save_snippet(self, snippet: Snippet) -> None:
+        self._snippets[snippet.name] = snippet
+
+    async def load_snippets(self) -> list[Snippet]:
+        return list(self._snippets.values())
+
+    async def delete_snippet(self, name: str) -> None:
+        self._snippets.pop(name, None)
 
     async def create(self, record: ExecutionRecord) -> None:
         self._records[record.execution_id] = record

@@ -248,6 +248,14 @@ class _Worker:
                 )
             elif op == "describe":
                 value = await bridge.describe(str(message.get("name")))
+            elif op == "save_snippet":
+                parameters = message.get("parameters")
+                value = await bridge.save_snippet(
+                    str(message.get("name")),
+                    str(message.get("code")),
+                    str(message.get("description") or ""),
+                    parameters if isinstance(parameters, dict) else {},
+                )
             else:
                 raise ToolError(f"unknown operation {op!r}")
             reply.update(ok=True, value=value)
