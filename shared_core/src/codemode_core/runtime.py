@@ -8,7 +8,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Literal
@@ -445,16 +445,29 @@ class CodeMode:
         another thread, the plan runs on that loop, where its connections live; otherwise on a
         private background loop that persists between calls (so isolated workers stay warm).
         """
+        return self._wait(self.run(code, observer=observer))
+
+    def resume_sync(
+        self,
+        execution_id: str,
+        decisions: Mapping[str, Decision | bool] | None = None,
+        *,
+        observer: Observer | None = None,
+    ) -> ExecutionResult:
+        """`resume` from synchronous code (on the same loop `run_sync` uses)."""
+        return self._wait(self.resume(execution_id, decisions, observer=observer))
+
+    def _wait(self, coroutine: Coroutine[Any, Any, ExecutionResult]) -> ExecutionResult:
         home = self._loop
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if home is not None and home.is_running() and home is not running:
-            return submit(home, self.run(code, observer=observer)).result()
+            return submit(home, coroutine).result()
         if self._portal is None:
             self._portal = Portal()
-        return self._portal.call(self.run(code, observer=observer))
+        return self._portal.call(coroutine)
 
     # Lifecycle ------------------------------------------------------------------------
 
