@@ -28,12 +28,12 @@ from codemode_core.dispatch import (
 from codemode_core.dispatch.approve import ApproveCalls
 from codemode_core.dispatch.journal import JournalCalls
 from codemode_core.durable.approvals import Approver, Decision, as_decision
-from codemode_core.durable.journal import ExecutionRecord, RunJournal, call_key
+from codemode_core.durable.journal import ExecutionRecord, ExecutionState, RunJournal, call_key
 from codemode_core.durable.store import MemoryStore, Store
 from codemode_core.errors import ConfigurationError, ResumeError, ToolError
 from codemode_core.events import Observer, ProgressEvent, notify
 from codemode_core.limits import Limits
-from codemode_core.result import ExecutionError, ExecutionResult
+from codemode_core.result import ExecutionError, ExecutionResult, PendingApproval
 from codemode_core.sandbox import (
     ExecutionOutcome,
     ExecutionRequest,
@@ -55,13 +55,17 @@ __all__ = ["CodeMode"]
 
 DiscoveryMode = Literal["full", "search", "auto"]
 
+_PRUNE_INTERVAL_SECONDS = 5.0
+"""Expired and excess executions are dropped at most this often (not on every run)."""
+
 
 class _Session:
     """The host side of one execution: what the sandbox's `tools`/`codemode` calls reach."""
 
-    def __init__(self, code_mode: CodeMode, ctx: CallContext) -> None:
+    def __init__(self, code_mode: CodeMode, ctx: CallContext, dispatcher: Dispatcher) -> None:
         self._code_mode = code_mode
         self._ctx = ctx
+        self._dispatcher = dispatcher
         self.deliveries: list[asyncio.Future[None]] = []
         """Log events on their way to the observer; awaited before `run()` returns."""
 
@@ -83,7 +87,7 @@ class _Session:
         call = ToolCall(
             entry=entry, arguments=jsonify(arguments), line=line, mapping_error=mapping_error
         )
-        return await self._code_mode._dispatcher.dispatch(call, self._ctx)
+        return await self._dispatcher.dispatch(call, self._ctx)
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
         return self._code_mode._search(query, limit)
@@ -176,13 +180,17 @@ class CodeMode:
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
         self._token_budget = discovery_token_budget
-        self._dispatcher: Dispatcher = RecordCalls(JournalCalls(ApproveCalls(InvokeTool())))
+        self._durable_chain: Dispatcher = RecordCalls(JournalCalls(ApproveCalls(InvokeTool())))
+        self._plain_chain: Dispatcher = RecordCalls(InvokeTool())
         self.store: Store = _resolve_store(store)
         self._owns_store = not isinstance(store, Store)  # made here from a path: closed here
+        self._journal_live = bool(getattr(self.store, "durable", True))
         self._approver = approver
         self._pause_ttl = pause_ttl
         self._max_executions = max_executions
         self._snippets: dict[str, Snippet] = {}
+        self._snippets_loaded = False
+        self._pruned_at = 0.0
         self._index = SearchIndex(self.catalog)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None
@@ -282,7 +290,11 @@ class CodeMode:
         self._snippets.pop(name, None)
 
     async def _refresh_snippets(self) -> None:
-        self._snippets = {s.name: s for s in await self.store.load_snippets()}
+        """A durable store is shared with other processes: read what they saved. A memory
+        store is this process's: `save_snippet`/`delete_snippet` keep the copy current."""
+        if self._journal_live or not self._snippets_loaded:
+            self._snippets = {s.name: s for s in await self.store.load_snippets()}
+            self._snippets_loaded = True
 
     def _manifest(self) -> Manifest:
         manifest = self.catalog.manifest
@@ -318,7 +330,8 @@ class CodeMode:
             created_at=now,
             updated_at=now,
         )
-        await self.store.create(record)
+        if self._journal_live:
+            await self.store.create(record)
         return await self._execute(RunJournal(record), observer)
 
     async def resume(
@@ -375,11 +388,14 @@ class CodeMode:
     async def _execute(self, journal: RunJournal, observer: Observer | None) -> ExecutionResult:
         record = journal.record
         started = time.perf_counter()
+        # A journal matters when something can read it: a durable store, a tool that may
+        # pause, or a resumed run replaying one. Otherwise calls skip those layers entirely.
+        journaled = self._journal_live or self.catalog.needs_approval or journal.replaying
         ctx = CallContext(
             execution_id=record.execution_id,
             limits=self.limits,
             observer=observer,
-            journal=journal,
+            journal=journal if journaled else None,
             approver=self._approver,
         )
         await self._refresh_snippets()
@@ -391,7 +407,7 @@ class CodeMode:
             seed=record.seed,
             clock=journal.clock_readings,
         )
-        session = _Session(self, ctx)
+        session = _Session(self, ctx, self._durable_chain if journaled else self._plain_chain)
         try:
             outcome = await self._executor.execute(request, session)
         except Exception as exc:
@@ -405,23 +421,47 @@ class CodeMode:
         if session.deliveries:  # log lines were streamed as printed; let them arrive
             await asyncio.gather(*session.deliveries)
         pending = tuple(journal.new_pending)
-        now = time.time()
-        await self.store.append(record.execution_id, journal.take_added())
-        if outcome.status == "paused":
-            await self.store.finish(
-                record.execution_id,
-                "paused",
-                pending=pending,
-                expires_at=now + self._pause_ttl,
-                now=now,
-            )
-        else:
-            await self.store.finish(record.execution_id, outcome.status, now=now)
-            await self.store.prune(now=now, keep=self._max_executions)
+        await self._keep(journal, outcome.status, pending)
         result = self._result(record.execution_id, outcome, ctx, time.perf_counter() - started)
         if outcome.status == "paused":
             return dataclasses.replace(result, pending=pending)
         return result
+
+    async def _keep(
+        self, journal: RunJournal, status: str, pending: tuple[PendingApproval, ...]
+    ) -> None:
+        """Store what resuming needs. A durable store (SQLite, PostgreSQL) gets every entry as
+        it happens, so a crash loses nothing; a memory store, which a crash loses anyway, only
+        gets executions that pause, so plain runs cost nothing extra."""
+        record, now = journal.record, time.time()
+        added = journal.take_added()
+        if status == "paused":
+            expires_at = now + self._pause_ttl
+            if self._journal_live:
+                await self.store.append(record.execution_id, added)
+                await self.store.finish(
+                    record.execution_id, "paused", pending=pending, expires_at=expires_at, now=now
+                )
+            else:
+                await self.store.create(
+                    record.with_(
+                        state="paused",
+                        pending=pending,
+                        expires_at=expires_at,
+                        updated_at=now,
+                        journal=(*record.journal, *added),
+                    )
+                )
+            return
+        state: ExecutionState = "ok" if status == "ok" else "error"
+        if self._journal_live:
+            await self.store.append(record.execution_id, added)
+            await self.store.finish(record.execution_id, state, now=now)
+        elif record.pending:  # a resumed execution finishing: resuming it again must refuse
+            await self.store.finish(record.execution_id, state, now=now)
+        if now - self._pruned_at > _PRUNE_INTERVAL_SECONDS:
+            self._pruned_at = now
+            await self.store.prune(now=now, keep=self._max_executions)
 
     def _result(
         self, execution_id: str, outcome: ExecutionOutcome, ctx: CallContext, duration: float

@@ -58,6 +58,8 @@ _MIGRATIONS = [
 class SQLiteStore:
     """Executions and journals in a SQLite database file (created, and migrated, on open)."""
 
+    durable = True
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
