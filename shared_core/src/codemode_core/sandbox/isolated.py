@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import os
@@ -68,18 +69,25 @@ class _Worker:
         self._stderr = _StderrTail(process, self.stderr_tail)
         self._inbox: asyncio.Future[dict[str, Any]] | None = None
         self._bridge: Bridge | None = None
+        self._context = contextvars.Context()
+        """The context `run()` was called in: host-side calls and logs run in a copy of it."""
         self._calls: set[asyncio.Task[None]] = set()
         self.channel = FrameChannel(read_fd, self._received, self._closed)
 
     def _received(self, message: dict[str, Any]) -> None:
         """Tool calls start at once (concurrently); anything else answers the waiting step."""
         if message["type"] == "call" and self._bridge is not None:
-            task = asyncio.ensure_future(self._serve_call(message, self._bridge))
+            # The pipe reader runs in the context the worker was started in, which may be an
+            # earlier caller's: serve the call in this execution's own (so context variables an
+            # adapter sets around `CodeMode.run`, like the agent's run context, reach the tool).
+            task = asyncio.get_running_loop().create_task(
+                self._serve_call(message, self._bridge), context=self._context.copy()
+            )
             self._calls.add(task)
             task.add_done_callback(self._calls.discard)
         elif message["type"] == "log":
             if self._bridge is not None and isinstance(message.get("text"), str):
-                self._bridge.log(message["text"])
+                self._context.copy().run(self._bridge.log, message["text"])
         elif self._inbox is not None and not self._inbox.done():
             self._inbox.set_result(message)
 
@@ -195,6 +203,7 @@ class _Worker:
 
     async def run(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
         self._bridge = bridge
+        self._context = contextvars.copy_context()
         self.send(
             {
                 "type": "run",
