@@ -106,8 +106,8 @@ async def test_one_round_trip_over_three_dependent_tools_with_deps() -> None:
 
     assert scripted.tool_names() == ["run_code"]
     description = scripted.description()
-    assert "async def get_order(order_id: int) -> GetOrderResult:" in description
-    assert "class GetCustomerResult(TypedDict):\n    id: int\n    name: str" in description
+    assert "async def get_order(order_id: int) -> Order:" in description
+    assert "class Customer(TypedDict):\n    id: int\n    name: str" in description
     assert result.output == '{"Ada": 128.0, "Bob": 40.0}\n\nLogs:\ncustomers: 2'
     assert len(deps.asked) == 9 and deps.asked[:3] == ["order 1", "customer 10", "discount gold"]
     usage = result.usage

@@ -70,8 +70,10 @@ async def test_mcp_server_tools_are_typed_functions_in_plans() -> None:
     assert "async def time_convert_time(source_timezone: str, time: str, target_timezone: str)" in (
         description
     )
-    assert "-> TimeConvertTimeResult:" in description  # the server's outputSchema, as types
-    assert "    source: TimeResult\n" in description and "    is_dst: bool" in description
+    # the server's output schemas, as types named as the server names them
+    assert "async def time_get_current_time(timezone: str) -> TimeResult:" in description
+    assert "-> TimeConversionResult:" in description
+    assert "    source: TimeResult\n" in description and "    is_dst: bool\n" in description
     value = json.loads(result.output)
     assert value["zones"] == ["Europe/Oslo", "Asia/Tokyo"]
     assert value["tokyo_time"] in {"16:30", "17:30"}  # 8 h, or 7 h while Oslo is on summer time
