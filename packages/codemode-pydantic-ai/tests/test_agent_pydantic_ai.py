@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import pytest
@@ -385,3 +386,41 @@ async def test_capability_wraps_all_of_an_agents_tools() -> None:
 def test_invalid_options_fail_at_construction() -> None:
     with pytest.raises(TypeError, match="unexpected keyword argument 'timeout'"):
         CodeModeToolset(shop_tools, timeout=3)
+
+
+async def test_sequential_tools_run_alone_even_under_gather() -> None:
+    running: list[str] = []
+    overlaps: list[tuple[str, ...]] = []
+    toolset = FunctionToolset()
+
+    async def work(name: str) -> str:
+        running.append(name)
+        overlaps.append(tuple(running))
+        await asyncio.sleep(0.01)
+        running.remove(name)
+        return name
+
+    @toolset.tool_plain(sequential=True)
+    async def migrate(step: int) -> str:
+        """Change the schema (must not overlap anything)."""
+        return await work(f"migrate {step}")
+
+    @toolset.tool_plain
+    async def read(key: str) -> str:
+        """Read a key."""
+        return await work(f"read {key}")
+
+    plan = (
+        "return await asyncio.gather(tools.read('a'), tools.migrate(1), tools.read('b'), "
+        "tools.migrate(2), tools.read('c'))"
+    )
+    scripted = ScriptedModel([code_call(plan), answer("ok")])
+    agent = Agent(scripted.model, toolsets=[CodeModeToolset(toolset, executor="inprocess")])
+    await agent.run("?")
+
+    assert sorted(name for group in overlaps for name in group if "migrate" in name) == [
+        "migrate 1",
+        "migrate 2",
+    ]
+    assert all(len(group) == 1 for group in overlaps if any("migrate" in n for n in group))
+    assert any(len(group) > 1 for group in overlaps)  # reads still overlap one another

@@ -35,6 +35,7 @@ from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
 
 from codemode_core import ToolError
 from codemode_core.tools import describe_validation_error
+from codemode_pydantic_ai._barrier import Barrier
 
 __all__ = ["NestedCalls", "active_calls", "call_wrapped_tool"]
 
@@ -64,6 +65,7 @@ class NestedCalls:
     _manager: ToolManager[Any] = field(init=False)
     _ids: itertools.count[int] = field(default_factory=itertools.count, init=False)
     _pending: int = field(default=0, init=False)
+    _barrier: Barrier = field(default_factory=Barrier, init=False)
 
     def __post_init__(self) -> None:
         parent = self.ctx.tool_manager
@@ -85,7 +87,8 @@ class NestedCalls:
         )
         self._pending += 1
         try:
-            result = await self._manager.handle_call(part, wrap_validation_errors=False)
+            async with self._barrier.hold(exclusive=self.tools[name].tool_def.sequential):
+                result = await self._manager.handle_call(part, wrap_validation_errors=False)
         except ModelRetry as exc:
             raise ToolError(exc.message) from None
         except ToolFailed as exc:
