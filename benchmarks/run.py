@@ -15,7 +15,7 @@ def main() -> None:
     executors = importlib.import_module("bench_executors")
     instructions = importlib.import_module("bench_instructions")
     pydantic_ai = importlib.import_module("bench_pydantic_ai")
-    print("== Executor overhead: a 20-tool-call plan with filtering (interleaved runs) ==")
+    print("== Executors side by side: three plans, interleaved runs ==")
     print(executors.render(asyncio.run(executors.run())))
     print("\n== The same plan, in executed instructions (valgrind; repeatable) ==")
     if shutil.which("valgrind"):

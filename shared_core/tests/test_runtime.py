@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -351,3 +352,21 @@ async def test_failing_observer_does_not_break_the_plan(cm: CodeMode) -> None:
         raise RuntimeError("observer bug")
 
     assert (await cm.run("return await tools.add(2, 2)", observer=broken)).value == 4
+
+
+async def test_tools_run_in_the_context_of_the_run_that_called_them(
+    make_cm: Callable[..., CodeMode],
+) -> None:
+    """Adapters pass the outer call (config, graph state) to tools in a context variable; a
+    pooled worker must not serve a later run's calls in an earlier run's context."""
+    cm = make_cm([_caller_tool()])
+    for caller in ("first run", "second run"):
+        token = _caller.set(caller)
+        try:
+            result = await cm.run(
+                "a, b = await asyncio.gather(tools.caller(), tools.caller())\n"
+                "return [await tools.caller(), a, b]"
+            )
+        finally:
+            _caller.reset(token)
+        assert result.value == [caller] * 3

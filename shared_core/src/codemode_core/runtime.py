@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
+import secrets
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Literal
@@ -22,7 +25,12 @@ from codemode_core.dispatch import (
     RecordCalls,
     ToolCall,
 )
-from codemode_core.errors import ConfigurationError, ToolError
+from codemode_core.dispatch.approve import ApproveCalls
+from codemode_core.dispatch.journal import JournalCalls
+from codemode_core.durable.approvals import Approver, Decision, as_decision
+from codemode_core.durable.journal import ExecutionRecord, RunJournal, call_key
+from codemode_core.durable.store import MemoryStore, Store
+from codemode_core.errors import ConfigurationError, ResumeError, ToolError
 from codemode_core.events import Observer, ProgressEvent, notify
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError, ExecutionResult
@@ -30,7 +38,16 @@ from codemode_core.sandbox import (
     ExecutionOutcome,
     ExecutionRequest,
     Executor,
+    Manifest,
     resolve_executor,
+)
+from codemode_core.snippets import (
+    Snippet,
+    SnippetError,
+    new_snippet,
+    render_snippet_stubs,
+    search_snippets,
+    validate_snippet,
 )
 from codemode_core.tools import Tool
 
@@ -69,10 +86,25 @@ class _Session:
         return await self._code_mode._dispatcher.dispatch(call, self._ctx)
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
-        return self._code_mode._index.search(query, limit)
+        return self._code_mode._search(query, limit)
+
+    async def save_snippet(
+        self, name: str, code: str, description: str, parameters: Mapping[str, Any]
+    ) -> str:
+        try:
+            await self._code_mode.save_snippet(
+                name, code, description=description, parameters=parameters
+            )
+        except SnippetError as exc:
+            raise ToolError(str(exc), tool="codemode.save_snippet") from None
+        return f"saved: later plans call it as `await snippets.{name}(...)`"
 
     async def describe(self, name: str) -> str:
         return self._code_mode.describe(name)
+
+    def clock(self, value: float) -> None:
+        if self._ctx.journal is not None:
+            self._ctx.journal.record_clock(value, time.time())
 
     def log(self, text: str) -> None:
         observer = self._ctx.observer
@@ -80,6 +112,21 @@ class _Session:
             return
         event = ProgressEvent(kind="log", execution_id=self._ctx.execution_id, text=text)
         self.deliveries.append(asyncio.ensure_future(notify(observer, event)))
+
+
+def _resolve_store(store: Store | str | os.PathLike[str] | None) -> Store:
+    if store is None:
+        return MemoryStore()
+    if isinstance(store, (str, os.PathLike)):
+        from codemode_core.durable.sqlite import SQLiteStore
+
+        return SQLiteStore(store)
+    if not isinstance(store, Store):
+        raise ConfigurationError(
+            f"store must be a Store (MemoryStore, SQLiteStore, PostgresStore) or a path to a "
+            f"SQLite file, got {store!r}"
+        )
+    return store
 
 
 class CodeMode:
@@ -95,6 +142,14 @@ class CodeMode:
         discovery: `"full"` puts every stub in the description; `"search"` only an index,
             with `codemode.search`/`describe` in plans; `"auto"` picks by size.
         discovery_token_budget: Above this many (estimated) stub tokens, `"auto"` searches.
+        store: Where executions and their journals are kept between a pause and `resume`:
+            a `Store` (`MemoryStore`, `SQLiteStore`, `PostgresStore`), or a file path for
+            SQLite. Default: in memory (resumable within this process).
+        approver: Decides calls to tools that `requires_approval` (sync or async; `True`,
+            `approve`, `False`, `reject(reason)`, or `None` to leave it to a human). Without
+            one, such a call pauses the execution (`status="paused"`) until `resume`.
+        pause_ttl: Seconds a paused execution can be resumed (default 24 hours).
+        max_executions: Finished executions kept in the store (the oldest are dropped).
     """
 
     def __init__(
@@ -105,6 +160,10 @@ class CodeMode:
         executor: str | Executor | None = None,
         discovery: DiscoveryMode = "auto",
         discovery_token_budget: int = 8_000,
+        store: Store | str | os.PathLike[str] | None = None,
+        approver: Approver | None = None,
+        pause_ttl: float = 24 * 3600.0,
+        max_executions: int = 1_000,
     ) -> None:
         if limits is not None and not isinstance(limits, Limits):
             raise ConfigurationError(f"limits must be a codemode_core.Limits, got {limits!r}")
@@ -117,7 +176,13 @@ class CodeMode:
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
         self._token_budget = discovery_token_budget
-        self._dispatcher: Dispatcher = RecordCalls(InvokeTool())
+        self._dispatcher: Dispatcher = RecordCalls(JournalCalls(ApproveCalls(InvokeTool())))
+        self.store: Store = _resolve_store(store)
+        self._owns_store = not isinstance(store, Store)  # made here from a path: closed here
+        self._approver = approver
+        self._pause_ttl = pause_ttl
+        self._max_executions = max_executions
+        self._snippets: dict[str, Snippet] = {}
         self._index = SearchIndex(self.catalog)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None
@@ -155,8 +220,14 @@ class CodeMode:
         return "\n".join(lines)
 
     def describe(self, name: str) -> str:
-        """Stub text of a tool (`tools.x`), a namespace (`tools.ns`) or a type (`Order`)."""
+        """Stub text of a tool (`tools.x`), a namespace (`tools.ns`), a type (`Order`), or a
+        snippet (`snippets.x`, or `snippets` for all)."""
         name = name.strip()
+        if name == "snippets" and self._snippets:
+            return render_snippet_stubs(self._snippets)
+        snippet = self._snippets.get(name.removeprefix("snippets."))
+        if snippet is not None and name.startswith("snippets."):
+            return render_snippet_stubs({snippet.name: snippet})
         if self.catalog.get(name) is not None or name.removeprefix("tools.") in (
             self.catalog.namespaces
         ):
@@ -164,9 +235,61 @@ class CodeMode:
         type_text = self.catalog.render_type(name)
         if type_text is not None:
             return type_text
-        hits = self._index.search(name, 3)
+        hits = self._search(name, 3)
         hint = f" Close matches: {', '.join(h['name'] for h in hits)}." if hits else ""
         raise ToolError(f"nothing is named `{name}`.{hint}", tool="codemode.describe")
+
+    def _search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """Catalog matches, with matching snippets first (they are few, and made for reuse)."""
+        found = search_snippets(self._snippets, query, limit)
+        return (found + self._index.search(query, limit))[:limit]
+
+    # Snippets -------------------------------------------------------------------------
+
+    async def save_snippet(
+        self,
+        name: str,
+        code: str,
+        *,
+        description: str = "",
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Snippet:
+        """Save a plan as `snippets.<name>(...)` for later plans (and other processes sharing
+        the store). It must compile under the sandbox policy and call existing tools with
+        arguments they accept; otherwise `SnippetError` lists every problem.
+
+        Args:
+            name: A lower-case identifier.
+            code: The plan body; parameters are plain names in it.
+            description: What it does (shown in stubs and search results).
+            parameters: `{"month": "str"}`, `{"month": {JSON Schema}}` or an object schema.
+        """
+        snippet = new_snippet(name, code, description, parameters)
+        problems = validate_snippet(snippet, self.catalog)
+        if problems:
+            raise SnippetError(f"snippet {name!r} was not saved:\n- " + "\n- ".join(problems))
+        await self.store.save_snippet(snippet)
+        self._snippets[snippet.name] = snippet
+        return snippet
+
+    async def snippets(self) -> list[Snippet]:
+        """The saved snippets (as the store has them now)."""
+        await self._refresh_snippets()
+        return sorted(self._snippets.values(), key=lambda s: s.name)
+
+    async def delete_snippet(self, name: str) -> None:
+        await self.store.delete_snippet(name)
+        self._snippets.pop(name, None)
+
+    async def _refresh_snippets(self) -> None:
+        self._snippets = {s.name: s for s in await self.store.load_snippets()}
+
+    def _manifest(self) -> Manifest:
+        manifest = self.catalog.manifest
+        if not self._snippets:
+            return manifest
+        wire = {name: s.to_wire() for name, s in sorted(self._snippets.items())}
+        return dataclasses.replace(manifest, snippets=wire)
 
     # Running plans --------------------------------------------------------------------
 
@@ -178,33 +301,127 @@ class CodeMode:
             observer: Receives a `ProgressEvent` as each tool call starts and ends and as each
                 line is printed (sync or async callable).
         """
-        execution_id = uuid.uuid4().hex
-        started = time.perf_counter()
-        ctx = CallContext(execution_id=execution_id, limits=self.limits, observer=observer)
         if not isinstance(code, str):
-            outcome = ExecutionOutcome(
+            return ExecutionResult(
                 status="error",
-                failure=ExecutionError(
+                execution_id=uuid.uuid4().hex,
+                error=ExecutionError(
                     kind="syntax",
                     message=f"the plan must be a string of Python code, got {type(code).__name__}",
                 ),
             )
+        now = time.time()
+        record = ExecutionRecord(
+            execution_id=uuid.uuid4().hex,
+            code=code,
+            seed=secrets.randbits(63),
+            created_at=now,
+            updated_at=now,
+        )
+        await self.store.create(record)
+        return await self._execute(RunJournal(record), observer)
+
+    async def resume(
+        self,
+        execution_id: str,
+        decisions: Mapping[str, Decision | bool] | None = None,
+        *,
+        observer: Observer | None = None,
+    ) -> ExecutionResult:
+        """Continue a paused execution with the humans' decisions on its pending requests.
+
+        The plan runs again from the top; every call it made before the pause returns its
+        journaled result (no tool runs twice), clock readings and random numbers repeat, and
+        from the pause on it runs live. A rejected call raises `ToolError` in the plan.
+
+        Args:
+            execution_id: `ExecutionResult.execution_id` of the paused run.
+            decisions: `{request_id: approve | reject(reason) | True | False}` for requests in
+                `ExecutionResult.pending`; requests left out stay pending.
+
+        Raises:
+            ResumeError: unknown, expired, finished or already-resumed executions, and
+                decisions for requests the execution does not have.
+        """
+        given = dict(decisions or {})
+        record = await self.store.claim(execution_id, now=time.time())
+        by_id = {p.request_id: p for p in record.pending}
+        unknown = sorted(set(given) - set(by_id))
+        if unknown:
+            await self.store.finish(
+                execution_id,
+                "paused",
+                pending=record.pending,
+                expires_at=record.expires_at,
+                now=time.time(),
+            )
+            raise ResumeError(
+                f"execution {execution_id!r} has no pending request {', '.join(unknown)}; "
+                f"its pending requests are {', '.join(by_id) or 'none'}"
+            )
+        resolved: dict[str, Decision] = {}
+        for request_id, value in given.items():
+            decision = as_decision(value, f"the decision for {request_id!r}")
+            if decision is not None:
+                pending = by_id[request_id]
+                resolved[call_key(pending.tool, pending.arguments)] = decision
+        journal = RunJournal(record, decisions=resolved)
+        for pending in record.pending:  # undecided: asked again under the same id
+            key = call_key(pending.tool, pending.arguments)
+            if key not in resolved:
+                journal.undecided[key] = pending
+        return await self._execute(journal, observer)
+
+    async def _execute(self, journal: RunJournal, observer: Observer | None) -> ExecutionResult:
+        record = journal.record
+        started = time.perf_counter()
+        ctx = CallContext(
+            execution_id=record.execution_id,
+            limits=self.limits,
+            observer=observer,
+            journal=journal,
+            approver=self._approver,
+        )
+        await self._refresh_snippets()
+        request = ExecutionRequest(
+            record.code,
+            self._manifest(),
+            self.limits,
+            record.execution_id,
+            seed=record.seed,
+            clock=journal.clock_readings,
+        )
+        session = _Session(self, ctx)
+        try:
+            outcome = await self._executor.execute(request, session)
+        except Exception as exc:
+            outcome = ExecutionOutcome(
+                status="error",
+                failure=ExecutionError(
+                    kind="internal",
+                    message=f"codemode internal error ({exc!r}); please report it",
+                ),
+            )
+        if session.deliveries:  # log lines were streamed as printed; let them arrive
+            await asyncio.gather(*session.deliveries)
+        pending = tuple(journal.new_pending)
+        now = time.time()
+        await self.store.append(record.execution_id, journal.take_added())
+        if outcome.status == "paused":
+            await self.store.finish(
+                record.execution_id,
+                "paused",
+                pending=pending,
+                expires_at=now + self._pause_ttl,
+                now=now,
+            )
         else:
-            request = ExecutionRequest(code, self.catalog.manifest, self.limits, execution_id)
-            session = _Session(self, ctx)
-            try:
-                outcome = await self._executor.execute(request, session)
-            except Exception as exc:
-                outcome = ExecutionOutcome(
-                    status="error",
-                    failure=ExecutionError(
-                        kind="internal",
-                        message=f"codemode internal error ({exc!r}); please report it",
-                    ),
-                )
-            if session.deliveries:  # log lines were streamed as printed; let them arrive
-                await asyncio.gather(*session.deliveries)
-        return self._result(execution_id, outcome, ctx, time.perf_counter() - started)
+            await self.store.finish(record.execution_id, outcome.status, now=now)
+            await self.store.prune(now=now, keep=self._max_executions)
+        result = self._result(record.execution_id, outcome, ctx, time.perf_counter() - started)
+        if outcome.status == "paused":
+            return dataclasses.replace(result, pending=pending)
+        return result
 
     def _result(
         self, execution_id: str, outcome: ExecutionOutcome, ctx: CallContext, duration: float
@@ -228,16 +445,29 @@ class CodeMode:
         another thread, the plan runs on that loop, where its connections live; otherwise on a
         private background loop that persists between calls (so isolated workers stay warm).
         """
+        return self._wait(self.run(code, observer=observer))
+
+    def resume_sync(
+        self,
+        execution_id: str,
+        decisions: Mapping[str, Decision | bool] | None = None,
+        *,
+        observer: Observer | None = None,
+    ) -> ExecutionResult:
+        """`resume` from synchronous code (on the same loop `run_sync` uses)."""
+        return self._wait(self.resume(execution_id, decisions, observer=observer))
+
+    def _wait(self, coroutine: Coroutine[Any, Any, ExecutionResult]) -> ExecutionResult:
         home = self._loop
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if home is not None and home.is_running() and home is not running:
-            return submit(home, self.run(code, observer=observer)).result()
+            return submit(home, coroutine).result()
         if self._portal is None:
             self._portal = Portal()
-        return self._portal.call(self.run(code, observer=observer))
+        return self._portal.call(coroutine)
 
     # Lifecycle ------------------------------------------------------------------------
 
@@ -255,22 +485,27 @@ class CodeMode:
 
     async def aclose(self) -> None:
         """Release the executor (worker processes) and any open connections."""
-        await self._executor.aclose()
+        await self._release()
         self._loop = None
         if self._portal is not None:
             portal, self._portal = self._portal, None
             await asyncio.to_thread(portal.stop)
 
+    async def _release(self) -> None:
+        await self._executor.aclose()
+        if self._owns_store:  # made here from a path; it reopens if used again
+            await self.store.aclose()
+
     def close(self) -> None:
         """`aclose()` for synchronous code."""
         if self._portal is not None:
-            self._portal.call(self._executor.aclose())
+            self._portal.call(self._release())
             self._portal.stop()
             self._portal = None
             return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            asyncio.run(self._executor.aclose())
+            asyncio.run(self._release())
             return
         raise RuntimeError("inside a running event loop, use `await code_mode.aclose()`")

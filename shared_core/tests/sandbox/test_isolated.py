@@ -154,3 +154,20 @@ async def test_tools_and_observers_run_in_the_callers_context() -> None:
         assert await asyncio.gather(run_as("a"), run_as("b")) == ["a", "b"]
     assert seen_by_observer[:2] == ["first", "second"]
     assert sorted(seen_by_observer[2:]) == ["a", "b"]
+
+
+async def test_async_tools_run_as_tasks() -> None:
+    """Tools see a current task, as libraries they use expect (anyio, sniffio, httpx,
+    pydantic-ai, `asyncio.timeout`), whether they finish at once or wait."""
+
+    async def guarded(wait: bool) -> str:
+        """Uses asyncio.timeout, which needs a current task."""
+        async with asyncio.timeout(5):
+            if wait:
+                await asyncio.sleep(0.01)
+            return "task" if asyncio.current_task() is not None else "no task"
+
+    cm = CodeMode([Tool.from_function(guarded)], executor=IsolatedExecutor(pool_size=1))
+    async with cm:
+        result = await cm.run("return [await tools.guarded(False), await tools.guarded(True)]")
+    assert result.value == ["task", "task"], result.to_model()

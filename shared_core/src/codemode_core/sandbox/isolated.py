@@ -23,11 +23,12 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Coroutine
 from typing import Any
 
 from codemode_core.errors import ToolError
 from codemode_core.result import ExecutionError
-from codemode_core.sandbox._plan_api import BudgetExceeded
+from codemode_core.sandbox._plan_api import StopPlan
 from codemode_core.sandbox._wire import (
     FrameChannel,
     WireError,
@@ -69,25 +70,23 @@ class _Worker:
         self._stderr = _StderrTail(process, self.stderr_tail)
         self._inbox: asyncio.Future[dict[str, Any]] | None = None
         self._bridge: Bridge | None = None
-        self._context = contextvars.Context()
-        """The context `run()` was called in: host-side calls and logs run in a copy of it."""
         self._calls: set[asyncio.Task[None]] = set()
+        self._context = contextvars.copy_context()
+        """The running plan's context: its tool calls run in copies of it, as in-process."""
         self.channel = FrameChannel(read_fd, self._received, self._closed)
 
     def _received(self, message: dict[str, Any]) -> None:
         """Tool calls start at once (concurrently); anything else answers the waiting step."""
         if message["type"] == "call" and self._bridge is not None:
-            # The pipe reader runs in the context the worker was started in, which may be an
-            # earlier caller's: serve the call in this execution's own (so context variables an
-            # adapter sets around `CodeMode.run`, like the agent's run context, reach the tool).
-            task = asyncio.get_running_loop().create_task(
-                self._serve_call(message, self._bridge), context=self._context.copy()
-            )
-            self._calls.add(task)
-            task.add_done_callback(self._calls.discard)
+            context = self._context.copy()  # as a task of the run would: its own copy
+            _start_eagerly(self._serve_call(message, self._bridge), context, self._calls)
         elif message["type"] == "log":
             if self._bridge is not None and isinstance(message.get("text"), str):
-                self._context.copy().run(self._bridge.log, message["text"])
+                self._context.run(self._bridge.log, message["text"])
+        elif message["type"] == "clock":
+            value = message.get("value")
+            if self._bridge is not None and isinstance(value, (int, float)):
+                self._bridge.clock(float(value))
         elif self._inbox is not None and not self._inbox.done():
             self._inbox.set_result(message)
 
@@ -211,6 +210,8 @@ class _Worker:
                 "manifest": request.manifest.to_wire(),
                 "limits": limits_to_wire(request.limits),
                 "execution_id": request.execution_id,
+                "seed": request.seed,
+                "clock": list(request.clock),
             }
         )
         try:
@@ -247,15 +248,26 @@ class _Worker:
                 )
             elif op == "describe":
                 value = await bridge.describe(str(message.get("name")))
+            elif op == "save_snippet":
+                parameters = message.get("parameters")
+                value = await bridge.save_snippet(
+                    str(message.get("name")),
+                    str(message.get("code")),
+                    str(message.get("description") or ""),
+                    parameters if isinstance(parameters, dict) else {},
+                )
             else:
                 raise ToolError(f"unknown operation {op!r}")
             reply.update(ok=True, value=value)
-        except BudgetExceeded as exc:
-            reply.update(ok=False, error=str(exc), budget=True)
+        except StopPlan as exc:
+            reply.update(ok=False, error=str(exc), stop=exc.kind)
         except ToolError as exc:
             reply.update(ok=False, error=exc.message, tool=exc.tool)
         except (TypeError, ValueError) as exc:
             reply.update(ok=False, error=f"malformed call: {exc}")
+        except Exception as exc:  # a bug of ours: answer, or the plan would wait until timeout
+            log.exception("codemode: serving a worker's call failed")
+            reply.update(ok=False, error=f"codemode internal error ({type(exc).__name__})")
         try:
             self.send(reply)
         except WireError as exc:  # a result too large for one frame
@@ -267,6 +279,25 @@ class _Worker:
                     "error": f"the tool result is too large to return: {exc}",
                 }
             )
+
+
+def _start_eagerly(
+    coroutine: Coroutine[Any, Any, None], context: contextvars.Context, tasks: set[Any]
+) -> None:
+    """Start a call's coroutine as a task of its own, in `context`.
+
+    On Python 3.12+ the task starts eagerly: its first step runs at once, so most tool calls
+    finish without a loop turn. It is always a real task, current while it runs: libraries a
+    tool uses (anyio and sniffio under httpx and pydantic-ai, `asyncio.timeout`) look for one.
+    """
+    loop = asyncio.get_running_loop()
+    if sys.version_info >= (3, 12):
+        task = asyncio.Task(coroutine, loop=loop, context=context, eager_start=True)
+    else:
+        task = loop.create_task(coroutine, context=context)
+    if not task.done():
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
 
 class IsolatedExecutor:
