@@ -13,6 +13,7 @@ from typing import Any, Literal
 from codemode_core._jsonify import jsonify
 from codemode_core._portal import Portal
 from codemode_core.catalog import Catalog
+from codemode_core.connectors.base import Connector
 from codemode_core.description import render_description
 from codemode_core.discovery import SearchIndex
 from codemode_core.dispatch import (
@@ -22,7 +23,7 @@ from codemode_core.dispatch import (
     RecordCalls,
     ToolCall,
 )
-from codemode_core.errors import ConfigurationError, ToolError
+from codemode_core.errors import ConfigurationError, ConnectorError, ToolError
 from codemode_core.events import Observer, ProgressEvent, notify
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError, ExecutionResult
@@ -92,6 +93,9 @@ class CodeMode:
         discovery: `"full"` puts every stub in the description; `"search"` only an index,
             with `codemode.search`/`describe` in plans; `"auto"` picks by size.
         discovery_token_budget: Above this many (estimated) stub tokens, `"auto"` searches.
+        connectors: Sources of more tools (`MCPConnector`, `OpenAPIConnector`), each under its
+            own namespace. `async with CodeMode(...)` (or `await open()`) connects them and
+            `aclose()` closes them; each run reconnects one that has died.
     """
 
     def __init__(
@@ -102,6 +106,7 @@ class CodeMode:
         executor: str | Executor = "inprocess",
         discovery: DiscoveryMode = "auto",
         discovery_token_budget: int = 8_000,
+        connectors: Sequence[Connector] = (),
     ) -> None:
         if limits is not None and not isinstance(limits, Limits):
             raise ConfigurationError(f"limits must be a codemode_core.Limits, got {limits!r}")
@@ -109,8 +114,18 @@ class CodeMode:
             raise ConfigurationError(
                 f"discovery must be 'full', 'search' or 'auto', got {discovery!r}"
             )
+        for connector in connectors:
+            if not isinstance(connector, Connector):
+                raise ConfigurationError(
+                    f"connectors must be connector objects (MCPConnector, OpenAPIConnector), "
+                    f"got {type(connector).__name__}"
+                )
         self.limits = limits or Limits()
-        self.catalog = Catalog(tools)
+        self._tools = tuple(tools)
+        self.catalog = Catalog(self._tools)
+        self._connectors = tuple(connectors)
+        self._connected: dict[int, Sequence[Tool]] = {}
+        """Connector index → the tools it gave at its last successful connect (in the catalog)."""
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
         self._token_budget = discovery_token_budget
@@ -124,6 +139,7 @@ class CodeMode:
     @property
     def stubs(self) -> str:
         """The typed API as Python source (valid, type-checkable)."""
+        self._require_connected()
         return self.catalog.stubs
 
     @cached_property
@@ -165,6 +181,56 @@ class CodeMode:
         hint = f" Close matches: {', '.join(h['name'] for h in hits)}." if hits else ""
         raise ToolError(f"nothing is named `{name}`.{hint}", tool="codemode.describe")
 
+    # Connectors -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect every connector and add its tools (what `async with CodeMode(...)` does).
+
+        Raises `ConnectorError` (after closing the ones that did connect) when one cannot.
+        """
+        failures = await self._connect()
+        if failures:
+            await self._close_connectors()
+            raise ConnectorError("; ".join(failures))
+
+    async def _connect(self) -> list[str]:
+        """(Re)connect the connectors; rebuild the catalog if their tools changed."""
+        failures: list[str] = []
+        changed = False
+        for index, connector in enumerate(self._connectors):
+            try:
+                tools = await connector.connect()
+            except ConnectorError as exc:
+                failures.append(str(exc))
+                continue
+            except Exception as exc:
+                failures.append(f"{connector!r} failed to connect: {exc!r}")
+                continue
+            if self._connected.get(index) is not tools:
+                self._connected[index] = tools
+                changed = True
+        if changed:
+            connected = [t for i in sorted(self._connected) for t in self._connected[i]]
+            self.catalog = Catalog([*self._tools, *connected])
+            self._index = SearchIndex(self.catalog)
+            for name in ("discovery_mode", "description"):
+                self.__dict__.pop(name, None)
+        return failures
+
+    def _require_connected(self) -> None:
+        if len(self._connected) < len(self._connectors):
+            raise ConfigurationError(
+                "the connectors are not connected yet, so their tools are unknown: use "
+                "`async with CodeMode(...) as cm:` or `await cm.open()` first"
+            )
+
+    async def _close_connectors(self) -> None:
+        for connector in self._connectors:
+            try:
+                await connector.aclose()
+            except Exception:  # closing is best effort: one failure must not keep others open
+                continue
+
     # Running plans --------------------------------------------------------------------
 
     async def run(self, code: str, *, observer: Observer | None = None) -> ExecutionResult:
@@ -186,6 +252,8 @@ class CodeMode:
                     message=f"the plan must be a string of Python code, got {type(code).__name__}",
                 ),
             )
+        elif self._connectors and (failure := await self._connector_failure()):
+            outcome = ExecutionOutcome(status="error", failure=failure)
         else:
             request = ExecutionRequest(code, self.catalog.manifest, self.limits, execution_id)
             session = _Session(self, ctx)
@@ -202,6 +270,17 @@ class CodeMode:
             if session.deliveries:  # log lines were streamed as printed; let them arrive
                 await asyncio.gather(*session.deliveries)
         return self._result(execution_id, outcome, ctx, time.perf_counter() - started)
+
+    async def _connector_failure(self) -> ExecutionError | None:
+        """Reconnect dead connectors; an error only if one has never connected.
+
+        A connector that worked before and cannot reconnect keeps its tools in the catalog:
+        their calls fail with the reason, and the rest of the plan still runs.
+        """
+        failures = await self._connect()
+        if len(self._connected) == len(self._connectors):
+            return None
+        return ExecutionError(kind="tool", message="; ".join(failures))
 
     def _result(
         self, execution_id: str, outcome: ExecutionOutcome, ctx: CallContext, duration: float
@@ -240,6 +319,7 @@ class CodeMode:
 
     async def __aenter__(self) -> CodeMode:
         self._loop = asyncio.get_running_loop()
+        await self.open()
         return self
 
     async def __aexit__(
@@ -252,7 +332,7 @@ class CodeMode:
 
     async def aclose(self) -> None:
         """Release the executor (worker processes) and any open connections."""
-        await self._executor.aclose()
+        await self._release()
         self._loop = None
         if self._portal is not None:
             portal, self._portal = self._portal, None
@@ -261,13 +341,17 @@ class CodeMode:
     def close(self) -> None:
         """`aclose()` for synchronous code."""
         if self._portal is not None:
-            self._portal.call(self._executor.aclose())
+            self._portal.call(self._release())
             self._portal.stop()
             self._portal = None
             return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            asyncio.run(self._executor.aclose())
+            asyncio.run(self._release())
             return
         raise RuntimeError("inside a running event loop, use `await code_mode.aclose()`")
+
+    async def _release(self) -> None:
+        await self._executor.aclose()
+        await self._close_connectors()
