@@ -14,7 +14,7 @@ from codemode_core._jsonify import jsonify
 from codemode_core._portal import Portal
 from codemode_core.catalog import Catalog
 from codemode_core.connectors.base import Connector
-from codemode_core.description import render_description
+from codemode_core.description import namespace_index, render_description
 from codemode_core.discovery import SearchIndex
 from codemode_core.dispatch import (
     CallContext,
@@ -154,18 +154,10 @@ class CodeMode:
     def description(self) -> str:
         """The full text of the code tool's description: instructions plus the API."""
         if self.discovery_mode == "search":
-            return render_description(self.stubs, discovery=True, index=self._namespace_index())
+            return render_description(
+                self.stubs, discovery=True, index=namespace_index(self.catalog.namespaces)
+            )
         return render_description(self.stubs, discovery=False)
-
-    def _namespace_index(self) -> str:
-        lines = []
-        for namespace, identifiers in self.catalog.namespaces.items():
-            if not identifiers:
-                continue
-            path = f"tools.{namespace}" if namespace else "tools"
-            sample = ", ".join(identifiers[:6]) + (", …" if len(identifiers) > 6 else "")
-            lines.append(f"- {path}: {len(identifiers)} tools ({sample})")
-        return "\n".join(lines)
 
     def describe(self, name: str) -> str:
         """Stub text of a tool (`tools.x`), a namespace (`tools.ns`) or a type (`Order`)."""
