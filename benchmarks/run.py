@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def main() -> None:
     executors = importlib.import_module("bench_executors")
     instructions = importlib.import_module("bench_instructions")
+    discovery = importlib.import_module("bench_discovery")
+    tokens = importlib.import_module("bench_tokens")
     print("== Executor overhead: a 20-tool-call plan with filtering (interleaved runs) ==")
     print(executors.render(asyncio.run(executors.run())))
     print("\n== The same plan, in executed instructions (valgrind; repeatable) ==")
@@ -21,6 +23,10 @@ def main() -> None:
         print(instructions.render(instructions.run()))
     else:
         print("valgrind is not installed: skipped")
+    print("\n== Discovery: recall@5 on labelled GitHub queries, search latency over 10k tools ==")
+    print(discovery.render(discovery.run()))
+    print("\n== Context tokens (o200k_base): tool definitions vs stubs vs discovery; a task ==")
+    print(asyncio.run(tokens.run()))
 
 
 if __name__ == "__main__":
