@@ -269,7 +269,10 @@ class CodeMode:
         A connector that worked before and cannot reconnect keeps its tools in the catalog:
         their calls fail with the reason, and the rest of the plan still runs.
         """
-        failures = await self._connect()
+        try:
+            failures = await self._connect()
+        except ConfigurationError as exc:  # e.g. a reconnected server now clashes by name
+            return ExecutionError(kind="tool", message=str(exc))
         if len(self._connected) == len(self._connectors):
             return None
         return ExecutionError(kind="tool", message="; ".join(failures))

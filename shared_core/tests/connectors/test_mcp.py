@@ -4,6 +4,7 @@ streamable HTTP on loopback, and a low-level paginating server that can crash on
 from __future__ import annotations
 
 import ast
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -107,6 +108,20 @@ async def test_pagination_text_structured_and_errors() -> None:
         )
     assert result.ok, result.to_model()
     assert result.value == ["HI", {"chars": 5, "words": 3}, "the vault is closed on Sundays"]
+
+
+async def test_a_changed_tool_list_reaches_the_next_run(notes_url: str) -> None:
+    notes = MCPConnector.http(notes_url, headers={"Authorization": f"Bearer {TOKEN}"})
+    async with CodeMode([], connectors=[notes]) as cm:
+        added = await cm.run('return await tools.notes.add_counter(name="visits")')
+        assert added.value == {"result": "added"}, added.to_model()
+        for _ in range(50):  # the change notice arrives on its own stream
+            if any(tool.name == "visits" for tool in await notes.connect()):
+                break
+            await asyncio.sleep(0.05)
+        used = await cm.run("await tools.notes.visits()\nreturn await tools.notes.visits()")
+        assert "async def visits() -> VisitsResult:" in cm.stubs
+    assert used.value == {"result": 2}, used.to_model()
 
 
 async def test_a_server_dying_mid_plan_fails_clearly_and_the_next_run_reconnects() -> None:

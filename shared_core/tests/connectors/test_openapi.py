@@ -68,6 +68,16 @@ async def test_path_query_header_and_body_parameters_reach_the_service(spec_file
     ]
 
 
+async def test_connector_tools_run_under_the_isolated_executor_too(spec_file: Path) -> None:
+    connector = OpenAPIConnector(spec_file, headers=AUTH)
+    async with CodeMode([], connectors=[connector], executor="isolated") as cm:
+        result = await cm.run(
+            'new = await tools.pet_store.createPet(name="Iso")\n'
+            'return (await tools.pet_store.getPet(new["id"]))["name"]'
+        )
+    assert result.value == "Iso", result.to_model()
+
+
 async def test_non_2xx_is_a_tool_error_with_status_and_body_excerpt(spec_file: Path) -> None:
     async with CodeMode([], connectors=[OpenAPIConnector(spec_file)]) as cm:
         caught = await cm.run(

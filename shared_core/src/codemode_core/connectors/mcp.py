@@ -139,6 +139,9 @@ class MCPConnector:
         async with self._lock:
             connection = self._connection
             if connection is not None and connection.broken is None:
+                if connection.tools_changed:  # the server said so: list again, same session
+                    connection.tools_changed = False
+                    self._update_tools(await self._list_tools(connection.client))
                 return self._tools
             if connection is not None:
                 self._connection = None
@@ -159,9 +162,7 @@ class MCPConnector:
             if self.namespace is None:
                 info = connection.client.server_info
                 self.namespace = info.name if info is not None and info.name else "mcp"
-            if listing != self._listing:  # same listing: same Tool objects, no catalog rebuild
-                self._listing = listing
-                self._tools = tuple(self._tool(spec) for spec in listing)
+            self._update_tools(listing)
             return self._tools
 
     async def aclose(self) -> None:
@@ -198,6 +199,11 @@ class MCPConnector:
         raise ConnectorError(
             f"MCP server {self._where()}: tools/list returned more than {_MAX_PAGES} pages"
         )
+
+    def _update_tools(self, listing: list[mcp_types.Tool]) -> None:
+        if listing != self._listing:  # same listing: same Tool objects, no catalog rebuild
+            self._listing = listing
+            self._tools = tuple(self._tool(spec) for spec in listing)
 
     def _tool(self, spec: mcp_types.Tool) -> Tool:
         name = spec.name
@@ -267,6 +273,8 @@ class _Connection:
         self._stderr: IO[str] | None = None
         self.broken: str | None = None
         """Why this connection can no longer be used (None while it is healthy)."""
+        self.tools_changed = False
+        """The server sent `notifications/tools/list_changed`; the next connect lists again."""
 
     @property
     def client(self) -> Client:
@@ -301,16 +309,40 @@ class _Connection:
             )
             transport = stdio_client(transport, errlog=self._stderr)
         try:
-            async with Client(transport, client_info=_CLIENT_INFO) as client:
+            client_cm = Client(
+                transport, client_info=_CLIENT_INFO, message_handler=self._on_message
+            )
+            async with client_cm as client:
                 self._client = client
                 self._ready.set()
-                await self._stop.wait()
+                watcher = asyncio.create_task(self._watch_tools(client))
+                try:
+                    await self._stop.wait()
+                finally:
+                    watcher.cancel()
+                    await asyncio.gather(watcher, return_exceptions=True)
         except Exception as exc:
             self._error = exc
             self.broken = self.broken or _reason(exc)
         finally:
             self._client = None
             self._ready.set()
+
+    async def _watch_tools(self, client: Client) -> None:
+        """Flag a changed tool list (`subscriptions/listen`, 2026-07-28 servers)."""
+        tools = client.server_capabilities.tools
+        if tools is None or not tools.list_changed:
+            return
+        try:
+            async with client.listen(tools_list_changed=True) as subscription:
+                async for _event in subscription:
+                    self.tools_changed = True
+        except Exception:  # best effort: older servers send notifications instead (below)
+            return
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, mcp_types.ToolListChangedNotification):
+            self.tools_changed = True
 
     def mark_broken(self, why: str) -> str:
         if self.broken is None:

@@ -9,6 +9,7 @@ hold the client, and any credential a service echoes back is masked before a pla
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -84,6 +85,7 @@ class OpenAPIConnector:
         """The namespace the tools live under (`tools.<namespace>`); known once connected."""
         self._client: httpx.AsyncClient | None = None
         self._tools: tuple[Tool, ...] = ()
+        self._lock: asyncio.Lock | None = None
 
     def __repr__(self) -> str:
         source = "<dict>" if isinstance(self._spec, Mapping) else str(self._spec)
@@ -92,6 +94,12 @@ class OpenAPIConnector:
     # Connector interface ---------------------------------------------------------------
 
     async def connect(self) -> Sequence[Tool]:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            return await self._connect()
+
+    async def _connect(self) -> Sequence[Tool]:
         if self._client is not None:
             return self._tools
         client = httpx.AsyncClient(

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 import uvicorn
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from starlette.types import ASGIApp, Receive, Scope, Send
 from typing_extensions import TypedDict
@@ -49,6 +49,20 @@ def delete_note(note_id: int) -> str:
     return "deleted"
 
 
+@server.tool()
+async def add_counter(name: str, ctx: Context) -> str:
+    """Register a new tool `name` that counts its calls, and tell subscribed clients."""
+    calls = [0]
+
+    def counter() -> int:
+        calls[0] += 1
+        return calls[0]
+
+    server.add_tool(counter, name=name, description="Count calls.")
+    await ctx.notify_tools_changed()
+    return "added"
+
+
 class RequireToken:
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
@@ -70,7 +84,8 @@ def main() -> None:
     app: Any = server.streamable_http_app()
     if len(sys.argv) > 2:
         app = RequireToken(app, sys.argv[2])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    # Open `subscriptions/listen` streams would hold a graceful shutdown for a long time.
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
 
 
 if __name__ == "__main__":
