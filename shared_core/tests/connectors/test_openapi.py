@@ -143,6 +143,32 @@ async def test_openapi_31_dict_with_base_url(store: tuple[str, str]) -> None:
     assert result.value == {"id": 2, "name": "Tom", "tag": "cat", "request_id": None}
 
 
+async def test_a_json_file_and_yaml_dates_read_as_strings(
+    store: tuple[str, str], tmp_path: Path
+) -> None:
+    spec = spec_31()
+    spec["paths"]["/pets/{petId}"]["get"]["parameters"].append(
+        {"name": "since", "in": "query", "schema": {"type": "string", "default": "2024-01-01"}}
+    )
+    as_json = tmp_path / "pets.json"
+    as_json.write_text(json.dumps(spec))
+    as_yaml = tmp_path / "pets.yml"
+    as_yaml.write_text(
+        store[1].replace("{type: integer, default: 20}", "{type: string, default: 2024-01-01}")
+    )
+    async with CodeMode(
+        [],
+        connectors=[
+            OpenAPIConnector(as_json, base_url=store[0], namespace="from_json"),
+            OpenAPIConnector(as_yaml, namespace="from_yaml"),
+        ],
+    ) as cm:
+        assert "async def getPet(petId: int, since: str = '2024-01-01') -> Pet:" in cm.stubs
+        assert "limit: str = '2024-01-01'" in cm.stubs  # a YAML date stays the string it was
+        result = await cm.run("return (await tools.from_json.getPet(1))['name']")
+    assert result.value == "Rex"
+
+
 async def test_requests_time_out(spec_file: Path) -> None:
     async with CodeMode([], connectors=[OpenAPIConnector(spec_file, timeout=0.3)]) as cm:
         result = await cm.run("return await tools.pet_store.slow()")

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,12 +96,29 @@ def parse_document(text: str, where: str) -> dict[str, Any]:
         import yaml
 
         try:
-            document = yaml.safe_load(text)
+            document = yaml.load(text, Loader=_yaml_loader())
         except yaml.YAMLError as exc:
             raise ConnectorError(f"{where} is not valid YAML: {exc}") from exc
     if not isinstance(document, dict):
         raise ConnectorError(f"{where} is not an OpenAPI document (not a mapping)")
     return document
+
+
+@cache
+def _yaml_loader() -> Any:
+    """PyYAML's safe loader (the C one when built), reading dates as the strings JSON has.
+
+    YAML turns `2024-01-01` into a `datetime`; an OpenAPI document means the string (JSON
+    Schema `format: date`), and a `datetime` default would not survive into a stub or a call.
+    """
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    resolvers = {
+        first: [r for r in found if r[0] != "tag:yaml.org,2002:timestamp"]
+        for first, found in base.yaml_implicit_resolvers.items()
+    }
+    return type("JsonCompatibleLoader", (base,), {"yaml_implicit_resolvers": resolvers})
 
 
 def read_operations(document: Mapping[str, Any], where: str) -> list[Operation]:
