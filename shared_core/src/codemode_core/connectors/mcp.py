@@ -10,12 +10,14 @@ the calls in flight with a message saying so; the next run starts it again (or s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from codemode_core.errors import ConfigurationError, ConnectorError, ToolError
+from codemode_core.naming import to_identifier
 from codemode_core.tools import Tool
 
 try:
@@ -174,10 +176,7 @@ class MCPConnector:
     def _transport(self) -> Any:
         if self._stdio is not None:
             return self._stdio
-        client = httpx2.AsyncClient(
-            headers=self._headers, timeout=httpx2.Timeout(30.0, read=max(self._timeout, 30.0))
-        )
-        return streamable_http_client(str(self._url), http_client=client)
+        return _http_transport(str(self._url), self._headers, self._timeout)
 
     async def _list_tools(self, client: Client) -> list[mcp_types.Tool]:
         tools: list[mcp_types.Tool] = []
@@ -222,7 +221,7 @@ class MCPConnector:
         )
 
     async def _call(self, name: str, arguments: dict[str, Any]) -> Any:
-        where = f"tools.{self.namespace}" if self.namespace else "the MCP server"
+        where = f"tools.{to_identifier(self.namespace or 'mcp')}"
         connection = self._connection
         if connection is None or connection.broken is not None:
             why = connection.broken if connection is not None else self._failure
@@ -251,6 +250,20 @@ class MCPConnector:
                 "start of the next run"
             ) from None
         return _result(result)
+
+
+@asynccontextmanager
+async def _http_transport(
+    url: str, headers: Mapping[str, str], timeout: float
+) -> AsyncIterator[Any]:
+    """Streamable HTTP with our headers; the SDK leaves a client it was given open, so the
+    client is entered (and closed) here."""
+    http_timeout = httpx2.Timeout(30.0, read=max(timeout, 30.0))
+    async with (
+        httpx2.AsyncClient(headers=dict(headers), timeout=http_timeout) as client,
+        streamable_http_client(url, http_client=client) as streams,
+    ):
+        yield streams
 
 
 def _result(result: mcp_types.CallToolResult) -> Any:
