@@ -112,7 +112,10 @@ def test_modes_decide_what_the_description_holds() -> None:
 async def test_a_large_namespace_is_indexed_by_name_groups() -> None:
     async with CodeMode([], connectors=[OpenAPIConnector(github_document())]) as cm:
         description = cm.description
-    assert "- tools.github: 1223 tools: repos_* (204), actions_* (187)," in description
+    assert (
+        "- tools.github (GitHub's official OpenAPI spec + Octokit extension): 1223 tools: "
+        "repos_* (204), actions_* (187)," in description
+    )  # the API's title, then its size and name groups
     assert len(description) < 1500  # instead of 1.5 MB of stubs
 
 

@@ -36,17 +36,23 @@ def render_description(stubs: str, *, discovery: bool, index: str | None = None)
     return f"{text}\n\n```python\n{stubs.rstrip()}\n```"
 
 
-def namespace_index(namespaces: Mapping[str, Sequence[str]]) -> str:
+def namespace_index(
+    namespaces: Mapping[str, Sequence[str]], summaries: Mapping[str, str] | None = None
+) -> str:
     """One line per namespace: its size and what is in it (names, or name groups when big).
 
     A 1,200-operation API reads as `issues_* (60), repos_* (190), ...`: enough for a model to
-    aim its first `codemode.search`, for a few dozen tokens.
+    aim its first `codemode.search`, for a few dozen tokens. `summaries` (namespace → one
+    line, e.g. an API's title) are shown first.
     """
     lines = []
     for namespace, identifiers in namespaces.items():
         if not identifiers:
             continue
         path = f"tools.{namespace}" if namespace else "tools"
+        summary = (summaries or {}).get(namespace)
+        if summary:
+            path = f"{path} ({summary})"
         if len(identifiers) <= _LISTED:
             lines.append(f"- {path}: {', '.join(identifiers)}")
             continue

@@ -154,9 +154,8 @@ class CodeMode:
     def description(self) -> str:
         """The full text of the code tool's description: instructions plus the API."""
         if self.discovery_mode == "search":
-            return render_description(
-                self.stubs, discovery=True, index=namespace_index(self.catalog.namespaces)
-            )
+            index = namespace_index(self.catalog.namespaces, self._namespace_summaries())
+            return render_description(self.stubs, discovery=True, index=index)
         return render_description(self.stubs, discovery=False)
 
     def describe(self, name: str) -> str:
@@ -208,6 +207,16 @@ class CodeMode:
             for name in ("discovery_mode", "description"):
                 self.__dict__.pop(name, None)
         return failures
+
+    def _namespace_summaries(self) -> dict[str, str]:
+        """Connector namespace → its one-line `description` (a server's or an API's title)."""
+        summaries = {}
+        for connector in self._connectors:
+            text = getattr(connector, "description", None)
+            namespace = self.catalog.namespace_identifier(getattr(connector, "namespace", None))
+            if isinstance(text, str) and text and namespace:
+                summaries[namespace] = text
+        return summaries
 
     def _require_connected(self) -> None:
         if len(self._connected) < len(self._connectors):

@@ -18,7 +18,11 @@ __all__ = ["Connector"]
 
 @runtime_checkable
 class Connector(Protocol):
-    """A source of tools that needs opening: `CodeMode(tools, connectors=[...])`."""
+    """A source of tools that needs opening: `CodeMode(tools, connectors=[...])`.
+
+    Optionally, a connector has `namespace` and `description` attributes (set once
+    connected): the search-mode index then shows the description next to the namespace.
+    """
 
     async def connect(self) -> Sequence[Tool]:
         """Open the connection if it is not open (or reopen it after a failure); its tools.

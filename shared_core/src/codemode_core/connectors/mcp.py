@@ -73,6 +73,8 @@ class MCPConnector:
         """Why the last attempt to connect failed (plans see it in tool errors)."""
         self.namespace: str | None = namespace
         """The namespace the tools live under (`tools.<namespace>`); known once connected."""
+        self.description: str | None = None
+        """One line about the server (its title, description or instructions), if it says."""
 
     @classmethod
     def stdio(
@@ -160,9 +162,11 @@ class MCPConnector:
                 raise
             self._connection = connection
             self._failure = None
+            info = connection.client.server_info
             if self.namespace is None:
-                info = connection.client.server_info
                 self.namespace = info.name if info is not None and info.name else "mcp"
+            about = [info.title, info.description] if info is not None else []
+            self.description = _first_line(*about, connection.client.instructions)
             self._update_tools(listing)
             return self._tools
 
@@ -250,6 +254,14 @@ class MCPConnector:
                 "start of the next run"
             ) from None
         return _result(result)
+
+
+def _first_line(*texts: str | None, limit: int = 100) -> str | None:
+    for text in texts:
+        if text and text.strip():
+            line = text.strip().splitlines()[0]
+            return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return None
 
 
 @asynccontextmanager

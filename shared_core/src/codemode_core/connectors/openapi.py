@@ -83,6 +83,8 @@ class OpenAPIConnector:
         self._transport = transport
         self.namespace = namespace
         """The namespace the tools live under (`tools.<namespace>`); known once connected."""
+        self.description: str | None = None
+        """The document's `info.title` (shown in the search-mode index); known once connected."""
         self._client: httpx.AsyncClient | None = None
         self._tools: tuple[Tool, ...] = ()
         self._lock: asyncio.Lock | None = None
@@ -118,8 +120,11 @@ class OpenAPIConnector:
         except BaseException:
             await client.aclose()
             raise
+        info = document.get("info") or {}
         if self.namespace is None:
-            self.namespace = _namespace_from_title((document.get("info") or {}).get("title"))
+            self.namespace = _namespace_from_title(info.get("title"))
+        title = " ".join(str(info.get("title") or "").split())
+        self.description = title[:100] or None
         self._client = client
         if not self._tools:  # the same document gives the same tools: keep them
             self._tools = tuple(self.tool(op) for op in operations)

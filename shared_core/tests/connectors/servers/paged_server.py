@@ -106,7 +106,12 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
 
 
 async def main() -> None:
-    server: Server[Any] = Server("paged", on_list_tools=list_tools, on_call_tool=call_tool)
+    server: Server[Any] = Server(
+        "paged",
+        instructions="Filler tools in pages, for the connector tests.\nSecond line.",
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
     async with stdio_server() as (read_stream, write_stream):
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
