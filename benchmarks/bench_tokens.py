@@ -129,7 +129,9 @@ async def static_rows() -> list[tuple[str, int, int, int, int, int]]:
             async with CodeMode(tools, connectors=connectors, discovery="full") as full:
                 everything = list(full.catalog)
                 tools_only = [e.tool for e in everything]
-                search = CodeMode(tools_only, discovery="search")
+                # Shares the connectors, already connected (`full` closes them at the end).
+                search = CodeMode(tools, connectors=connectors, discovery="search")
+                await search.open()
                 untyped = [replace(t, output_schema=None) for t in tools_only]
                 rows.append(
                     (

@@ -22,7 +22,7 @@ class Note(TypedDict):
     tags: list[str]
 
 
-server = MCPServer("notes")
+server = MCPServer("notes", log_level="WARNING")
 NOTES: dict[int, Note] = {}
 
 
