@@ -34,7 +34,15 @@ def github_tools(namespace: str = "github") -> list[Tool]:
 
 def labelled_queries() -> dict[str, list[dict[str, Any]]]:
     data = json.loads((DATA / "openapi" / "github_queries.json").read_text())
-    return {"tuning": data["queries"], "held_out": data["held_out"]}
+    datadog = json.loads((DATA / "openapi" / "datadog_queries.json").read_text())
+    return {"tuning": data["queries"], "held_out": data["held_out"], "datadog": datadog["queries"]}
+
+
+def datadog_tools() -> list[Tool]:
+    with gzip.open(DATA / "openapi" / "datadog_v2.json.gz") as file:
+        document = json.load(file)
+    connector = OpenAPIConnector(document, namespace="datadog")
+    return [connector.tool(op) for op in read_operations(document, "datadog")]
 
 
 def large_catalog(size: int = 10_000) -> Catalog:
@@ -144,9 +152,10 @@ def bm25s_analyzed_searcher(catalog: Catalog) -> Searcher:
     return search
 
 
-def run() -> list[tuple[str, str, str, str, str]]:
+def run() -> list[tuple[str, str, str, str, str, str]]:
     queries = labelled_queries()
     github = Catalog(github_tools())
+    datadog = Catalog(datadog_tools())
     large = large_catalog()
     texts = [q["query"] for group in queries.values() for q in group]
     rows = []
@@ -160,11 +169,13 @@ def run() -> list[tuple[str, str, str, str, str]]:
         started = time.perf_counter()
         big = make(large)
         build = time.perf_counter() - started
+        other = make(datadog)
         rows.append(
             (
                 label,
                 f"{recall_at_5(small, github, queries['tuning']):.3f}",
                 f"{recall_at_5(small, github, queries['held_out']):.3f}",
+                f"{recall_at_5(other, datadog, queries['datadog']):.3f}",
                 f"{latency_ms(big, texts):.3f}",
                 f"{build:.2f}",
             )
@@ -172,11 +183,12 @@ def run() -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
-def render(rows: list[tuple[str, str, str, str, str]]) -> str:
+def render(rows: list[tuple[str, str, str, str, str, str]]) -> str:
     header = (
         "ranking",
-        "recall@5 tuning (86)",
-        "recall@5 held-out (32)",
+        "recall@5 GitHub, tuning (86)",
+        "recall@5 GitHub, held-out (32)",
+        "recall@5 Datadog, untuned (32)",
         "median ms / 10k tools",
         "build s",
     )
