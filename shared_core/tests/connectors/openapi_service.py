@@ -59,6 +59,7 @@ paths:
       summary: One pet by id.
       parameters:
         - {name: X-Request-Id, in: header, schema: {type: string}}
+        - {name: session, in: cookie, schema: {type: string}}
       responses:
         "200":
           description: the pet
@@ -196,7 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
             pet = self.store.pets.get(int(url.path.rsplit("/", 1)[1]))
             if pet is None:
                 return self._send(404, {"error": f"pet {url.path.rsplit('/', 1)[1]} not found"})
-            return self._send(200, {**pet, "request_id": self.headers.get("X-Request-Id")})
+            extra = {"request_id": self.headers.get("X-Request-Id")}
+            if self.headers.get("Cookie"):
+                extra["cookie"] = self.headers["Cookie"]
+            return self._send(200, {**pet, **extra})
         if url.path == "/openapi.yaml":  # the document itself, with a relative server URL
             text = SPEC_30_YAML.replace('"http://127.0.0.1:{port}/api"', "/api").encode()
             self.send_response(200)

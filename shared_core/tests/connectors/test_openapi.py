@@ -40,7 +40,10 @@ async def test_operations_are_typed_methods(spec_file: Path) -> None:
         "ids: list[int] | None = None) -> list[Pet]:" in stubs
     )
     assert "async def createPet(name: str, tag: str | None = None) -> Pet:" in stubs
-    assert "async def getPet(petId: int, X_Request_Id: str | None = None) -> Pet:" in stubs
+    assert (
+        "async def getPet(petId: int, X_Request_Id: str | None = None, session: str | None = None)"
+        " -> Pet:" in stubs
+    )
     assert "async def delete_pets_petId(petId: int) -> None:" in stubs  # no operationId
     assert (
         "class Pet(TypedDict):\n    name: str\n    tag: NotRequired[str | None]\n    id: int"
@@ -55,7 +58,7 @@ async def test_path_query_header_and_body_parameters_reach_the_service(spec_file
             'dogs = await api.listPets(tag="dog")\n'
             "some = await api.listPets(ids=[1, 2], limit=1)\n"
             'new = await api.createPet(name="Nemo", tag="fish")\n'
-            'got = await api.getPet(new["id"], X_Request_Id="r-7")\n'
+            'got = await api.getPet(new["id"], X_Request_Id="r-7", session="s1")\n'
             'gone = await api.delete_pets_petId(petId=new["id"])\n'
             "return [d['name'] for d in dogs], len(some), got, gone"
         )
@@ -63,7 +66,7 @@ async def test_path_query_header_and_body_parameters_reach_the_service(spec_file
     assert result.value == [
         ["Rex"],
         1,
-        {"id": 3, "name": "Nemo", "tag": "fish", "request_id": "r-7"},
+        {"id": 3, "name": "Nemo", "tag": "fish", "request_id": "r-7", "cookie": "session=s1"},
         None,
     ]
 

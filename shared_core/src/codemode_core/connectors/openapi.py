@@ -241,6 +241,8 @@ class OpenAPIConnector:
                         payload if isinstance(payload, str | bytes) else str(payload)
                     )
                 headers.setdefault("Content-Type", shape.content_type)
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         label = f"{operation.method} {path}"
         try:
             response = await client.request(
@@ -248,14 +250,13 @@ class OpenAPIConnector:
                 path,  # httpx joins it under base_url's path
                 params=query or None,
                 headers=headers or None,
-                cookies=cookies or None,
                 **request_args,
             )
         except httpx.TimeoutException:
             raise ToolError(f"{label}: no response within the timeout") from None
         except httpx.HTTPError as exc:
             raise ToolError(f"{label}: request failed ({type(exc).__name__})") from None
-        secrets = self._secrets(response.request)
+        secrets = self._secrets(response.request, from_plan=headers)
         if not response.is_success:
             excerpt = " ".join(response.text.split())[:_EXCERPT]
             raise ToolError(
@@ -278,13 +279,16 @@ class OpenAPIConnector:
             return _mask_all(data, secrets)
         return data
 
-    def _secrets(self, request: httpx.Request) -> list[str]:
-        """Credential values actually sent: configured headers and whatever `auth` added."""
+    def _secrets(self, request: httpx.Request, from_plan: Mapping[str, str]) -> list[str]:
+        """Credential values actually sent: configured headers and whatever `auth` added
+        (sensitive headers the plan set itself, like a cookie parameter, are the plan's own)."""
         configured = {k.lower() for k in self._headers}
+        own = {k.lower(): v for k, v in from_plan.items()}
         values = {
             value
             for name, value in request.headers.items()
-            if name.lower() in configured or name.lower() in _SENSITIVE_HEADERS
+            if name.lower() in configured
+            or (name.lower() in _SENSITIVE_HEADERS and own.get(name.lower()) != value)
         }
         for value in list(values):  # `Bearer abc` → also mask `abc` when echoed alone
             scheme, _, token = value.partition(" ")
