@@ -1,10 +1,15 @@
-"""Executor overhead, side by side in one run: codemode in-process (compile cold and cached),
-codemode isolated (warm pool), plain `exec` of the same code, and smolagents'
-`LocalPythonExecutor`.
+"""Executors side by side in one run: codemode in-process, codemode isolated (warm pool), plain
+`exec`, smolagents' `LocalPythonExecutor`, and pydantic-monty's worker pool (`AsyncMonty`).
 
-Each contender runs the same plan shape: 20 tool calls in a loop with filtering and light data
-work (what a Code Mode plan typically does), over the same Python functions. Reported: median
-and p90 wall time per plan, and ratios against codemode in-process (cached).
+Three plans, each written once and run by every contender over the same Python functions:
+
+- trivial: `1 + 1` (the fixed cost of running anything);
+- 20 tool calls in a loop with filtering and aggregation (a typical Code Mode plan);
+- CPU-heavy pure-Python work over 10,000 items (no tools).
+
+Contenders are interleaved round-robin, so machine drift hits all of them alike; reported are
+medians and p90 per plan, and ratios against codemode in-process. Also measured: the host <->
+worker overhead of one tool call, and throughput with 50 plans in flight at once.
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ import asyncio
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from codemode_core import CodeMode, Limits, Tool
 from codemode_core.sandbox import IsolatedExecutor
-from codemode_core.sandbox.compiler import compile_plan
 
 ORDERS = [
     {
@@ -40,10 +45,28 @@ def get_customer(name: str) -> dict[str, Any]:
     return {"name": name, "tier": "gold" if name in ("c1", "c3") else "basic"}
 
 
+FUNCTIONS = {"get_order": get_order, "get_customer": get_customer}
 TOOLS = [Tool.from_function(get_order), Tool.from_function(get_customer)]
 
-# 20 tool calls: 10 orders, 10 customers, with filtering and aggregation in between.
-CODEMODE_PLAN = """
+
+@dataclass(frozen=True)
+class Plan:
+    """One plan, in the dialect each contender accepts: Code Mode awaits `tools.*`; the
+    others call the functions by name; all end with the result as the last expression."""
+
+    name: str
+    codemode: str
+
+    @property
+    def plain(self) -> str:
+        return self.codemode.replace("await tools.", "")
+
+
+PLANS = [
+    Plan("trivial", "1 + 1"),
+    Plan(
+        "20 tool calls + filtering",
+        """
 totals = {}
 for i in range(10):
     order = await tools.get_order(order_id=i)
@@ -51,9 +74,102 @@ for i in range(10):
     if order["status"] == "pending" and order["total"] > 20:
         key = customer["tier"]
         totals[key] = round(totals.get(key, 0) + order["total"] * 1.1, 2)
-return totals
-"""
-SYNC_PLAN = CODEMODE_PLAN.replace("await tools.", "").replace("return totals", "totals")
+totals
+""",
+    ),
+    Plan(
+        "CPU: 10k items, pure Python",
+        """
+items = [(i * 7919) % 10007 for i in range(10000)]
+evens = [x for x in items if x % 2 == 0]
+buckets = {}
+for x in items:
+    key = x % 17
+    buckets[key] = buckets.get(key, 0) + 1
+[sum(x * x for x in evens), max(buckets.values()), sorted(items)[5000]]
+""",
+    ),
+]
+
+Contender = Callable[[Plan], Awaitable[Any]]
+
+
+@dataclass
+class Field:
+    """Contenders by name, and what stopped the ones that could not run."""
+
+    contenders: dict[str, Contender] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+async def _field() -> Field:
+    found = Field()
+    limits = Limits(timeout=30.0)
+    inprocess = CodeMode(TOOLS, executor="inprocess", limits=limits)
+    isolated = CodeMode(TOOLS, executor=IsolatedExecutor(pool_size=2), limits=limits)
+    found.closers += [inprocess.aclose, isolated.aclose]
+
+    async def run_inprocess(plan: Plan) -> Any:
+        return _value(await inprocess.run(plan.codemode))
+
+    async def run_isolated(plan: Plan) -> Any:
+        return _value(await isolated.run(plan.codemode))
+
+    compiled: dict[str, tuple[Any, Any]] = {}
+
+    async def run_exec(plan: Plan) -> Any:
+        if plan.name not in compiled:  # compiled once, as codemode caches its compilation
+            *body, last = plan.plain.strip().splitlines()
+            compiled[plan.name] = (
+                compile("\n".join(body), "<plain>", "exec"),
+                compile(last, "<plain>", "eval"),
+            )
+        body_code, last_code = compiled[plan.name]
+        namespace: dict[str, Any] = dict(FUNCTIONS)
+        exec(body_code, namespace)
+        return eval(last_code, namespace)
+
+    found.contenders["codemode in-process"] = run_inprocess
+    found.contenders["codemode isolated (warm pool)"] = run_isolated
+    found.contenders["plain exec (no sandbox)"] = run_exec
+    try:
+        from smolagents.local_python_executor import LocalPythonExecutor
+    except ImportError:
+        found.notes["smolagents LocalPythonExecutor"] = "not installed (make bench installs it)"
+    else:
+        smol = LocalPythonExecutor([], additional_functions=dict(FUNCTIONS), timeout_seconds=None)
+        smol.send_tools({})
+
+        async def run_smolagents(plan: Plan) -> Any:
+            return smol(plan.plain).output
+
+        found.contenders["smolagents LocalPythonExecutor"] = run_smolagents
+    try:
+        from pydantic_monty import AsyncMonty
+    except ImportError:
+        found.notes["pydantic-monty AsyncMonty"] = "not installed (make bench installs it)"
+    else:
+        pool = AsyncMonty(min_processes=2, max_processes=2)
+        await pool.__aenter__()
+
+        async def close_pool() -> None:
+            await pool.__aexit__(None, None, None)
+
+        found.closers.append(close_pool)
+
+        async def run_monty(plan: Plan) -> Any:
+            async with pool.checkout() as session:  # a fresh session per plan, as ours
+                return await session.feed_run(plan.plain, external_lookup=dict(FUNCTIONS))
+
+        found.contenders["pydantic-monty AsyncMonty (pool)"] = run_monty
+    return found
+
+
+def _value(result: Any) -> Any:
+    if result.status != "ok":
+        raise RuntimeError(f"plan failed: {result.to_model()}")
+    return result.value
 
 
 def _summary(samples: list[float]) -> tuple[float, float]:
@@ -61,85 +177,117 @@ def _summary(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(len(ordered) * 0.9)]
 
 
-async def run(repeat: int = 300) -> list[dict[str, Any]]:
-    """Measure every contender, interleaved round-robin so machine drift hits all equally.
-
-    Returns rows of name, median and p90 in microseconds.
-    """
-    inprocess = CodeMode(TOOLS, executor="inprocess", limits=Limits())
-    expected = (await inprocess.run(CODEMODE_PLAN)).value
-    code = compile(SYNC_PLAN, "<plain>", "exec")
-
-    def plain_exec() -> Any:
-        namespace = {"get_order": get_order, "get_customer": get_customer}
-        exec(code, namespace)
-        return namespace["totals"]
-
-    assert plain_exec() == expected
-    contenders: dict[str, Callable[[], Awaitable[Any]] | Callable[[], Any]] = {}
-
-    async def cold() -> Any:
-        compile_plan.cache_clear()
-        return await inprocess.run(CODEMODE_PLAN)
-
-    async def cached() -> Any:
-        return await inprocess.run(CODEMODE_PLAN)
-
-    contenders["codemode in-process (compile cold)"] = cold
-    contenders["codemode in-process (cached)"] = cached
-    isolated = CodeMode(TOOLS, executor=IsolatedExecutor(pool_size=1))
-    assert (await isolated.run(CODEMODE_PLAN)).value == expected
-
-    async def isolated_run() -> Any:
-        return await isolated.run(CODEMODE_PLAN)
-
-    contenders["codemode isolated (warm pool)"] = isolated_run
-    contenders["plain exec (no sandbox)"] = plain_exec
-    notes: dict[str, str] = {}
+async def run(repeat: int = 200) -> dict[str, Any]:
+    """Every plan × contender, interleaved; then per-call overhead and concurrency."""
+    found = await _field()
     try:
-        from smolagents.local_python_executor import LocalPythonExecutor
-    except ImportError:
-        notes["smolagents LocalPythonExecutor"] = "not installed (make bench installs it)"
-    else:
-        executor = LocalPythonExecutor(
-            [],
-            additional_functions={"get_order": get_order, "get_customer": get_customer},
-            timeout_seconds=None,
-        )
-        executor.send_tools({})
-        assert executor(SYNC_PLAN).output == expected
-        contenders["smolagents LocalPythonExecutor"] = lambda: executor(SYNC_PLAN)
+        rows: list[dict[str, Any]] = []
+        for plan in PLANS:
+            expected = await found.contenders["codemode in-process"](plan)
+            for name, contender in found.contenders.items():
+                got = await contender(plan)
+                assert got == expected, f"{name} on {plan.name}: {got!r} != {expected!r}"
+            rounds = repeat if plan.name != "CPU: 10k items, pure Python" else max(1, repeat // 4)
+            samples: dict[str, list[float]] = {name: [] for name in found.contenders}
+            for _ in range(rounds):
+                for name, contender in found.contenders.items():
+                    started = time.perf_counter()
+                    await contender(plan)
+                    samples[name].append(time.perf_counter() - started)
+            for name, values in samples.items():
+                median, p90 = _summary(values)
+                rows.append({"plan": plan.name, "name": name, "median": median, "p90": p90})
+        return {
+            "plans": rows,
+            "notes": found.notes,
+            "per_call": await per_call_overhead(),
+            "concurrency": await concurrent_throughput(found),
+        }
+    finally:
+        for close in found.closers:
+            await close()
 
-    samples: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeat):
-        for name, contender in contenders.items():
+
+async def per_call_overhead(calls: int = 200, repeat: int = 30) -> dict[str, float]:
+    """Cost of one tool call: (plan with `calls` calls - the same loop without) / calls,
+    per executor; the difference is what crossing the process boundary adds."""
+
+    def ping(x: int) -> int:
+        """Echo."""
+        return x
+
+    with_calls = f"t = 0\nfor i in range({calls}):\n    t += await tools.ping(x=i)\nreturn t"
+    without = f"t = 0\nfor i in range({calls}):\n    t += i\nreturn t"
+    per_call: dict[str, float] = {}
+    for name, executor in (("inprocess", "inprocess"), ("isolated", IsolatedExecutor())):
+        cm = CodeMode([Tool.from_function(ping)], executor=executor)
+        await cm.run(with_calls)
+        a: list[float] = []
+        b: list[float] = []
+        for _ in range(repeat):
             started = time.perf_counter()
-            result = contender()
-            if asyncio.iscoroutine(result):
-                await result
-            samples[name].append(time.perf_counter() - started)
-    await isolated.aclose()
+            await cm.run(with_calls)
+            a.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await cm.run(without)
+            b.append(time.perf_counter() - started)
+        per_call[name] = (statistics.median(a) - statistics.median(b)) / calls
+        await cm.aclose()
+    per_call["overhead"] = per_call["isolated"] - per_call["inprocess"]
+    return per_call
 
-    rows: list[dict[str, Any]] = []
-    for name, values in samples.items():
-        median, p90 = _summary(values)
-        rows.append({"name": name, "median_us": median * 1e6, "p90_us": p90 * 1e6})
-    rows.extend({"name": name, "note": note} for name, note in notes.items())
+
+async def concurrent_throughput(found: Field, plans: int = 50, rounds: int = 5) -> list[Any]:
+    """50 copies of the 20-call plan in flight at once: wall time and plans per second."""
+    plan = PLANS[1]
+    rows = []
+    for name, contender in found.contenders.items():
+        if name.startswith(("plain exec", "smolagents")):
+            continue  # synchronous: nothing runs concurrently
+        walls = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await asyncio.gather(*(contender(plan) for _ in range(plans)))
+            walls.append(time.perf_counter() - started)
+        wall = statistics.median(walls)
+        rows.append({"name": name, "wall": wall, "per_second": plans / wall})
     return rows
 
 
-def render(rows: list[dict[str, Any]]) -> str:
-    base = next(r["median_us"] for r in rows if r["name"] == "codemode in-process (cached)")
-    lines = [f"{'contender':40} {'median µs':>10} {'p90 µs':>10} {'× in-process':>13}"]
-    for row in rows:
-        if "median_us" not in row:
-            lines.append(f"{row['name']:40} {row.get('note', '')}")
-            continue
-        ratio = row["median_us"] / base
-        lines.append(
-            f"{row['name']:40} {row['median_us']:10.0f} {row['p90_us']:10.0f} {ratio:12.2f}x"
-        )
+def render(report: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for plan in PLANS:
+        rows = [r for r in report["plans"] if r["plan"] == plan.name]
+        base = next(r["median"] for r in rows if r["name"] == "codemode in-process")
+        lines.append(f"\n-- {plan.name} --")
+        lines.append(f"{'contender':36} {'median':>10} {'p90':>10} {'× in-process':>13}")
+        for row in rows:
+            lines.append(
+                f"{row['name']:36} {_time(row['median']):>10} {_time(row['p90']):>10} "
+                f"{row['median'] / base:12.2f}x"
+            )
+    by_plan = {(r["plan"], r["name"]): r["median"] for r in report["plans"]}
+    monty = by_plan.get((PLANS[1].name, "pydantic-monty AsyncMonty (pool)"))
+    ours = by_plan[(PLANS[1].name, "codemode isolated (warm pool)")]
+    if monty:
+        lines.append(f"\nisolated / monty, 20-call plan: {ours / monty:.2f} (target: at most 0.50)")
+    for name, note in report["notes"].items():
+        lines.append(f"{name}: {note}")
+    per_call = report["per_call"]
+    lines.append(
+        f"\n-- one tool call --\nin-process {per_call['inprocess'] * 1e6:.1f} µs, isolated "
+        f"{per_call['isolated'] * 1e6:.1f} µs: host<->worker overhead "
+        f"{per_call['overhead'] * 1e6:.1f} µs per call (target: under 100 µs)"
+    )
+    lines.append("\n-- 50 concurrent 20-call plans --")
+    lines.append(f"{'contender':36} {'wall':>10} {'plans/s':>10}")
+    for row in report["concurrency"]:
+        lines.append(f"{row['name']:36} {_time(row['wall']):>10} {row['per_second']:10.0f}")
     return "\n".join(lines)
+
+
+def _time(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
 
 
 if __name__ == "__main__":

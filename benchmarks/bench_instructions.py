@@ -20,13 +20,13 @@ import bench_executors as b
 kind, n = sys.argv[1], int(sys.argv[2])
 if kind == "codemode":
     from codemode_core import CodeMode
-    cm = CodeMode(b.TOOLS)
+    cm = CodeMode(b.TOOLS, executor="inprocess")
     async def main():
         for _ in range(n):
-            await cm.run(b.CODEMODE_PLAN)
+            await cm.run(b.PLANS[1].codemode)
     asyncio.run(main())
 elif kind == "plain":
-    code = compile(b.SYNC_PLAN, "<plain>", "exec")
+    code = compile(b.PLANS[1].plain, "<plain>", "exec")
     for _ in range(n):
         exec(code, {{"get_order": b.get_order, "get_customer": b.get_customer}})
 else:
@@ -35,7 +35,7 @@ else:
                              "get_customer": b.get_customer}}, timeout_seconds=None)
     ex.send_tools({{}})
     for _ in range(n):
-        ex(b.SYNC_PLAN)
+        ex(b.PLANS[1].plain)
 """
 
 

@@ -16,13 +16,16 @@ def main() -> None:
     instructions = importlib.import_module("bench_instructions")
     discovery = importlib.import_module("bench_discovery")
     tokens = importlib.import_module("bench_tokens")
-    print("== Executor overhead: a 20-tool-call plan with filtering (interleaved runs) ==")
+    pydantic_ai = importlib.import_module("bench_pydantic_ai")
+    print("== Executors side by side: three plans, interleaved runs ==")
     print(executors.render(asyncio.run(executors.run())))
     print("\n== The same plan, in executed instructions (valgrind; repeatable) ==")
     if shutil.which("valgrind"):
         print(instructions.render(instructions.run()))
     else:
         print("valgrind is not installed: skipped")
+    print("\n== PydanticAI: codemode-pydantic-ai vs pydantic-ai-harness CodeMode (same task) ==")
+    print(pydantic_ai.render(asyncio.run(pydantic_ai.run())))
     print("\n== Discovery: recall@5 on labelled GitHub queries, search latency over 10k tools ==")
     print(discovery.render(discovery.run()))
     print("\n== Context tokens (o200k_base): tool definitions vs stubs vs discovery; a task ==")

@@ -11,6 +11,7 @@ def test_all_is_pinned_and_sorted() -> None:
         "CodeModeError",
         "ConfigurationError",
         "ConnectorError",
+        "Decision",
         "ErrorKind",
         "ExecutionError",
         "ExecutionResult",
@@ -19,11 +20,14 @@ def test_all_is_pinned_and_sorted() -> None:
         "Observer",
         "PendingApproval",
         "ProgressEvent",
+        "ResumeError",
         "StoreError",
         "Tool",
         "ToolCallRecord",
         "ToolError",
         "__version__",
+        "approve",
+        "reject",
     ]
     for name in codemode_core.__all__:
         assert hasattr(codemode_core, name)

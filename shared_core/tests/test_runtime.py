@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import datetime
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -209,6 +211,43 @@ async def test_run_sync_from_thread_uses_entered_loop(cm: CodeMode) -> None:
         assert seen == [loop_thread]
 
 
+_caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="unset")
+
+
+def _caller_tool() -> Tool:
+    def caller() -> str:
+        """Who called the plan (a context variable set around run_sync)."""
+        return _caller.get()
+
+    return Tool.from_function(caller)
+
+
+def test_run_sync_carries_the_callers_context_and_reports_progress() -> None:
+    cm = CodeMode([_caller_tool()])
+    events: list[str] = []
+    token = _caller.set("outer tool call")
+    try:
+        result = cm.run_sync(
+            "print('hi')\nreturn await tools.caller()",
+            observer=lambda e: events.append(e.kind),
+        )
+    finally:
+        _caller.reset(token)
+        cm.close()
+    assert result.value == "outer tool call"
+    assert events == ["log", "tool_start", "tool_end"]
+
+
+async def test_run_sync_on_entered_loop_carries_the_callers_context() -> None:
+    async with CodeMode([_caller_tool()]) as cm:
+
+        def from_thread() -> object:
+            _caller.set("thread caller")
+            return cm.run_sync("return await tools.caller()").value
+
+        assert await asyncio.to_thread(from_thread) == "thread caller"
+
+
 def test_duplicate_tool_names_are_a_configuration_error() -> None:
     def f() -> int:
         """F."""
@@ -313,3 +352,21 @@ async def test_failing_observer_does_not_break_the_plan(cm: CodeMode) -> None:
         raise RuntimeError("observer bug")
 
     assert (await cm.run("return await tools.add(2, 2)", observer=broken)).value == 4
+
+
+async def test_tools_run_in_the_context_of_the_run_that_called_them(
+    make_cm: Callable[..., CodeMode],
+) -> None:
+    """Adapters pass the outer call (config, graph state) to tools in a context variable; a
+    pooled worker must not serve a later run's calls in an earlier run's context."""
+    cm = make_cm([_caller_tool()])
+    for caller in ("first run", "second run"):
+        token = _caller.set(caller)
+        try:
+            result = await cm.run(
+                "a, b = await asyncio.gather(tools.caller(), tools.caller())\n"
+                "return [await tools.caller(), a, b]"
+            )
+        finally:
+            _caller.reset(token)
+        assert result.value == [caller] * 3

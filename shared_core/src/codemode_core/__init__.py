@@ -4,11 +4,13 @@ Give a model one tool that runs a short async Python plan against your real tool
 one model round trip per tool call. See `CodeMode`.
 """
 
+from codemode_core.durable.approvals import Decision, approve, reject
 from codemode_core.errors import (
     CodeModeError,
     ConfigurationError,
     ConnectorError,
     ErrorKind,
+    ResumeError,
     StoreError,
     ToolError,
 )
@@ -31,6 +33,7 @@ __all__ = [
     "CodeModeError",
     "ConfigurationError",
     "ConnectorError",
+    "Decision",
     "ErrorKind",
     "ExecutionError",
     "ExecutionResult",
@@ -39,9 +42,12 @@ __all__ = [
     "Observer",
     "PendingApproval",
     "ProgressEvent",
+    "ResumeError",
     "StoreError",
     "Tool",
     "ToolCallRecord",
     "ToolError",
     "__version__",
+    "approve",
+    "reject",
 ]

@@ -23,6 +23,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectorError",
     "ErrorKind",
+    "ResumeError",
     "StoreError",
     "ToolError",
 ]
@@ -35,6 +36,7 @@ ErrorKind = Literal[
     "timeout",  # the wall-clock limit ran out
     "budget",  # an operation/tool-call/size/memory budget ran out
     "crashed",  # the isolated worker died
+    "diverged",  # a resumed plan took a different path than its journal (see `CodeMode.resume`)
     "internal",  # a bug in codemode itself; the message says so
 ]
 """The closed set of reasons a plan can fail; adapters may switch on it."""
@@ -70,3 +72,8 @@ class ToolError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ResumeError(CodeModeError):
+    """`CodeMode.resume` cannot continue this execution: unknown, expired, finished, already
+    being resumed elsewhere, or the decisions do not match its pending requests."""

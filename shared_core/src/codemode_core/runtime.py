@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
+import secrets
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Literal
 
 from codemode_core._jsonify import jsonify
-from codemode_core._portal import Portal
+from codemode_core._portal import Portal, submit
 from codemode_core.catalog import Catalog
 from codemode_core.connectors.base import Connector
 from codemode_core.description import namespace_index, render_description
@@ -23,15 +26,29 @@ from codemode_core.dispatch import (
     RecordCalls,
     ToolCall,
 )
-from codemode_core.errors import ConfigurationError, ConnectorError, ToolError
+from codemode_core.dispatch.approve import ApproveCalls
+from codemode_core.dispatch.journal import JournalCalls
+from codemode_core.durable.approvals import Approver, Decision, as_decision
+from codemode_core.durable.journal import ExecutionRecord, ExecutionState, RunJournal, call_key
+from codemode_core.durable.store import MemoryStore, Store
+from codemode_core.errors import ConfigurationError, ConnectorError, ResumeError, ToolError
 from codemode_core.events import Observer, ProgressEvent, notify
 from codemode_core.limits import Limits
-from codemode_core.result import ExecutionError, ExecutionResult
+from codemode_core.result import ExecutionError, ExecutionResult, PendingApproval
 from codemode_core.sandbox import (
     ExecutionOutcome,
     ExecutionRequest,
     Executor,
+    Manifest,
     resolve_executor,
+)
+from codemode_core.snippets import (
+    Snippet,
+    SnippetError,
+    new_snippet,
+    render_snippet_stubs,
+    search_snippets,
+    validate_snippet,
 )
 from codemode_core.tools import Tool
 
@@ -39,13 +56,17 @@ __all__ = ["CodeMode"]
 
 DiscoveryMode = Literal["full", "search", "auto"]
 
+_PRUNE_INTERVAL_SECONDS = 5.0
+"""Expired and excess executions are dropped at most this often (not on every run)."""
+
 
 class _Session:
     """The host side of one execution: what the sandbox's `tools`/`codemode` calls reach."""
 
-    def __init__(self, code_mode: CodeMode, ctx: CallContext) -> None:
+    def __init__(self, code_mode: CodeMode, ctx: CallContext, dispatcher: Dispatcher) -> None:
         self._code_mode = code_mode
         self._ctx = ctx
+        self._dispatcher = dispatcher
         self.deliveries: list[asyncio.Future[None]] = []
         """Log events on their way to the observer; awaited before `run()` returns."""
 
@@ -67,13 +88,28 @@ class _Session:
         call = ToolCall(
             entry=entry, arguments=jsonify(arguments), line=line, mapping_error=mapping_error
         )
-        return await self._code_mode._dispatcher.dispatch(call, self._ctx)
+        return await self._dispatcher.dispatch(call, self._ctx)
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
-        return self._code_mode._index.search(query, limit)
+        return self._code_mode._search(query, limit)
+
+    async def save_snippet(
+        self, name: str, code: str, description: str, parameters: Mapping[str, Any]
+    ) -> str:
+        try:
+            await self._code_mode.save_snippet(
+                name, code, description=description, parameters=parameters
+            )
+        except SnippetError as exc:
+            raise ToolError(str(exc), tool="codemode.save_snippet") from None
+        return f"saved: later plans call it as `await snippets.{name}(...)`"
 
     async def describe(self, name: str) -> str:
         return self._code_mode.describe(name)
+
+    def clock(self, value: float) -> None:
+        if self._ctx.journal is not None:
+            self._ctx.journal.record_clock(value, time.time())
 
     def log(self, text: str) -> None:
         observer = self._ctx.observer
@@ -83,16 +119,42 @@ class _Session:
         self.deliveries.append(asyncio.ensure_future(notify(observer, event)))
 
 
+def _resolve_store(store: Store | str | os.PathLike[str] | None) -> Store:
+    if store is None:
+        return MemoryStore()
+    if isinstance(store, (str, os.PathLike)):
+        from codemode_core.durable.sqlite import SQLiteStore
+
+        return SQLiteStore(store)
+    if not isinstance(store, Store):
+        raise ConfigurationError(
+            f"store must be a Store (MemoryStore, SQLiteStore, PostgresStore) or a path to a "
+            f"SQLite file, got {store!r}"
+        )
+    return store
+
+
 class CodeMode:
     """Expose many tools as one code tool, and run the plans a model writes against them.
 
     Args:
         tools: Neutral tools (`Tool`, `Tool.from_function(fn)`, or an adapter's conversion).
         limits: Budgets for every plan (`Limits()` defaults suit an agent loop).
-        executor: `"inprocess"` or an `Executor` instance.
+        executor: Where plans run. Default: `"isolated"` (a warm pool of confined worker
+            processes: memory and CPU caps, syscall filter) wherever the platform allows it;
+            `"inprocess"` runs them on the caller's loop (faster, for trusted plans); or an
+            `Executor` instance, e.g. `IsolatedExecutor(pool_size=8)`.
         discovery: `"full"` puts every stub in the description; `"search"` only an index,
             with `codemode.search`/`describe` in plans; `"auto"` picks by size.
         discovery_token_budget: Above this many (estimated) stub tokens, `"auto"` searches.
+        store: Where executions and their journals are kept between a pause and `resume`:
+            a `Store` (`MemoryStore`, `SQLiteStore`, `PostgresStore`), or a file path for
+            SQLite. Default: in memory (resumable within this process).
+        approver: Decides calls to tools that `requires_approval` (sync or async; `True`,
+            `approve`, `False`, `reject(reason)`, or `None` to leave it to a human). Without
+            one, such a call pauses the execution (`status="paused"`) until `resume`.
+        pause_ttl: Seconds a paused execution can be resumed (default 24 hours).
+        max_executions: Finished executions kept in the store (the oldest are dropped).
         connectors: Sources of more tools (`MCPConnector`, `OpenAPIConnector`), each under its
             own namespace. `async with CodeMode(...)` (or `await open()`) connects them and
             `aclose()` closes them; each run reconnects one that has died.
@@ -103,10 +165,14 @@ class CodeMode:
         tools: Iterable[Tool] = (),
         *,
         limits: Limits | None = None,
-        executor: str | Executor = "inprocess",
+        executor: str | Executor | None = None,
         discovery: DiscoveryMode = "auto",
         discovery_token_budget: int = 8_000,
         connectors: Sequence[Connector] = (),
+        store: Store | str | os.PathLike[str] | None = None,
+        approver: Approver | None = None,
+        pause_ttl: float = 24 * 3600.0,
+        max_executions: int = 1_000,
     ) -> None:
         if limits is not None and not isinstance(limits, Limits):
             raise ConfigurationError(f"limits must be a codemode_core.Limits, got {limits!r}")
@@ -129,7 +195,17 @@ class CodeMode:
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
         self._token_budget = discovery_token_budget
-        self._dispatcher: Dispatcher = RecordCalls(InvokeTool())
+        self._durable_chain: Dispatcher = RecordCalls(JournalCalls(ApproveCalls(InvokeTool())))
+        self._plain_chain: Dispatcher = RecordCalls(InvokeTool())
+        self.store: Store = _resolve_store(store)
+        self._owns_store = not isinstance(store, Store)  # made here from a path: closed here
+        self._journal_live = bool(getattr(self.store, "durable", True))
+        self._approver = approver
+        self._pause_ttl = pause_ttl
+        self._max_executions = max_executions
+        self._snippets: dict[str, Snippet] = {}
+        self._snippets_loaded = False
+        self._pruned_at = 0.0
         self._index = SearchIndex(self.catalog)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None
@@ -159,8 +235,14 @@ class CodeMode:
         return render_description(self.stubs, discovery=False)
 
     def describe(self, name: str) -> str:
-        """Stub text of a tool (`tools.x`), a namespace (`tools.ns`) or a type (`Order`)."""
+        """Stub text of a tool (`tools.x`), a namespace (`tools.ns`), a type (`Order`), or a
+        snippet (`snippets.x`, or `snippets` for all)."""
         name = name.strip()
+        if name == "snippets" and self._snippets:
+            return render_snippet_stubs(self._snippets)
+        snippet = self._snippets.get(name.removeprefix("snippets."))
+        if snippet is not None and name.startswith("snippets."):
+            return render_snippet_stubs({snippet.name: snippet})
         if self.catalog.get(name) is not None or name.removeprefix("tools.") in (
             self.catalog.namespaces
         ):
@@ -168,7 +250,7 @@ class CodeMode:
         type_text = self.catalog.render_type(name)
         if type_text is not None:
             return type_text
-        hits = self._index.search(name, 3)
+        hits = self._search(name, 3)
         hint = f" Close matches: {', '.join(h['name'] for h in hits)}." if hits else ""
         raise ToolError(f"nothing is named `{name}`.{hint}", tool="codemode.describe")
 
@@ -232,6 +314,62 @@ class CodeMode:
             except Exception:  # closing is best effort: one failure must not keep others open
                 continue
 
+    def _search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """Catalog matches, with matching snippets first (they are few, and made for reuse)."""
+        found = search_snippets(self._snippets, query, limit)
+        return (found + self._index.search(query, limit))[:limit]
+
+    # Snippets -------------------------------------------------------------------------
+
+    async def save_snippet(
+        self,
+        name: str,
+        code: str,
+        *,
+        description: str = "",
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Snippet:
+        """Save a plan as `snippets.<name>(...)` for later plans (and other processes sharing
+        the store). It must compile under the sandbox policy and call existing tools with
+        arguments they accept; otherwise `SnippetError` lists every problem.
+
+        Args:
+            name: A lower-case identifier.
+            code: The plan body; parameters are plain names in it.
+            description: What it does (shown in stubs and search results).
+            parameters: `{"month": "str"}`, `{"month": {JSON Schema}}` or an object schema.
+        """
+        snippet = new_snippet(name, code, description, parameters)
+        problems = validate_snippet(snippet, self.catalog)
+        if problems:
+            raise SnippetError(f"snippet {name!r} was not saved:\n- " + "\n- ".join(problems))
+        await self.store.save_snippet(snippet)
+        self._snippets[snippet.name] = snippet
+        return snippet
+
+    async def snippets(self) -> list[Snippet]:
+        """The saved snippets (as the store has them now)."""
+        await self._refresh_snippets()
+        return sorted(self._snippets.values(), key=lambda s: s.name)
+
+    async def delete_snippet(self, name: str) -> None:
+        await self.store.delete_snippet(name)
+        self._snippets.pop(name, None)
+
+    async def _refresh_snippets(self) -> None:
+        """A durable store is shared with other processes: read what they saved. A memory
+        store is this process's: `save_snippet`/`delete_snippet` keep the copy current."""
+        if self._journal_live or not self._snippets_loaded:
+            self._snippets = {s.name: s for s in await self.store.load_snippets()}
+            self._snippets_loaded = True
+
+    def _manifest(self) -> Manifest:
+        manifest = self.catalog.manifest
+        if not self._snippets:
+            return manifest
+        wire = {name: s.to_wire() for name, s in sorted(self._snippets.items())}
+        return dataclasses.replace(manifest, snippets=wire)
+
     # Running plans --------------------------------------------------------------------
 
     async def run(self, code: str, *, observer: Observer | None = None) -> ExecutionResult:
@@ -242,22 +380,105 @@ class CodeMode:
             observer: Receives a `ProgressEvent` as each tool call starts and ends and as each
                 line is printed (sync or async callable).
         """
-        execution_id = uuid.uuid4().hex
-        started = time.perf_counter()
-        ctx = CallContext(execution_id=execution_id, limits=self.limits, observer=observer)
         if not isinstance(code, str):
-            outcome = ExecutionOutcome(
+            return ExecutionResult(
                 status="error",
-                failure=ExecutionError(
+                execution_id=uuid.uuid4().hex,
+                error=ExecutionError(
                     kind="syntax",
                     message=f"the plan must be a string of Python code, got {type(code).__name__}",
                 ),
             )
-        elif self._connectors and (failure := await self._connector_failure()):
+        now = time.time()
+        record = ExecutionRecord(
+            execution_id=uuid.uuid4().hex,
+            code=code,
+            seed=secrets.randbits(63),
+            created_at=now,
+            updated_at=now,
+        )
+        if self._journal_live:
+            await self.store.create(record)
+        return await self._execute(RunJournal(record), observer)
+
+    async def resume(
+        self,
+        execution_id: str,
+        decisions: Mapping[str, Decision | bool] | None = None,
+        *,
+        observer: Observer | None = None,
+    ) -> ExecutionResult:
+        """Continue a paused execution with the humans' decisions on its pending requests.
+
+        The plan runs again from the top; every call it made before the pause returns its
+        journaled result (no tool runs twice), clock readings and random numbers repeat, and
+        from the pause on it runs live. A rejected call raises `ToolError` in the plan.
+
+        Args:
+            execution_id: `ExecutionResult.execution_id` of the paused run.
+            decisions: `{request_id: approve | reject(reason) | True | False}` for requests in
+                `ExecutionResult.pending`; requests left out stay pending.
+
+        Raises:
+            ResumeError: unknown, expired, finished or already-resumed executions, and
+                decisions for requests the execution does not have.
+        """
+        given = dict(decisions or {})
+        record = await self.store.claim(execution_id, now=time.time())
+        by_id = {p.request_id: p for p in record.pending}
+        unknown = sorted(set(given) - set(by_id))
+        if unknown:
+            await self.store.finish(
+                execution_id,
+                "paused",
+                pending=record.pending,
+                expires_at=record.expires_at,
+                now=time.time(),
+            )
+            raise ResumeError(
+                f"execution {execution_id!r} has no pending request {', '.join(unknown)}; "
+                f"its pending requests are {', '.join(by_id) or 'none'}"
+            )
+        resolved: dict[str, Decision] = {}
+        for request_id, value in given.items():
+            decision = as_decision(value, f"the decision for {request_id!r}")
+            if decision is not None:
+                pending = by_id[request_id]
+                resolved[call_key(pending.tool, pending.arguments)] = decision
+        journal = RunJournal(record, decisions=resolved)
+        for pending in record.pending:  # undecided: asked again under the same id
+            key = call_key(pending.tool, pending.arguments)
+            if key not in resolved:
+                journal.undecided[key] = pending
+        return await self._execute(journal, observer)
+
+    async def _execute(self, journal: RunJournal, observer: Observer | None) -> ExecutionResult:
+        record = journal.record
+        started = time.perf_counter()
+        failure = await self._connector_failure() if self._connectors else None
+        # A journal matters when something can read it: a durable store, a tool that may
+        # pause, or a resumed run replaying one. Otherwise calls skip those layers entirely.
+        journaled = self._journal_live or self.catalog.needs_approval or journal.replaying
+        ctx = CallContext(
+            execution_id=record.execution_id,
+            limits=self.limits,
+            observer=observer,
+            journal=journal if journaled else None,
+            approver=self._approver,
+        )
+        await self._refresh_snippets()
+        session = _Session(self, ctx, self._durable_chain if journaled else self._plain_chain)
+        if failure is not None:  # a connector that never connected: say why, run nothing
             outcome = ExecutionOutcome(status="error", failure=failure)
         else:
-            request = ExecutionRequest(code, self.catalog.manifest, self.limits, execution_id)
-            session = _Session(self, ctx)
+            request = ExecutionRequest(
+                record.code,
+                self._manifest(),
+                self.limits,
+                record.execution_id,
+                seed=record.seed,
+                clock=journal.clock_readings,
+            )
             try:
                 outcome = await self._executor.execute(request, session)
             except Exception as exc:
@@ -268,9 +489,50 @@ class CodeMode:
                         message=f"codemode internal error ({exc!r}); please report it",
                     ),
                 )
-            if session.deliveries:  # log lines were streamed as printed; let them arrive
-                await asyncio.gather(*session.deliveries)
-        return self._result(execution_id, outcome, ctx, time.perf_counter() - started)
+        if session.deliveries:  # log lines were streamed as printed; let them arrive
+            await asyncio.gather(*session.deliveries)
+        pending = tuple(journal.new_pending)
+        await self._keep(journal, outcome.status, pending)
+        result = self._result(record.execution_id, outcome, ctx, time.perf_counter() - started)
+        if outcome.status == "paused":
+            return dataclasses.replace(result, pending=pending)
+        return result
+
+    async def _keep(
+        self, journal: RunJournal, status: str, pending: tuple[PendingApproval, ...]
+    ) -> None:
+        """Store what resuming needs. A durable store (SQLite, PostgreSQL) gets every entry as
+        it happens, so a crash loses nothing; a memory store, which a crash loses anyway, only
+        gets executions that pause, so plain runs cost nothing extra."""
+        record, now = journal.record, time.time()
+        added = journal.take_added()
+        if status == "paused":
+            expires_at = now + self._pause_ttl
+            if self._journal_live:
+                await self.store.append(record.execution_id, added)
+                await self.store.finish(
+                    record.execution_id, "paused", pending=pending, expires_at=expires_at, now=now
+                )
+            else:
+                await self.store.create(
+                    record.with_(
+                        state="paused",
+                        pending=pending,
+                        expires_at=expires_at,
+                        updated_at=now,
+                        journal=(*record.journal, *added),
+                    )
+                )
+            return
+        state: ExecutionState = "ok" if status == "ok" else "error"
+        if self._journal_live:
+            await self.store.append(record.execution_id, added)
+            await self.store.finish(record.execution_id, state, now=now)
+        elif record.pending:  # a resumed execution finishing: resuming it again must refuse
+            await self.store.finish(record.execution_id, state, now=now)
+        if now - self._pruned_at > _PRUNE_INTERVAL_SECONDS:
+            self._pruned_at = now
+            await self.store.prune(now=now, keep=self._max_executions)
 
     async def _connector_failure(self) -> ExecutionError | None:
         """Reconnect dead connectors; an error only if one has never connected.
@@ -300,24 +562,37 @@ class CodeMode:
             max_output_chars=self.limits.max_output_chars,
         )
 
-    def run_sync(self, code: str) -> ExecutionResult:
-        """Run a plan from synchronous code.
+    def run_sync(self, code: str, *, observer: Observer | None = None) -> ExecutionResult:
+        """Run a plan from synchronous code (`observer` as in `run`; called on the loop thread).
 
         Works with no event loop, from any thread, and from inside a running loop's thread. If
         this `CodeMode` was entered with `async with` on a loop that is still running in
         another thread, the plan runs on that loop, where its connections live; otherwise on a
         private background loop that persists between calls (so isolated workers stay warm).
         """
+        return self._wait(self.run(code, observer=observer))
+
+    def resume_sync(
+        self,
+        execution_id: str,
+        decisions: Mapping[str, Decision | bool] | None = None,
+        *,
+        observer: Observer | None = None,
+    ) -> ExecutionResult:
+        """`resume` from synchronous code (on the same loop `run_sync` uses)."""
+        return self._wait(self.resume(execution_id, decisions, observer=observer))
+
+    def _wait(self, coroutine: Coroutine[Any, Any, ExecutionResult]) -> ExecutionResult:
         home = self._loop
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if home is not None and home.is_running() and home is not running:
-            return asyncio.run_coroutine_threadsafe(self.run(code), home).result()
+            return submit(home, coroutine).result()
         if self._portal is None:
             self._portal = Portal()
-        return self._portal.call(self.run(code))
+        return self._portal.call(coroutine)
 
     # Lifecycle ------------------------------------------------------------------------
 
@@ -342,6 +617,12 @@ class CodeMode:
             portal, self._portal = self._portal, None
             await asyncio.to_thread(portal.stop)
 
+    async def _release(self) -> None:
+        await self._executor.aclose()
+        await self._close_connectors()
+        if self._owns_store:  # made here from a path; it reopens if used again
+            await self.store.aclose()
+
     def close(self) -> None:
         """`aclose()` for synchronous code."""
         if self._portal is not None:
@@ -355,7 +636,3 @@ class CodeMode:
             asyncio.run(self._release())
             return
         raise RuntimeError("inside a running event loop, use `await code_mode.aclose()`")
-
-    async def _release(self) -> None:
-        await self._executor.aclose()
-        await self._close_connectors()

@@ -41,10 +41,10 @@ async def test_output_schema_becomes_the_return_type(notes_url: str) -> None:
     async with CodeMode([], connectors=[connector]) as cm:
         stubs = cm.stubs
         assert "class notes:" in stubs  # the server's declared name
-        signature = "async def add_note(title: str, tags: list[str] | None = None) -> AddNoteResult"
+        signature = "async def add_note(title: str, tags: list[str] | None = None) -> Note"
         assert signature in stubs
-        assert "class AddNoteResult(TypedDict):\n    id: int" in stubs
-        assert "class FindNotesResult(TypedDict):\n    result: list[Note]" in stubs
+        assert "class Note(TypedDict):\n    id: int\n    title: str\n    tags: list[str]" in stubs
+        assert "class FindNotesOutput(TypedDict):\n    result: list[Note]" in stubs
         result = await cm.run(
             'a = await tools.notes.add_note("milk", tags=["shop"])\n'
             'await tools.notes.add_note(title="call ada", tags=["work"])\n'
@@ -122,7 +122,7 @@ async def test_a_changed_tool_list_reaches_the_next_run(notes_url: str) -> None:
                 break
             await asyncio.sleep(0.05)
         used = await cm.run("await tools.notes.visits()\nreturn await tools.notes.visits()")
-        assert "async def visits() -> VisitsResult:" in cm.stubs
+        assert "async def visits() -> CounterOutput:" in cm.stubs  # named by the function
     assert used.value == {"result": 2}, used.to_model()
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 
-from codemode_core import CodeMode, Limits
+from codemode_core import CodeMode, Limits, ProgressEvent, Tool
 from codemode_core.sandbox import IsolatedExecutor
 from core_support import Calls, make_tools
 
@@ -81,3 +84,90 @@ async def test_concurrent_plans_share_the_pool(calls: Calls) -> None:
             *[cm.run(f"return await tools.add({i}, 1)") for i in range(6)]
         )
     assert [r.value for r in results] == [i + 1 for i in range(6)]
+
+
+_FORGETFUL_USER = """
+import asyncio, os
+from codemode_core import CodeMode
+
+async def main():
+    cm = CodeMode([])  # never closed
+    assert (await cm.run("return 1")).value == 1
+    print(cm._executor._idle[0].process.pid)
+
+asyncio.run(main())
+sync = CodeMode([])  # never closed either; runs on its portal loop
+assert sync.run_sync("return 2").value == 2
+print(sync._executor._idle[0].process.pid)
+dropped = "d = CodeMode([])\\nassert d.run_sync('return 3').value == 3\\ndel d"
+exec(dropped, {"CodeMode": CodeMode})  # dropped by reference counting, mid-module
+"""
+
+
+def test_default_is_isolated_and_unclosed_code_modes_leave_no_worker_behind() -> None:
+    assert isinstance(CodeMode([])._executor, IsolatedExecutor)
+    done = subprocess.run(
+        [sys.executable, "-c", _FORGETFUL_USER], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no "Task was destroyed", no "Loop ... that handles pid"
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 2 and not any(map(_running, pids))
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan may wait for a reaper that never comes)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+_caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="none")
+
+
+async def test_tools_and_observers_run_in_the_callers_context() -> None:
+    """A warm worker serves each plan's calls in that plan's caller's context (adapters pass the
+    agent's run context this way), not in the context of the caller that started the worker."""
+
+    def whoami() -> str:
+        """The caller, as the host sees it."""
+        return _caller.get()
+
+    seen_by_observer: list[str] = []
+
+    def observe(event: ProgressEvent) -> None:
+        if event.kind == "log":
+            seen_by_observer.append(_caller.get())
+
+    cm = CodeMode([Tool.from_function(whoami)], executor=IsolatedExecutor(pool_size=1))
+    async with cm:
+
+        async def run_as(name: str) -> object:
+            _caller.set(name)
+            result = await cm.run("print('x')\nreturn await tools.whoami()", observer=observe)
+            return result.value
+
+        assert await run_as("first") == "first"
+        assert await run_as("second") == "second"  # same warm worker, new caller
+        assert await asyncio.gather(run_as("a"), run_as("b")) == ["a", "b"]
+    assert seen_by_observer[:2] == ["first", "second"]
+    assert sorted(seen_by_observer[2:]) == ["a", "b"]
+
+
+async def test_async_tools_run_as_tasks() -> None:
+    """Tools see a current task, as libraries they use expect (anyio, sniffio, httpx,
+    pydantic-ai, `asyncio.timeout`), whether they finish at once or wait."""
+
+    async def guarded(wait: bool) -> str:
+        """Uses asyncio.timeout, which needs a current task."""
+        async with asyncio.timeout(5):
+            if wait:
+                await asyncio.sleep(0.01)
+            return "task" if asyncio.current_task() is not None else "no task"
+
+    cm = CodeMode([Tool.from_function(guarded)], executor=IsolatedExecutor(pool_size=1))
+    async with cm:
+        result = await cm.run("return [await tools.guarded(False), await tools.guarded(True)]")
+    assert result.value == ["task", "task"], result.to_model()

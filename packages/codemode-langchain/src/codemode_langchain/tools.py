@@ -3,43 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForToolRun,
     CallbackManagerForToolRun,
     adispatch_custom_event,
+    dispatch_custom_event,
 )
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import patch_config
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool, InjectedToolArg
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from codemode_core import CodeMode, ExecutionResult, ProgressEvent
 from codemode_langchain._convert import OuterCall, current_call, to_codemode_tools
 
-__all__ = ["CodeModeArtifact", "CodeModeTool", "create_codemode_tool"]
+__all__ = ["CodeModeArtifact", "CodeModeTool", "create_codemode_tool", "stream_payload"]
 
 EVENT_PREFIX = "codemode"
 """Custom events are named `codemode.tool_start`, `codemode.tool_end`, `codemode.log`."""
 
 
-class _CodeInput(BaseModel):
-    code: str = Field(description="The plan: the body of an async Python function.")
-
-
 def _input_model() -> type[BaseModel]:
-    """With LangGraph installed, also receive its `ToolRuntime` (hidden from the model), so
-    inner tools that ask for state, store or runtime get the agent's own."""
-    try:
-        from langgraph.prebuilt import ToolRuntime
-    except ImportError:
-        return _CodeInput
+    """The code tool's input: the plan, and LangGraph's `ToolRuntime` (hidden from the model).
+
+    A tool node injects its runtime into any argument named `runtime`; receiving it lets inner
+    tools that ask for state, store or runtime get the agent's own. It is typed `Any` so that
+    pydantic neither needs LangGraph installed nor validates the graph's state shape.
+    """
     model: type[BaseModel] = create_model(
         "CodeModeInput",
-        __config__=ConfigDict(arbitrary_types_allowed=True),
         code=(str, Field(description="The plan: the body of an async Python function.")),
-        runtime=(ToolRuntime, None),
+        runtime=(Annotated[Any, InjectedToolArg()], None),
     )
     return model
 
@@ -71,10 +67,21 @@ class CodeModeTool(BaseTool):
         run_manager: CallbackManagerForToolRun | None = None,
         config: RunnableConfig | None = None,
     ) -> tuple[str, CodeModeArtifact]:
-        outer = OuterCall(config=_child_config(config, run_manager), runtime=runtime)
+        child = _child_config(config, run_manager)
+        outer = OuterCall(config=child, runtime=runtime)
+        writer = _stream_writer(runtime)
+
+        def report(event: ProgressEvent) -> None:
+            if writer is not None:
+                writer(stream_payload(event))
+            if child is not None and child.get("callbacks"):
+                dispatch_custom_event(
+                    f"{EVENT_PREFIX}.{event.kind}", _event_data(event), config=child
+                )
+
         token = current_call.set(outer)
         try:
-            result = self.code_mode.run_sync(code)
+            result = self.code_mode.run_sync(code, observer=report)
         finally:
             current_call.reset(token)
         return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
@@ -88,20 +95,33 @@ class CodeModeTool(BaseTool):
     ) -> tuple[str, CodeModeArtifact]:
         child = _child_config(config, run_manager)
         outer = OuterCall(config=child, runtime=runtime)
-        token = current_call.set(outer)
+        writer = _stream_writer(runtime)
 
         async def report(event: ProgressEvent) -> None:
-            if child is None or not child.get("callbacks"):
-                return
-            await adispatch_custom_event(
-                f"{EVENT_PREFIX}.{event.kind}", _event_data(event), config=child
-            )
+            if writer is not None:
+                writer(stream_payload(event))
+            if child is not None and child.get("callbacks"):
+                await adispatch_custom_event(
+                    f"{EVENT_PREFIX}.{event.kind}", _event_data(event), config=child
+                )
 
+        token = current_call.set(outer)
         try:
             result = await self.code_mode.run(code, observer=report)
         finally:
             current_call.reset(token)
         return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
+
+
+def _stream_writer(runtime: Any) -> Callable[[Any], None] | None:
+    """LangGraph's stream writer for this call (`stream_mode="custom"`), when run in a graph."""
+    writer = getattr(runtime, "stream_writer", None)
+    return writer if callable(writer) else None
+
+
+def stream_payload(event: ProgressEvent) -> dict[str, Any]:
+    """A progress event as written to LangGraph's custom stream: `{"event": "codemode.…", …}`."""
+    return {"event": f"{EVENT_PREFIX}.{event.kind}", **_event_data(event)}
 
 
 def _child_config(config: RunnableConfig | None, run_manager: Any) -> RunnableConfig | None:

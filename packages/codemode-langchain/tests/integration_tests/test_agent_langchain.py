@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
 from langchain.agents import create_agent
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.prebuilt import InjectedState, ToolRuntime
-from pydantic import Field
 
 from codemode_langchain import CodeModeMiddleware, create_codemode_tool
+from langchain_fakes import ScriptedChatModel, code_call
 
 CALLS: dict[str, int] = {}
 
@@ -42,40 +38,6 @@ async def get_refund_policy(tier: str) -> dict[str, Any]:
     """The refund policy of a customer tier."""
     _hit("get_refund_policy")
     return {"tier": tier, "max_refund": 25.0}
-
-
-class ScriptedChatModel(GenericFakeChatModel):
-    """LangChain's fake chat model, recording the tools it is offered (its bind_tools raises)."""
-
-    offered: list[list[str]] = Field(default_factory=list)
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
-        self.offered.append([getattr(t, "name", str(t)) for t in tools])
-        return self
-
-    def _stream(
-        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
-    ) -> Iterator[ChatGenerationChunk]:
-        """One chunk per scripted message, tool calls included (the base class drops them)."""
-        message = self._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        full = message.generations[0].message
-        assert isinstance(full, AIMessage)
-        chunks = [
-            {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
-            for i, c in enumerate(full.tool_calls)
-        ]
-        yield ChatGenerationChunk(
-            message=AIMessageChunk(content=full.content, id=full.id, tool_call_chunks=chunks)
-        )  # type: ignore[arg-type]
-
-
-def code_call(code: str, call_id: str) -> AIMessage:
-    return AIMessage(
-        content="",
-        tool_calls=[
-            {"name": "run_code", "args": {"code": code}, "id": call_id, "type": "tool_call"}
-        ],
-    )
 
 
 PLAN = """

@@ -17,6 +17,8 @@ from codemode_core.result import ToolCallRecord
 
 if TYPE_CHECKING:
     from codemode_core.catalog import CatalogEntry
+    from codemode_core.durable.approvals import Approver
+    from codemode_core.durable.journal import RunJournal
     from codemode_core.errors import ToolError
 
 __all__ = ["CallContext", "Dispatcher", "ToolCall", "WrapperDispatcher"]
@@ -56,6 +58,10 @@ class CallContext:
     """Every call made so far, in start order; `None` marks a call still running."""
     observer: Observer | None = None
     """Receives progress events for this execution (sent by `RecordCalls`)."""
+    journal: RunJournal | None = None
+    """This run's journal: what to replay, what to record, what waits for approval."""
+    approver: Approver | None = None
+    """Decides approval requests inline; None pauses the execution instead."""
 
 
 class Dispatcher(Protocol):

@@ -11,7 +11,7 @@ from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
 from codemode_core.errors import ToolError
 from codemode_core.events import ProgressEvent, notify
 from codemode_core.result import ToolCallRecord
-from codemode_core.sandbox._plan_api import BudgetExceeded
+from codemode_core.sandbox._plan_api import BudgetExceeded, StopPlan
 
 __all__ = ["RecordCalls"]
 
@@ -50,23 +50,33 @@ class RecordCalls(WrapperDispatcher):
         started = time.perf_counter()
         error: str | None = None
         result: Any = None
+        waiting = False
         try:
             result = await self.wrapped.dispatch(call, ctx)
         except ToolError as exc:
             error = exc.message
+            raise
+        except StopPlan as exc:
+            error = f"stopped: {exc}"
+            waiting = exc.kind == "paused"
             raise
         except BaseException as exc:
             error = f"interrupted: {type(exc).__name__}"
             raise
         finally:
             duration = time.perf_counter() - started
-            records[index] = ToolCallRecord(
-                tool=name,
-                arguments=call.arguments,
-                result=result,
-                error=error,
-                line=call.line,
-                duration=duration,
+            # A call waiting for approval did not run: it is a pending request, not a record.
+            records[index] = (
+                None
+                if waiting
+                else ToolCallRecord(
+                    tool=name,
+                    arguments=call.arguments,
+                    result=result,
+                    error=error,
+                    line=call.line,
+                    duration=duration,
+                )
             )
             if observer is not None:
                 await notify(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import warnings
 from typing import Literal
 
 from codemode_core.errors import ConfigurationError
@@ -26,6 +28,7 @@ __all__ = [
     "InProcessExecutor",
     "IsolatedExecutor",
     "Manifest",
+    "default_executor_name",
     "resolve_executor",
 ]
 
@@ -38,8 +41,28 @@ EXECUTORS: dict[str, str] = {
 """Executor names → `module:Class`. A new backend is one module and one line here."""
 
 
-def resolve_executor(spec: str | Executor) -> Executor:
-    """An executor instance from a name (`"inprocess"`) or an instance (returned as is)."""
+def default_executor_name() -> ExecutorName:
+    """`"isolated"` wherever worker processes can be confined (POSIX), else `"inprocess"`.
+
+    Isolation is the default because only a separate process can cap memory and stop C-level
+    work; where it is unavailable (Windows) plans still run, in-process, with a warning.
+    """
+    if os.name == "posix":
+        return "isolated"
+    warnings.warn(
+        "codemode: isolated workers need a POSIX system; plans run in-process (language policy "
+        "and budgets only). Pass executor='inprocess' to silence this warning.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return "inprocess"
+
+
+def resolve_executor(spec: str | Executor | None) -> Executor:
+    """An executor instance from a name (`"inprocess"`, `"isolated"`), `None` (the platform's
+    default, see `default_executor_name`), or an instance (returned as is)."""
+    if spec is None:
+        spec = default_executor_name()
     if not isinstance(spec, str):
         return spec
     target = EXECUTORS.get(spec)

@@ -52,6 +52,8 @@ def _describe_exception(exc: BaseException, tool_names: Collection[str]) -> str:
 
 
 def _failed(runtime: PlanRuntime, failure: ExecutionError) -> ExecutionOutcome:
+    if runtime.paused:
+        return ExecutionOutcome(status="paused", logs=tuple(runtime.logs))
     return ExecutionOutcome(status="error", failure=failure, logs=tuple(runtime.logs))
 
 
@@ -149,6 +151,8 @@ async def run_plan(request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcom
             ),
         )
     runtime = PlanRuntime(request.limits)
+    runtime.seed = request.seed
+    runtime.replay_clock = list(request.clock)
     namespace = build_plan_globals(runtime, bridge, request.manifest)
     try:
         exec(compiled.code, namespace)  # defines the plan's async function; runs nothing yet

@@ -144,7 +144,7 @@ def _itertools(rt: PlanRuntime) -> dict[str, Any]:
 
 
 def _random(rt: PlanRuntime) -> dict[str, Any]:
-    generator = random.Random()
+    generator = random.Random(rt.seed)  # journaled seed: a resumed plan draws the same numbers
     names = [
         "random",
         "randint",
@@ -169,15 +169,65 @@ def _time(rt: PlanRuntime) -> dict[str, Any]:
     def sleep(seconds: float) -> None:
         raise RuntimeError("time.sleep blocks everything; use `await asyncio.sleep(seconds)`")
 
+    # Every reading goes through the runtime's journaled clock, so a resumed plan sees the
+    # times it saw before the pause; monotonic and perf_counter are the same clock (plans only
+    # take differences of them).
+    def strftime(format: str, t: Any = None) -> str:
+        return time.strftime(format, time.localtime(rt.now()) if t is None else t)
+
+    def gmtime(seconds: float | None = None) -> time.struct_time:
+        return time.gmtime(rt.now() if seconds is None else seconds)
+
+    def localtime(seconds: float | None = None) -> time.struct_time:
+        return time.localtime(rt.now() if seconds is None else seconds)
+
     return {
-        "time": time.time,
-        "monotonic": time.monotonic,
-        "perf_counter": time.perf_counter,
-        "strftime": time.strftime,
-        "gmtime": time.gmtime,
-        "localtime": time.localtime,
+        "time": rt.now,
+        "monotonic": rt.now,
+        "perf_counter": rt.now,
+        "strftime": strftime,
+        "gmtime": gmtime,
+        "localtime": localtime,
         "sleep": sleep,
     }
+
+
+def _datetime(rt: PlanRuntime) -> dict[str, Any]:
+    """The real module's types, except that `now()`, `utcnow()` and `today()` read the plan's
+    journaled clock (subclasses: the C types' class methods cannot be replaced)."""
+
+    class DateTime(datetime.datetime):
+        @classmethod
+        def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
+            return datetime.datetime.fromtimestamp(rt.now(), tz)
+
+        @classmethod
+        def utcnow(cls) -> datetime.datetime:  # type: ignore[override]
+            return datetime.datetime.fromtimestamp(rt.now(), datetime.UTC).replace(tzinfo=None)
+
+        @classmethod
+        def today(cls) -> datetime.datetime:  # type: ignore[override]
+            return datetime.datetime.fromtimestamp(rt.now())
+
+    class Date(datetime.date):
+        @classmethod
+        def today(cls) -> datetime.date:  # type: ignore[override]
+            return datetime.date.fromtimestamp(rt.now())
+
+    DateTime.__name__ = DateTime.__qualname__ = "datetime"
+    Date.__name__ = Date.__qualname__ = "date"
+    members = _pick(datetime, ["time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"])
+    members.update(datetime=DateTime, date=Date)
+    return members
+
+
+def _uuid(rt: PlanRuntime) -> dict[str, Any]:
+    generator = random.Random(rt.seed ^ 0x5EED_0F_1D5)  # its own stream, journaled seed
+
+    def uuid4() -> uuid.UUID:
+        return uuid.UUID(int=generator.getrandbits(128), version=4)
+
+    return {"uuid4": uuid4, "UUID": uuid.UUID}
 
 
 def _copy(rt: PlanRuntime) -> dict[str, Any]:
@@ -223,9 +273,7 @@ _MODULE_MEMBERS: dict[str, Callable[[PlanRuntime], dict[str, Any]]] = {
         collections, ["Counter", "OrderedDict", "defaultdict", "deque", "ChainMap"]
     ),
     "copy": _copy,
-    "datetime": lambda rt: _pick(
-        datetime, ["date", "datetime", "time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"]
-    ),
+    "datetime": _datetime,
     "functools": lambda rt: _pick(
         functools, ["reduce", "partial", "cmp_to_key", "lru_cache", "cache"]
     ),
@@ -299,7 +347,7 @@ _MODULE_MEMBERS: dict[str, Callable[[PlanRuntime], dict[str, Any]]] = {
     ),
     "time": _time,
     "typing": lambda rt: _typing(),
-    "uuid": lambda rt: {"uuid4": uuid.uuid4, "UUID": uuid.UUID},
+    "uuid": _uuid,
 }
 assert set(_MODULE_MEMBERS) | {"asyncio"} == ALLOWED_MODULES
 

@@ -30,6 +30,7 @@ __all__ = [
     "BudgetExceeded",
     "DiscoveryProxy",
     "PendingCall",
+    "StopPlan",
     "ToolFunction",
     "ToolNamespace",
     "build_asyncio",
@@ -37,11 +38,24 @@ __all__ = [
 ]
 
 
-class BudgetExceeded(Exception):
-    """Raised by a bridge when the host refuses a call for budget reasons (tool-call cap).
+class StopPlan(Exception):
+    """Raised by a bridge when the host stops the plan at a call: the proxy turns it into an
+    uncatchable abort of `kind`, so a plan cannot loop on refused calls.
 
-    The proxy turns it into an uncatchable abort, so a plan cannot loop on refused calls.
+    `kind` is `"budget"` (the tool-call cap), `"diverged"` (a resumed plan left its journal),
+    or `"paused"` (calls wait for a human's approval).
     """
+
+    def __init__(self, message: str, kind: str = "budget") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class BudgetExceeded(StopPlan):
+    """The tool-call cap: `StopPlan` of kind `"budget"`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "budget")
 
 
 @register_pending_type
@@ -99,8 +113,10 @@ async def _bridged(
     runtime.check()
     try:
         return await start(*args)
-    except BudgetExceeded as exc:
-        runtime.abort("budget", str(exc), line=line)
+    except StopPlan as exc:
+        if exc.kind == "paused":
+            runtime.pause(str(exc), line=line)
+        runtime.abort("diverged" if exc.kind == "diverged" else "budget", str(exc), line=line)
     except ToolError as exc:
         error = ToolError(exc.message, tool=exc.tool)
     # Raised outside the `except` block so the plan's exception carries no host context.
@@ -227,8 +243,24 @@ class DiscoveryProxy:
             self._runtime, "codemode.describe", plan_line(2), self._bridge.describe, (str(name),)
         )
 
+    def save_snippet(
+        self,
+        name: str,
+        code: str,
+        description: str = "",
+        parameters: dict[str, Any] | None = None,
+    ) -> PendingCall:
+        """Save `code` as `snippets.<name>(**parameters)` for later plans (validated first)."""
+        return PendingCall(
+            self._runtime,
+            "codemode.save_snippet",
+            plan_line(2),
+            self._bridge.save_snippet,
+            (str(name), str(code), str(description), dict(parameters or {})),
+        )
+
     def __repr__(self) -> str:
-        return "<codemode: search(query, limit=10), describe(name)>"
+        return "<codemode: search(query, limit=10), describe(name), save_snippet(...)>"
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("codemode cannot be copied")

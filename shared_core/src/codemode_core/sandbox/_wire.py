@@ -18,10 +18,12 @@ import asyncio
 import contextlib
 import json
 import os
+import select
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, get_args
 
 from codemode_core.errors import ErrorKind
 from codemode_core.limits import Limits
@@ -55,7 +57,7 @@ def encode(message: dict[str, Any]) -> bytes:
 
 def _decode(body: bytes) -> dict[str, Any]:
     try:
-        message = json.loads(body)
+        message = json.loads(body.decode())  # str input skips json's encoding detection
     except (ValueError, RecursionError) as exc:
         raise WireError(f"malformed frame: {exc}") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -117,6 +119,19 @@ class FrameChannel:
             if self._closed:
                 return
 
+    def pump(self, done: Callable[[], bool], timeout: float) -> None:
+        """Read frames synchronously until `done()` or `timeout` seconds pass, bypassing the
+        event loop. For a caller that knows nothing else could run meanwhile: it saves a loop
+        turn and a task wake-up per round trip."""
+        deadline = time.monotonic() + timeout
+        while not done() and not self._closed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            readable, _, _ = select.select([self._fd], [], [], remaining)
+            if readable:
+                self._readable()
+
     def _fail(self, error: WireError) -> None:
         if not self._closed:
             self.close()
@@ -143,7 +158,7 @@ def outcome_to_wire(outcome: ExecutionOutcome) -> dict[str, Any]:
 
 def outcome_from_wire(data: Any) -> ExecutionOutcome:
     """Rebuild an outcome from untrusted data, checking every field's type."""
-    if not isinstance(data, dict) or data.get("status") not in ("ok", "error"):
+    if not isinstance(data, dict) or data.get("status") not in ("ok", "error", "paused"):
         raise WireError("malformed outcome")
     logs = data.get("logs") or []
     if not isinstance(logs, list) or not all(isinstance(line, str) for line in logs):
@@ -154,7 +169,7 @@ def outcome_from_wire(data: Any) -> ExecutionOutcome:
         if not isinstance(raw, dict) or not isinstance(raw.get("message"), str):
             raise WireError("malformed outcome failure")
         kind: ErrorKind = "crashed"
-        for known in ("syntax", "policy", "runtime", "tool", "timeout", "budget", "internal"):
+        for known in get_args(ErrorKind):
             if raw.get("kind") == known:
                 kind = known
         line = raw.get("line")

@@ -21,7 +21,7 @@ from codemode_core.errors import ToolError
 from codemode_core.result import ExecutionError
 from codemode_core.sandbox._driver import run_plan
 from codemode_core.sandbox._os_limits import apply_confinement, set_cpu_budget
-from codemode_core.sandbox._plan_api import BudgetExceeded
+from codemode_core.sandbox._plan_api import StopPlan
 from codemode_core.sandbox._wire import (
     FrameChannel,
     WireError,
@@ -43,6 +43,11 @@ f"{3.5:>8.2f}"; "{:x}".format(255); sorted(collections.Counter("ab").elements())
 """
 
 
+_BLOCKING_WAIT_SECONDS = 1.0
+"""How long a lone call waits for its reply outside the event loop before falling back to it
+(slow tools then cost one loop turn more, nothing else)."""
+
+
 class _Connection:
     """Routes incoming frames: replies to waiting calls, run requests to the run loop."""
 
@@ -52,9 +57,26 @@ class _Connection:
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.runs: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._channel = FrameChannel(read_fd, self._received, self._closed)
+        self._loop = asyncio.get_running_loop()
 
     def send(self, message: dict[str, Any]) -> None:
         self._transport.write(encode(message))
+
+    def _quiet_for(self) -> float:
+        """How long the plan can wait on this call alone, outside the event loop: > 0 when no
+        other call is outstanding, no task is ready, the request is fully written, and no
+        timer (e.g. the plan's deadline) falls due sooner. Then the reply is read with a
+        plain blocking read instead of a loop turn and a task wake-up."""
+        loop = self._loop
+        if (
+            len(self._waiting) != 1
+            or loop._ready  # type: ignore[attr-defined]  # the stdlib loop's run queue
+            or self._transport.get_write_buffer_size()
+        ):
+            return 0.0
+        timers = loop._scheduled  # type: ignore[attr-defined]  # a heap: earliest first
+        until_timer = timers[0].when() - loop.time() if timers else _BLOCKING_WAIT_SECONDS
+        return min(_BLOCKING_WAIT_SECONDS, until_timer)
 
     def _received(self, message: dict[str, Any]) -> None:
         kind = message["type"]
@@ -73,15 +95,19 @@ class _Connection:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = future
         self.send({"type": "call", "id": call_id, **payload})
+        quiet = self._quiet_for()
+        if quiet > 0:
+            self._channel.pump(future.done, quiet)
         try:
-            reply = await future
+            reply = await future  # already done after a successful pump: no suspension
         finally:
             self._waiting.pop(call_id, None)
         if reply.get("ok"):
             return reply.get("value")
         message = str(reply.get("error") or "the host refused the call")
-        if reply.get("budget"):
-            raise BudgetExceeded(message)
+        stop = reply.get("stop")
+        if stop in ("budget", "diverged", "paused"):
+            raise StopPlan(message, stop)
         tool = reply.get("tool")
         raise ToolError(message, tool=tool if isinstance(tool, str) else None)
 
@@ -112,8 +138,26 @@ class _WorkerBridge:
     async def describe(self, name: str) -> str:
         return str(await self._connection.request({"op": "describe", "name": name}))
 
+    async def save_snippet(
+        self, name: str, code: str, description: str, parameters: Mapping[str, Any]
+    ) -> str:
+        return str(
+            await self._connection.request(
+                {
+                    "op": "save_snippet",
+                    "name": name,
+                    "code": code,
+                    "description": description,
+                    "parameters": jsonify(dict(parameters)),
+                }
+            )
+        )
+
     def log(self, text: str) -> None:
         self._connection.send({"type": "log", "text": text})
+
+    def clock(self, value: float) -> None:
+        self._connection.send({"type": "clock", "value": value})
 
 
 async def _run_one(message: dict[str, Any], connection: _Connection) -> ExecutionOutcome:
@@ -124,6 +168,8 @@ async def _run_one(message: dict[str, Any], connection: _Connection) -> Executio
             manifest=Manifest.from_wire(message["manifest"]),
             limits=limits,
             execution_id=str(message.get("execution_id", "")),
+            seed=int(message.get("seed", 0)),
+            clock=tuple(float(t) for t in message.get("clock", ())),
         )
     except (KeyError, TypeError, ValueError) as exc:
         return ExecutionOutcome(

@@ -34,18 +34,31 @@ class Manifest:
 
     namespaces: Mapping[str, Sequence[str]]
     discovery: bool = True
+    snippets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Saved plans callable as `snippets.<name>`: name → {code, parameters, required}."""
 
     def to_wire(self) -> dict[str, Any]:
         return {
             "namespaces": {k: list(v) for k, v in self.namespaces.items()},
             "discovery": self.discovery,
+            "snippets": {k: dict(v) for k, v in self.snippets.items()},
         }
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Manifest:
+        snippets = data.get("snippets") or {}
         return cls(
             {str(k): tuple(v) for k, v in data["namespaces"].items()},
             bool(data.get("discovery", True)),
+            {
+                str(k): {
+                    "code": str(v.get("code", "")),
+                    "parameters": [str(p) for p in v.get("parameters", [])],
+                    "required": [str(p) for p in v.get("required", [])],
+                }
+                for k, v in snippets.items()
+                if isinstance(v, Mapping)
+            },
         )
 
 
@@ -57,13 +70,17 @@ class ExecutionRequest:
     manifest: Manifest
     limits: Limits
     execution_id: str
+    seed: int = 0
+    """Seeds the plan's `random` and `uuid` (journaled: a resumed plan draws the same)."""
+    clock: tuple[float, ...] = ()
+    """Clock readings to replay, in order, before reading the real clock (on resume)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ExecutionOutcome:
     """What an executor reports back: the plan's value or its failure, and its logs."""
 
-    status: Literal["ok", "error"]
+    status: Literal["ok", "error", "paused"]
     value: Any = None
     logs: tuple[str, ...] = ()
     failure: ExecutionError | None = None
@@ -89,8 +106,16 @@ class Bridge(Protocol):
     async def describe(self, name: str) -> str:
         """Stub text of a tool, namespace or type for `codemode.describe(name)`."""
 
+    async def save_snippet(
+        self, name: str, code: str, description: str, parameters: Mapping[str, Any]
+    ) -> str:
+        """Validate and save a snippet from a plan; returns how later plans call it."""
+
     def log(self, text: str) -> None:
         """A line the plan printed, as it is printed (must not block; may be a no-op)."""
+
+    def clock(self, value: float) -> None:
+        """A clock reading the plan made (`time.time()`, `datetime.now()`), for the journal."""
 
 
 class Executor(Protocol):

@@ -87,6 +87,11 @@ class PlanRuntime:
         """Told about each kept log line as it is printed (progress streaming)."""
         self.pending_calls: list[Any] = []
         """Every tool/discovery call the plan created, to report those never awaited."""
+        self.paused = False
+        """Set when the host paused the plan for approvals (its outcome is `paused`)."""
+        self.seed = 0
+        self.replay_clock: list[float] = []
+        self.on_clock: Callable[[float], None] | None = None
         self._log_chars = 0
         self._logs_cut = False
         self._formatter = _GuardedFormatter(self)
@@ -106,6 +111,18 @@ class PlanRuntime:
             )
         self.max_ops = -1
         raise PlanAbort(self.failure)
+
+    def pause(self, message: str, *, line: int | None = None) -> NoReturn:
+        """Stop for good because the host paused the execution (approvals pending)."""
+        self.paused = True
+        self.abort("internal", message, line=line)
+
+    def now(self) -> float:
+        """The plan's wall clock: a journaled reading replayed on resume, else the real one."""
+        value = self.replay_clock.pop(0) if self.replay_clock else time.time()
+        if self.on_clock is not None:
+            self.on_clock(value)
+        return value
 
     def timeout_message(self) -> str:
         return (

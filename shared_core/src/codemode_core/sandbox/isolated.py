@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Coroutine
 from typing import Any
 
 from codemode_core.errors import ToolError
 from codemode_core.result import ExecutionError
-from codemode_core.sandbox._plan_api import BudgetExceeded
+from codemode_core.sandbox._plan_api import StopPlan
 from codemode_core.sandbox._wire import (
     FrameChannel,
     WireError,
@@ -53,7 +56,7 @@ class _Worker:
 
     def __init__(
         self,
-        process: asyncio.subprocess.Process,
+        process: subprocess.Popen[bytes],
         read_fd: int,
         transport: asyncio.WriteTransport,
         workdir: str,
@@ -64,21 +67,26 @@ class _Worker:
         self.report: dict[str, Any] = {}
         self.healthy = True
         self.stderr_tail = deque[bytes](maxlen=64)
-        self._stderr_task: asyncio.Task[None] | None = None
+        self._stderr = _StderrTail(process, self.stderr_tail)
         self._inbox: asyncio.Future[dict[str, Any]] | None = None
         self._bridge: Bridge | None = None
         self._calls: set[asyncio.Task[None]] = set()
+        self._context = contextvars.copy_context()
+        """The running plan's context: its tool calls run in copies of it, as in-process."""
         self.channel = FrameChannel(read_fd, self._received, self._closed)
 
     def _received(self, message: dict[str, Any]) -> None:
         """Tool calls start at once (concurrently); anything else answers the waiting step."""
         if message["type"] == "call" and self._bridge is not None:
-            task = asyncio.ensure_future(self._serve_call(message, self._bridge))
-            self._calls.add(task)
-            task.add_done_callback(self._calls.discard)
+            context = self._context.copy()  # as a task of the run would: its own copy
+            _start_eagerly(self._serve_call(message, self._bridge), context, self._calls)
         elif message["type"] == "log":
             if self._bridge is not None and isinstance(message.get("text"), str):
-                self._bridge.log(message["text"])
+                self._context.run(self._bridge.log, message["text"])
+        elif message["type"] == "clock":
+            value = message.get("value")
+            if self._bridge is not None and isinstance(value, (int, float)):
+                self._bridge.clock(float(value))
         elif self._inbox is not None and not self._inbox.done():
             self._inbox.set_result(message)
 
@@ -105,22 +113,32 @@ class _Worker:
             "from codemode_core.sandbox._worker import main; main()"
         )
         try:
-            process = await asyncio.create_subprocess_exec(
-                python,
-                "-I",
-                "-c",
-                bootstrap,
-                str(to_worker_r),
-                str(to_host_w),
-                json.dumps([p for p in sys.path if p]),
+            # A plain Popen, not asyncio's subprocess API: the host reaps its own workers
+            # (no child-watcher thread that outlives a closed loop), and start-up is a
+            # fork+exec either way.
+            process = subprocess.Popen(
+                [
+                    python,
+                    "-I",
+                    "-c",
+                    bootstrap,
+                    str(to_worker_r),
+                    str(to_host_w),
+                    json.dumps([p for p in sys.path if p]),
+                ],
                 pass_fds=(to_worker_r, to_host_w),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
                 env={"PATH": os.defpath, "LANG": "C.UTF-8"},
                 cwd=workdir,
                 start_new_session=True,
             )
+        except BaseException:
+            for fd in (to_worker_w, to_host_r):
+                os.close(fd)
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         finally:
             os.close(to_worker_r)
             os.close(to_host_w)
@@ -129,7 +147,6 @@ class _Worker:
             asyncio.Protocol, os.fdopen(to_worker_w, "wb", buffering=0)
         )
         worker = cls(process, to_host_r, transport, workdir)
-        worker._stderr_task = asyncio.ensure_future(worker._drain_stderr())
         worker.send({"type": "init", "max_memory_mb": max_memory_mb, "seccomp": seccomp})
         try:
             ready = await worker._next(_START_TIMEOUT_SECONDS)
@@ -140,13 +157,6 @@ class _Worker:
         worker.report = report if isinstance(report, dict) else {}
         return worker
 
-    async def _drain_stderr(self) -> None:
-        stream = self.process.stderr
-        if stream is None:
-            return
-        while chunk := await stream.read(1024):
-            self.stderr_tail.append(chunk)
-
     def stderr(self) -> str:
         tail = b"".join(self.stderr_tail)[-_STDERR_TAIL_BYTES:]
         return tail.decode(errors="replace").strip()
@@ -155,22 +165,44 @@ class _Worker:
         if not self.transport.is_closing():
             self.transport.write(encode(message))
 
+    def exited(self) -> bool:
+        return self.process.poll() is not None
+
     async def kill(self) -> None:
+        """Kill the worker's process group and reap it; never leaves a zombie behind, even
+        when cancelled (the last wait is blocking, and short: the process was SIGKILLed)."""
+        self._signal_and_release()
+        try:
+            deadline = time.monotonic() + _KILL_GRACE_SECONDS
+            while self.process.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.002)
+        finally:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=_KILL_GRACE_SECONDS)
+
+    def kill_now(self) -> None:
+        """`kill()` without an event loop (the loop is closed or in another thread)."""
+        self._signal_and_release()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=_KILL_GRACE_SECONDS)
+
+    def _signal_and_release(self) -> None:
         self.healthy = False
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.process.wait(), _KILL_GRACE_SECONDS)
-        self.transport.close()
+        if _loop_closed(self.transport):
+            _close_without_loop(self.transport)
+        else:
+            self.transport.close()
         self.channel.close()
-        if self._stderr_task is not None:
-            self._stderr_task.cancel()
+        self._stderr.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def run(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
         self._bridge = bridge
+        self._context = contextvars.copy_context()
         self.send(
             {
                 "type": "run",
@@ -178,6 +210,8 @@ class _Worker:
                 "manifest": request.manifest.to_wire(),
                 "limits": limits_to_wire(request.limits),
                 "execution_id": request.execution_id,
+                "seed": request.seed,
+                "clock": list(request.clock),
             }
         )
         try:
@@ -214,15 +248,26 @@ class _Worker:
                 )
             elif op == "describe":
                 value = await bridge.describe(str(message.get("name")))
+            elif op == "save_snippet":
+                parameters = message.get("parameters")
+                value = await bridge.save_snippet(
+                    str(message.get("name")),
+                    str(message.get("code")),
+                    str(message.get("description") or ""),
+                    parameters if isinstance(parameters, dict) else {},
+                )
             else:
                 raise ToolError(f"unknown operation {op!r}")
             reply.update(ok=True, value=value)
-        except BudgetExceeded as exc:
-            reply.update(ok=False, error=str(exc), budget=True)
+        except StopPlan as exc:
+            reply.update(ok=False, error=str(exc), stop=exc.kind)
         except ToolError as exc:
             reply.update(ok=False, error=exc.message, tool=exc.tool)
         except (TypeError, ValueError) as exc:
             reply.update(ok=False, error=f"malformed call: {exc}")
+        except Exception as exc:  # a bug of ours: answer, or the plan would wait until timeout
+            log.exception("codemode: serving a worker's call failed")
+            reply.update(ok=False, error=f"codemode internal error ({type(exc).__name__})")
         try:
             self.send(reply)
         except WireError as exc:  # a result too large for one frame
@@ -234,6 +279,25 @@ class _Worker:
                     "error": f"the tool result is too large to return: {exc}",
                 }
             )
+
+
+def _start_eagerly(
+    coroutine: Coroutine[Any, Any, None], context: contextvars.Context, tasks: set[Any]
+) -> None:
+    """Start a call's coroutine as a task of its own, in `context`.
+
+    On Python 3.12+ the task starts eagerly: its first step runs at once, so most tool calls
+    finish without a loop turn. It is always a real task, current while it runs: libraries a
+    tool uses (anyio and sniffio under httpx and pydantic-ai, `asyncio.timeout`) look for one.
+    """
+    loop = asyncio.get_running_loop()
+    if sys.version_info >= (3, 12):
+        task = asyncio.Task(coroutine, loop=loop, context=context, eager_start=True)
+    else:
+        task = loop.create_task(coroutine, context=context)
+    if not task.done():
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
 
 class IsolatedExecutor:
@@ -262,6 +326,7 @@ class IsolatedExecutor:
         self._count = 0
         self._available: asyncio.Condition | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._reaper: asyncio.Task[None] | None = None
         self.last_report: dict[str, Any] = {}
 
     async def _bind_loop(self) -> asyncio.Condition:
@@ -273,6 +338,9 @@ class IsolatedExecutor:
                 asyncio.run_coroutine_threadsafe(self.aclose(), old)
             self._abandon()
             self._loop, self._available = loop, asyncio.Condition()
+            self._reaper = _keep(
+                loop.create_task(_stop_with_loop(self._idle), name="codemode-reaper")
+            )
         return self._available
 
     async def _acquire(self, memory_mb: int) -> _Worker:
@@ -299,7 +367,7 @@ class IsolatedExecutor:
 
     async def _release(self, worker: _Worker) -> None:
         available = await self._bind_loop()
-        if not worker.healthy or worker.process.returncode is not None:
+        if not worker.healthy or worker.exited():
             await worker.kill()
             async with available:
                 self._count -= 1
@@ -345,7 +413,10 @@ class IsolatedExecutor:
         if home is None:
             return
         if home is asyncio.get_running_loop():
-            idle, self._idle = self._idle, []
+            if self._reaper is not None:
+                self._reaper.cancel()
+                self._reaper = None
+            idle = _take_all(self._idle)
             for worker in idle:
                 await worker.kill()
             self._count -= len(idle)
@@ -356,36 +427,110 @@ class IsolatedExecutor:
 
     def _abandon(self) -> None:
         """The workers' loop is gone: kill them without it."""
-        for worker in self._idle:
-            _kill_now(worker)
-        self._idle, self._count = [], 0
+        for worker in _take_all(self._idle):
+            worker.kill_now()
+        self._count = 0
 
     def __del__(self) -> None:
-        for worker in self._idle:
-            _kill_now(worker)
+        """Dropped without `aclose()`: the reaper stops the idle workers on their loop if it
+        still runs (their pipes belong to it); otherwise they are killed at once."""
+        loop, reaper = self._loop, self._reaper
+        if reaper is not None and loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(reaper.cancel)
+                return
+        for worker in _take_all(self._idle):
+            worker.kill_now()
 
 
-def _kill_now(worker: _Worker) -> None:
-    """Kill without an event loop (its loop is closed): transports are marked closed by hand."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(worker.process.pid, signal.SIGKILL)
-    for transport in (worker.transport, getattr(worker.process, "_transport", None)):
-        pipe = getattr(transport, "_pipe", None)
-        with contextlib.suppress(OSError, AttributeError):
-            if pipe is not None:
-                pipe.close()
-        with contextlib.suppress(AttributeError):
-            transport._closed = True  # type: ignore[union-attr]  # no loop left to close it
-    shutil.rmtree(worker.workdir, ignore_errors=True)
+def _take_all(workers: list[_Worker]) -> list[_Worker]:
+    """Empty the list in place (the reaper shares it) and return what it held."""
+    taken = list(workers)
+    workers.clear()
+    return taken
+
+
+_kept: set[asyncio.Task[None]] = set()
+"""Strong references to background tasks (the loop itself keeps only weak ones)."""
+
+
+def _keep(task: asyncio.Task[None]) -> asyncio.Task[None]:
+    _kept.add(task)
+    task.add_done_callback(_kept.discard)
+    return task
+
+
+async def _stop_with_loop(idle: list[_Worker]) -> None:
+    """Wait for the loop's shutdown (`asyncio.run` cancels every task), then stop the idle
+    workers while the loop still runs (their pipes belong to it), so none outlives it.
+
+    It holds the pool's idle list, not the executor, so the executor can be garbage collected
+    (its `__del__` cancels this task) and the workers still end on their own loop."""
+    try:
+        await asyncio.get_running_loop().create_future()
+    except asyncio.CancelledError:
+        for worker in _take_all(idle):
+            worker.kill_now()  # synchronous: the loop may be cancelling us again meanwhile
+        raise
+
+
+class _StderrTail:
+    """Keeps the last lines a worker wrote to stderr (for crash reports), read by the loop."""
+
+    def __init__(self, process: subprocess.Popen[bytes], tail: deque[bytes]) -> None:
+        assert process.stderr is not None
+        self._file = process.stderr
+        self._fd = self._file.fileno()
+        self._tail = tail
+        os.set_blocking(self._fd, False)
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self._fd, self._readable)
+        self._open = True
+
+    def _readable(self) -> None:
+        try:
+            chunk = os.read(self._fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if chunk:
+            self._tail.append(chunk)
+        else:
+            self.close()
+
+    def close(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        if not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError, ValueError):
+                self._loop.remove_reader(self._fd)
+        self._file.close()
+
+
+def _loop_closed(transport: asyncio.WriteTransport) -> bool:
+    loop = getattr(transport, "_loop", None)
+    return loop is None or loop.is_closed()
+
+
+def _close_without_loop(transport: asyncio.WriteTransport) -> None:
+    """Close a pipe transport whose loop is gone: its file by hand, then mark it closed."""
+    pipe = transport.get_extra_info("pipe")
+    with contextlib.suppress(OSError, AttributeError):
+        if pipe is not None:
+            pipe.close()
+    with contextlib.suppress(AttributeError):
+        transport._closed = True  # type: ignore[attr-defined]  # no loop left to close it
 
 
 def _death_outcome(worker: _Worker, request: ExecutionRequest, elapsed: float) -> ExecutionOutcome:
     """Translate how a worker died into the error kind and message the model reads.
 
-    The exit status can be lost (another child watcher may reap the process first), so a
-    death at or after the plan's deadline counts as running out of time as well.
+    A death at or after the plan's deadline counts as running out of time as well: the CPU
+    limit and the host's deadline race, and either may stop the worker first.
     """
-    code = worker.process.returncode
+    code = worker.process.poll()
     if code == -signal.SIGXCPU or elapsed >= request.limits.timeout:
         return ExecutionOutcome(
             status="error",

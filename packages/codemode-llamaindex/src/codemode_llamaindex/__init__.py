@@ -1,0 +1,28 @@
+"""codemode-llamaindex: one Code Mode tool instead of a list of LlamaIndex tools."""
+
+from codemode_llamaindex._convert import to_codemode_tool, to_codemode_tools
+from codemode_llamaindex.events import (
+    CodeModeEvent,
+    CodeModeLog,
+    CodeModeToolCall,
+    CodeModeToolCallResult,
+)
+from codemode_llamaindex.tools import (
+    CodeModeInput,
+    CodeModeTool,
+    CodeModeToolSpec,
+    create_codemode_tool,
+)
+
+__all__ = [
+    "CodeModeEvent",
+    "CodeModeInput",
+    "CodeModeLog",
+    "CodeModeTool",
+    "CodeModeToolCall",
+    "CodeModeToolCallResult",
+    "CodeModeToolSpec",
+    "create_codemode_tool",
+    "to_codemode_tool",
+    "to_codemode_tools",
+]

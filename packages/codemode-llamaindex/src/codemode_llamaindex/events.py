@@ -1,0 +1,86 @@
+"""Workflow events for a running plan's progress, streamed to `handler.stream_events()`.
+
+Inside an agent workflow the code tool writes one of these for every inner tool call's start
+and end and every line the plan prints, as it happens, next to LlamaIndex's own `ToolCall`
+and `ToolCallResult` events, so a UI can show what a plan is doing before it returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llama_index.core.bridge.pydantic import Field
+from llama_index.core.workflow import Context, Event
+
+from codemode_core import Observer, ProgressEvent
+
+__all__ = [
+    "CodeModeEvent",
+    "CodeModeLog",
+    "CodeModeToolCall",
+    "CodeModeToolCallResult",
+    "stream_progress",
+    "to_workflow_event",
+]
+
+
+class CodeModeEvent(Event):
+    """Base of every progress event a plan writes; `execution_id` ties them to one run."""
+
+    execution_id: str
+    code_tool: str = Field(description="The name of the code tool that ran the plan.")
+
+
+class CodeModeToolCall(CodeModeEvent):
+    """A plan started calling one of the wrapped tools."""
+
+    tool_name: str
+    tool_kwargs: dict[str, Any]
+    line: int | None = Field(default=None, description="The plan line making the call.")
+
+
+class CodeModeToolCallResult(CodeModeEvent):
+    """A tool call of a plan finished, with its result (plain data) or its error message."""
+
+    tool_name: str
+    result: Any = None
+    error: str | None = None
+    duration: float = Field(description="Seconds the call took.")
+    line: int | None = None
+
+
+class CodeModeLog(CodeModeEvent):
+    """A line the plan printed."""
+
+    text: str
+
+
+def to_workflow_event(event: ProgressEvent, code_tool: str) -> CodeModeEvent:
+    """The workflow event for one of the core's neutral progress events."""
+    common: dict[str, Any] = {"execution_id": event.execution_id, "code_tool": code_tool}
+    if event.kind == "tool_start":
+        return CodeModeToolCall(
+            **common,
+            tool_name=event.tool or "",
+            tool_kwargs=dict(event.arguments or {}),
+            line=event.line,
+        )
+    if event.kind == "tool_end":
+        return CodeModeToolCallResult(
+            **common,
+            tool_name=event.tool or "",
+            result=event.result,
+            error=event.error,
+            duration=event.duration or 0.0,
+            line=event.line,
+        )
+    return CodeModeLog(**common, text=event.text or "")
+
+
+def stream_progress(ctx: Context, code_tool: str) -> Observer:
+    """An observer writing each progress event to the workflow's event stream."""
+
+    def write(event: ProgressEvent) -> None:
+        ctx.write_event_to_stream(to_workflow_event(event, code_tool))
+
+    return write

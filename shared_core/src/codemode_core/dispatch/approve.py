@@ -1,0 +1,63 @@
+"""`ApproveCalls`: calls that need a human's approval get it, or pause the execution."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
+from codemode_core.durable.approvals import Decision, as_decision
+from codemode_core.durable.journal import call_key
+from codemode_core.errors import ToolError
+from codemode_core.result import PendingApproval
+from codemode_core.sandbox._plan_api import StopPlan
+
+__all__ = ["ApproveCalls"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApproveCalls(WrapperDispatcher):
+    """A decision comes from `resume(..., decisions)`, else from the approver callback, else
+    the call waits: once every running call of the plan waits for a human, the execution
+    pauses and returns all the requests together."""
+
+    async def dispatch(self, call: ToolCall, ctx: CallContext) -> Any:
+        tool = call.entry.tool
+        needed = tool.requires_approval
+        if callable(needed):
+            needed = bool(needed(dict(call.arguments)))
+        if not needed:
+            return await self.wrapped.dispatch(call, ctx)
+        name = call.entry.qualified_name
+        journal = ctx.journal
+        decision = journal.decision_for(name, call.arguments) if journal else None
+        request = journal.undecided.pop(call_key(name, call.arguments), None) if journal else None
+        if request is None:
+            request = PendingApproval(
+                request_id=uuid.uuid4().hex[:12],
+                tool=name,
+                arguments=call.arguments,
+                line=call.line,
+            )
+        if decision is None and ctx.approver is not None:
+            answer = ctx.approver(request)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            decision = as_decision(answer, "the approver's answer")
+        if decision is None:
+            if journal is None:
+                raise ToolError(f"{name} needs a human's approval and none can be asked")
+            journal.new_pending.append(request)
+            await journal.wait_to_pause()
+            raise StopPlan(f"waiting for approval of {name} (line {call.line})", "paused")
+        return await self._decided(decision, call, ctx)
+
+    async def _decided(self, decision: Decision, call: ToolCall, ctx: CallContext) -> Any:
+        if decision.approved:
+            return await self.wrapped.dispatch(call, ctx)
+        raise ToolError(
+            f"not approved: {decision.reason or 'a human rejected this call'}",
+            tool=call.entry.qualified_name,
+        )
