@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def main() -> None:
     executors = importlib.import_module("bench_executors")
     instructions = importlib.import_module("bench_instructions")
+    discovery = importlib.import_module("bench_discovery")
+    tokens = importlib.import_module("bench_tokens")
     pydantic_ai = importlib.import_module("bench_pydantic_ai")
     print("== Executors side by side: three plans, interleaved runs ==")
     print(executors.render(asyncio.run(executors.run())))
@@ -24,6 +26,10 @@ def main() -> None:
         print("valgrind is not installed: skipped")
     print("\n== PydanticAI: codemode-pydantic-ai vs pydantic-ai-harness CodeMode (same task) ==")
     print(pydantic_ai.render(asyncio.run(pydantic_ai.run())))
+    print("\n== Discovery: recall@5 on labelled GitHub queries, search latency over 10k tools ==")
+    print(discovery.render(discovery.run()))
+    print("\n== Context tokens (o200k_base): tool definitions vs stubs vs discovery; a task ==")
+    print(asyncio.run(tokens.run()))
 
 
 if __name__ == "__main__":

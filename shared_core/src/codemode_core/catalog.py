@@ -160,6 +160,10 @@ class Catalog:
     def get(self, qualified_name: str) -> CatalogEntry | None:
         return self._entries.get(qualified_name)
 
+    def namespace_identifier(self, namespace: str | None) -> str | None:
+        """The identifier plans use for a tool's `namespace` (None if no tool has it)."""
+        return self._namespace_ids.get(namespace)
+
     @property
     def namespaces(self) -> Mapping[str, Sequence[str]]:
         """Namespace identifier ("" for the root) → tool identifiers, in declaration order."""

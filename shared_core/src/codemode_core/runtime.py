@@ -16,7 +16,8 @@ from typing import Any, Literal
 from codemode_core._jsonify import jsonify
 from codemode_core._portal import Portal, submit
 from codemode_core.catalog import Catalog
-from codemode_core.description import render_description
+from codemode_core.connectors.base import Connector
+from codemode_core.description import namespace_index, render_description
 from codemode_core.discovery import SearchIndex
 from codemode_core.dispatch import (
     CallContext,
@@ -30,7 +31,7 @@ from codemode_core.dispatch.journal import JournalCalls
 from codemode_core.durable.approvals import Approver, Decision, as_decision
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, RunJournal, call_key
 from codemode_core.durable.store import MemoryStore, Store
-from codemode_core.errors import ConfigurationError, ResumeError, ToolError
+from codemode_core.errors import ConfigurationError, ConnectorError, ResumeError, ToolError
 from codemode_core.events import Observer, ProgressEvent, notify
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError, ExecutionResult, PendingApproval
@@ -154,6 +155,9 @@ class CodeMode:
             one, such a call pauses the execution (`status="paused"`) until `resume`.
         pause_ttl: Seconds a paused execution can be resumed (default 24 hours).
         max_executions: Finished executions kept in the store (the oldest are dropped).
+        connectors: Sources of more tools (`MCPConnector`, `OpenAPIConnector`), each under its
+            own namespace. `async with CodeMode(...)` (or `await open()`) connects them and
+            `aclose()` closes them; each run reconnects one that has died.
     """
 
     def __init__(
@@ -164,6 +168,7 @@ class CodeMode:
         executor: str | Executor | None = None,
         discovery: DiscoveryMode = "auto",
         discovery_token_budget: int = 8_000,
+        connectors: Sequence[Connector] = (),
         store: Store | str | os.PathLike[str] | None = None,
         approver: Approver | None = None,
         pause_ttl: float = 24 * 3600.0,
@@ -175,8 +180,18 @@ class CodeMode:
             raise ConfigurationError(
                 f"discovery must be 'full', 'search' or 'auto', got {discovery!r}"
             )
+        for connector in connectors:
+            if not isinstance(connector, Connector):
+                raise ConfigurationError(
+                    f"connectors must be connector objects (MCPConnector, OpenAPIConnector), "
+                    f"got {type(connector).__name__}"
+                )
         self.limits = limits or Limits()
-        self.catalog = Catalog(tools)
+        self._tools = tuple(tools)
+        self.catalog = Catalog(self._tools)
+        self._connectors = tuple(connectors)
+        self._connected: dict[int, Sequence[Tool]] = {}
+        """Connector index → the tools it gave at its last successful connect (in the catalog)."""
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
         self._token_budget = discovery_token_budget
@@ -200,6 +215,7 @@ class CodeMode:
     @property
     def stubs(self) -> str:
         """The typed API as Python source (valid, type-checkable)."""
+        self._require_connected()
         return self.catalog.stubs
 
     @cached_property
@@ -214,18 +230,9 @@ class CodeMode:
     def description(self) -> str:
         """The full text of the code tool's description: instructions plus the API."""
         if self.discovery_mode == "search":
-            return render_description(self.stubs, discovery=True, index=self._namespace_index())
+            index = namespace_index(self.catalog.namespaces, self._namespace_summaries())
+            return render_description(self.stubs, discovery=True, index=index)
         return render_description(self.stubs, discovery=False)
-
-    def _namespace_index(self) -> str:
-        lines = []
-        for namespace, identifiers in self.catalog.namespaces.items():
-            if not identifiers:
-                continue
-            path = f"tools.{namespace}" if namespace else "tools"
-            sample = ", ".join(identifiers[:6]) + (", …" if len(identifiers) > 6 else "")
-            lines.append(f"- {path}: {len(identifiers)} tools ({sample})")
-        return "\n".join(lines)
 
     def describe(self, name: str) -> str:
         """Stub text of a tool (`tools.x`), a namespace (`tools.ns`), a type (`Order`), or a
@@ -246,6 +253,66 @@ class CodeMode:
         hits = self._search(name, 3)
         hint = f" Close matches: {', '.join(h['name'] for h in hits)}." if hits else ""
         raise ToolError(f"nothing is named `{name}`.{hint}", tool="codemode.describe")
+
+    # Connectors -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect every connector and add its tools (what `async with CodeMode(...)` does).
+
+        Raises `ConnectorError` (after closing the ones that did connect) when one cannot.
+        """
+        failures = await self._connect()
+        if failures:
+            await self._close_connectors()
+            raise ConnectorError("; ".join(failures))
+
+    async def _connect(self) -> list[str]:
+        """(Re)connect the connectors; rebuild the catalog if their tools changed."""
+        failures: list[str] = []
+        changed = False
+        for index, connector in enumerate(self._connectors):
+            try:
+                tools = await connector.connect()
+            except ConnectorError as exc:
+                failures.append(str(exc))
+                continue
+            except Exception as exc:
+                failures.append(f"{connector!r} failed to connect: {exc!r}")
+                continue
+            if self._connected.get(index) is not tools:
+                self._connected[index] = tools
+                changed = True
+        if changed:
+            connected = [t for i in sorted(self._connected) for t in self._connected[i]]
+            self.catalog = Catalog([*self._tools, *connected])
+            self._index = SearchIndex(self.catalog)
+            for name in ("discovery_mode", "description"):
+                self.__dict__.pop(name, None)
+        return failures
+
+    def _namespace_summaries(self) -> dict[str, str]:
+        """Connector namespace → its one-line `description` (a server's or an API's title)."""
+        summaries = {}
+        for connector in self._connectors:
+            text = getattr(connector, "description", None)
+            namespace = self.catalog.namespace_identifier(getattr(connector, "namespace", None))
+            if isinstance(text, str) and text and namespace:
+                summaries[namespace] = text
+        return summaries
+
+    def _require_connected(self) -> None:
+        if len(self._connected) < len(self._connectors):
+            raise ConfigurationError(
+                "the connectors are not connected yet, so their tools are unknown: use "
+                "`async with CodeMode(...) as cm:` or `await cm.open()` first"
+            )
+
+    async def _close_connectors(self) -> None:
+        for connector in self._connectors:
+            try:
+                await connector.aclose()
+            except Exception:  # closing is best effort: one failure must not keep others open
+                continue
 
     def _search(self, query: str, limit: int) -> list[dict[str, Any]]:
         """Catalog matches, with matching snippets first (they are few, and made for reuse)."""
@@ -388,6 +455,7 @@ class CodeMode:
     async def _execute(self, journal: RunJournal, observer: Observer | None) -> ExecutionResult:
         record = journal.record
         started = time.perf_counter()
+        failure = await self._connector_failure() if self._connectors else None
         # A journal matters when something can read it: a durable store, a tool that may
         # pause, or a resumed run replaying one. Otherwise calls skip those layers entirely.
         journaled = self._journal_live or self.catalog.needs_approval or journal.replaying
@@ -399,25 +467,28 @@ class CodeMode:
             approver=self._approver,
         )
         await self._refresh_snippets()
-        request = ExecutionRequest(
-            record.code,
-            self._manifest(),
-            self.limits,
-            record.execution_id,
-            seed=record.seed,
-            clock=journal.clock_readings,
-        )
         session = _Session(self, ctx, self._durable_chain if journaled else self._plain_chain)
-        try:
-            outcome = await self._executor.execute(request, session)
-        except Exception as exc:
-            outcome = ExecutionOutcome(
-                status="error",
-                failure=ExecutionError(
-                    kind="internal",
-                    message=f"codemode internal error ({exc!r}); please report it",
-                ),
+        if failure is not None:  # a connector that never connected: say why, run nothing
+            outcome = ExecutionOutcome(status="error", failure=failure)
+        else:
+            request = ExecutionRequest(
+                record.code,
+                self._manifest(),
+                self.limits,
+                record.execution_id,
+                seed=record.seed,
+                clock=journal.clock_readings,
             )
+            try:
+                outcome = await self._executor.execute(request, session)
+            except Exception as exc:
+                outcome = ExecutionOutcome(
+                    status="error",
+                    failure=ExecutionError(
+                        kind="internal",
+                        message=f"codemode internal error ({exc!r}); please report it",
+                    ),
+                )
         if session.deliveries:  # log lines were streamed as printed; let them arrive
             await asyncio.gather(*session.deliveries)
         pending = tuple(journal.new_pending)
@@ -462,6 +533,20 @@ class CodeMode:
         if now - self._pruned_at > _PRUNE_INTERVAL_SECONDS:
             self._pruned_at = now
             await self.store.prune(now=now, keep=self._max_executions)
+
+    async def _connector_failure(self) -> ExecutionError | None:
+        """Reconnect dead connectors; an error only if one has never connected.
+
+        A connector that worked before and cannot reconnect keeps its tools in the catalog:
+        their calls fail with the reason, and the rest of the plan still runs.
+        """
+        try:
+            failures = await self._connect()
+        except ConfigurationError as exc:  # e.g. a reconnected server now clashes by name
+            return ExecutionError(kind="tool", message=str(exc))
+        if len(self._connected) == len(self._connectors):
+            return None
+        return ExecutionError(kind="tool", message="; ".join(failures))
 
     def _result(
         self, execution_id: str, outcome: ExecutionOutcome, ctx: CallContext, duration: float
@@ -513,6 +598,7 @@ class CodeMode:
 
     async def __aenter__(self) -> CodeMode:
         self._loop = asyncio.get_running_loop()
+        await self.open()
         return self
 
     async def __aexit__(
@@ -533,6 +619,7 @@ class CodeMode:
 
     async def _release(self) -> None:
         await self._executor.aclose()
+        await self._close_connectors()
         if self._owns_store:  # made here from a path; it reopens if used again
             await self.store.aclose()
 

@@ -278,12 +278,14 @@ class TypeBuilder:
     def _ref(self, ref: str, ctx: _Context, depth: int) -> str:
         if ref in ctx.in_progress:
             return self._use(ctx.in_progress[ref])
-        key = (id(ctx.root), ref)
-        if key in self._refs:
-            return self._use(self._refs[key])
         target = _pointer(ctx.root, ref)
         if target is None:
             return "Any"
+        # Keyed by the schema object referred to, so documents that share their definitions
+        # (an OpenAPI spec's `components`, passed to every operation) share the named type.
+        key = (id(target), ref)
+        if key in self._refs:
+            return self._use(self._refs[key])
         name_hint = camel_case(ref.rsplit("/", 1)[-1]) or "Ref"
         if isinstance(target, Mapping) and _is_object(target):
             structure = _structure_key(target)
@@ -431,7 +433,10 @@ def _field_note(schema: Any, annotation: str = "", key: str = "") -> str:
 
 
 def _docstring(text: str) -> str:
-    return '"""' + text.replace("\\", "\\\\").replace('"""', "'''") + '"""'
+    text = text.replace("\\", "\\\\").replace('"""', "'''")
+    if text.endswith('"'):  # `""""` would end the string one quote early
+        text += " "
+    return '"""' + text + '"""'
 
 
 def split_union(text: str) -> list[str]:
