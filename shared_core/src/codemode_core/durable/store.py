@@ -126,7 +126,7 @@ class MemoryStore:
             (r for r in self._records.values() if r.state in ("ok", "error")),
             key=lambda r: r.updated_at,
         )
-        excess = max(0, len(self._records) - len(expired) - keep)
+        excess = max(0, len(finished) - keep)  # paused and running ones never count
         for key in expired + [r.execution_id for r in finished[:excess]]:
             self._records.pop(key, None)
             self._journals.pop(key, None)
