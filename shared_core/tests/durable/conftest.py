@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from postgres_support import start_postgres
+from postgres_support import start_postgres, stop_postgres
 
 from codemode_core.durable import MemoryStore, SQLiteStore, Store
 
@@ -23,7 +23,7 @@ def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield str(server.get_uri())
     finally:
-        server.cleanup()
+        stop_postgres(server)
 
 
 @pytest.fixture

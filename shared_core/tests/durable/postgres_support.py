@@ -7,6 +7,7 @@ and no network. When the tests run as root, pgserver runs the server as its own 
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ def start_postgres(directory: Path) -> Any:
             warnings.simplefilter("ignore")
             import pgserver
 
-            return pgserver.get_server(data, cleanup_mode="delete")
+            # The fixture stops and deletes it (stop_postgres), faster than pgserver would.
+            return pgserver.get_server(data, cleanup_mode=None)
     except Exception as exc:
         log = data / "log"
         tail = log.read_text()[-2000:] if log.exists() else "(no server log)"
@@ -33,3 +35,16 @@ def start_postgres(directory: Path) -> Any:
             f"{tail}",
             pytrace=False,
         )
+
+
+def stop_postgres(server: Any) -> None:
+    """Stop at once (the data is thrown away: no shutdown checkpoint), then delete it."""
+    import pgserver
+
+    try:
+        pgserver.pg_ctl(
+            ["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user
+        )
+    finally:
+        server.cleanup()  # pgserver's own bookkeeping (started with cleanup_mode=None)
+        shutil.rmtree(server.pgdata, ignore_errors=True)
