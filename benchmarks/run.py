@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def main() -> None:
     executors = importlib.import_module("bench_executors")
     instructions = importlib.import_module("bench_instructions")
+    pydantic_ai = importlib.import_module("bench_pydantic_ai")
     print("== Executors side by side: three plans, interleaved runs ==")
     print(executors.render(asyncio.run(executors.run())))
     print("\n== The same plan, in executed instructions (valgrind; repeatable) ==")
@@ -21,6 +22,8 @@ def main() -> None:
         print(instructions.render(instructions.run()))
     else:
         print("valgrind is not installed: skipped")
+    print("\n== PydanticAI: codemode-pydantic-ai vs pydantic-ai-harness CodeMode (same task) ==")
+    print(pydantic_ai.render(asyncio.run(pydantic_ai.run())))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import os
 import time
 from typing import Any
 
-from demo import scripted, shop
+from demo import durable, scripted, shop
 
 WIDTH = 100
 
@@ -48,8 +48,26 @@ def main() -> dict[str, Any]:
     ]
     for label, a, b in rows:
         print(f"{label:34}{a:>22,}{b:>14,}{a / b:>9.1f}x")
+    print("\nTokens: o200k_base (offline).")
+    paused, resumed, calls = durable.run()
+    print(_rule("Pause for a human, resume without repeating anything"))
+    print(durable.PLAN.strip())
+    request = paused.pending[0]
+    print(
+        f"\n1. run → {paused.status}: {request.tool}({dict(request.arguments)}) at line "
+        f"{request.line} waits for approval; {len(paused.tool_calls)} calls already ran."
+    )
+    print(
+        f"2. resume({paused.execution_id[:8]}…, {{{request.request_id!r}: approve}}) → "
+        f"{resumed.status}: {resumed.value}"
+    )
+    print(
+        "3. real tool calls over both runs: "
+        + ", ".join(f"{name} ×{n}" for name, n in calls.items())
+        + " (the journal served the first three on resume)"
+    )
     elapsed = time.perf_counter() - started
-    print(f"\nTokens: o200k_base (offline). Demo finished in {elapsed:.1f} s.")
+    print(f"\nDemo finished in {elapsed:.1f} s.")
     return {
         "direct": {
             "round_trips": direct.round_trips,
@@ -64,6 +82,7 @@ def main() -> dict[str, Any]:
             "tool_calls": len(result.tool_calls),
         },
         "answer": code_answer,
+        "durable": {"paused": paused.status, "resumed": resumed.status, "calls": dict(calls)},
         "seconds": elapsed,
     }
 

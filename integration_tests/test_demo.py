@@ -21,6 +21,8 @@ def test_demo_numbers() -> None:
     assert report["code_mode"]["context_tokens"] * 5 < report["direct"]["context_tokens"]
     assert report["code_mode"]["tool_calls"] == report["direct"]["tool_calls"] >= 5
     assert report["seconds"] < 30
+    assert report["durable"]["paused"] == "paused" and report["durable"]["resumed"] == "ok"
+    assert set(report["durable"]["calls"].values()) == {1}  # nothing ran twice
 
 
 def test_demo_runs_as_make_demo_does() -> None:
@@ -34,3 +36,4 @@ def test_demo_runs_as_make_demo_does() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "Cost for the model" in completed.stdout
+    assert "resume without repeating anything" in completed.stdout

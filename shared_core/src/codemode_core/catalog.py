@@ -166,6 +166,11 @@ class Catalog:
         return self._namespaces
 
     @cached_property
+    def needs_approval(self) -> bool:
+        """Some tool may need a human's approval (so a run may pause)."""
+        return any(entry.tool.requires_approval for entry in self._entries.values())
+
+    @cached_property
     def manifest(self) -> Manifest:
         return Manifest({k: tuple(v) for k, v in self._namespaces.items()})
 

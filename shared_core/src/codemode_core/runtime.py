@@ -8,7 +8,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Literal
@@ -28,17 +28,26 @@ from codemode_core.dispatch import (
 from codemode_core.dispatch.approve import ApproveCalls
 from codemode_core.dispatch.journal import JournalCalls
 from codemode_core.durable.approvals import Approver, Decision, as_decision
-from codemode_core.durable.journal import ExecutionRecord, RunJournal, call_key
+from codemode_core.durable.journal import ExecutionRecord, ExecutionState, RunJournal, call_key
 from codemode_core.durable.store import MemoryStore, Store
 from codemode_core.errors import ConfigurationError, ResumeError, ToolError
 from codemode_core.events import Observer, ProgressEvent, notify
 from codemode_core.limits import Limits
-from codemode_core.result import ExecutionError, ExecutionResult
+from codemode_core.result import ExecutionError, ExecutionResult, PendingApproval
 from codemode_core.sandbox import (
     ExecutionOutcome,
     ExecutionRequest,
     Executor,
+    Manifest,
     resolve_executor,
+)
+from codemode_core.snippets import (
+    Snippet,
+    SnippetError,
+    new_snippet,
+    render_snippet_stubs,
+    search_snippets,
+    validate_snippet,
 )
 from codemode_core.tools import Tool
 
@@ -46,13 +55,17 @@ __all__ = ["CodeMode"]
 
 DiscoveryMode = Literal["full", "search", "auto"]
 
+_PRUNE_INTERVAL_SECONDS = 5.0
+"""Expired and excess executions are dropped at most this often (not on every run)."""
+
 
 class _Session:
     """The host side of one execution: what the sandbox's `tools`/`codemode` calls reach."""
 
-    def __init__(self, code_mode: CodeMode, ctx: CallContext) -> None:
+    def __init__(self, code_mode: CodeMode, ctx: CallContext, dispatcher: Dispatcher) -> None:
         self._code_mode = code_mode
         self._ctx = ctx
+        self._dispatcher = dispatcher
         self.deliveries: list[asyncio.Future[None]] = []
         """Log events on their way to the observer; awaited before `run()` returns."""
 
@@ -74,10 +87,21 @@ class _Session:
         call = ToolCall(
             entry=entry, arguments=jsonify(arguments), line=line, mapping_error=mapping_error
         )
-        return await self._code_mode._dispatcher.dispatch(call, self._ctx)
+        return await self._dispatcher.dispatch(call, self._ctx)
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
-        return self._code_mode._index.search(query, limit)
+        return self._code_mode._search(query, limit)
+
+    async def save_snippet(
+        self, name: str, code: str, description: str, parameters: Mapping[str, Any]
+    ) -> str:
+        try:
+            await self._code_mode.save_snippet(
+                name, code, description=description, parameters=parameters
+            )
+        except SnippetError as exc:
+            raise ToolError(str(exc), tool="codemode.save_snippet") from None
+        return f"saved: later plans call it as `await snippets.{name}(...)`"
 
     async def describe(self, name: str) -> str:
         return self._code_mode.describe(name)
@@ -156,11 +180,17 @@ class CodeMode:
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
         self._token_budget = discovery_token_budget
-        self._dispatcher: Dispatcher = RecordCalls(JournalCalls(ApproveCalls(InvokeTool())))
+        self._durable_chain: Dispatcher = RecordCalls(JournalCalls(ApproveCalls(InvokeTool())))
+        self._plain_chain: Dispatcher = RecordCalls(InvokeTool())
         self.store: Store = _resolve_store(store)
+        self._owns_store = not isinstance(store, Store)  # made here from a path: closed here
+        self._journal_live = bool(getattr(self.store, "durable", True))
         self._approver = approver
         self._pause_ttl = pause_ttl
         self._max_executions = max_executions
+        self._snippets: dict[str, Snippet] = {}
+        self._snippets_loaded = False
+        self._pruned_at = 0.0
         self._index = SearchIndex(self.catalog)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None
@@ -198,8 +228,14 @@ class CodeMode:
         return "\n".join(lines)
 
     def describe(self, name: str) -> str:
-        """Stub text of a tool (`tools.x`), a namespace (`tools.ns`) or a type (`Order`)."""
+        """Stub text of a tool (`tools.x`), a namespace (`tools.ns`), a type (`Order`), or a
+        snippet (`snippets.x`, or `snippets` for all)."""
         name = name.strip()
+        if name == "snippets" and self._snippets:
+            return render_snippet_stubs(self._snippets)
+        snippet = self._snippets.get(name.removeprefix("snippets."))
+        if snippet is not None and name.startswith("snippets."):
+            return render_snippet_stubs({snippet.name: snippet})
         if self.catalog.get(name) is not None or name.removeprefix("tools.") in (
             self.catalog.namespaces
         ):
@@ -207,9 +243,65 @@ class CodeMode:
         type_text = self.catalog.render_type(name)
         if type_text is not None:
             return type_text
-        hits = self._index.search(name, 3)
+        hits = self._search(name, 3)
         hint = f" Close matches: {', '.join(h['name'] for h in hits)}." if hits else ""
         raise ToolError(f"nothing is named `{name}`.{hint}", tool="codemode.describe")
+
+    def _search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """Catalog matches, with matching snippets first (they are few, and made for reuse)."""
+        found = search_snippets(self._snippets, query, limit)
+        return (found + self._index.search(query, limit))[:limit]
+
+    # Snippets -------------------------------------------------------------------------
+
+    async def save_snippet(
+        self,
+        name: str,
+        code: str,
+        *,
+        description: str = "",
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Snippet:
+        """Save a plan as `snippets.<name>(...)` for later plans (and other processes sharing
+        the store). It must compile under the sandbox policy and call existing tools with
+        arguments they accept; otherwise `SnippetError` lists every problem.
+
+        Args:
+            name: A lower-case identifier.
+            code: The plan body; parameters are plain names in it.
+            description: What it does (shown in stubs and search results).
+            parameters: `{"month": "str"}`, `{"month": {JSON Schema}}` or an object schema.
+        """
+        snippet = new_snippet(name, code, description, parameters)
+        problems = validate_snippet(snippet, self.catalog)
+        if problems:
+            raise SnippetError(f"snippet {name!r} was not saved:\n- " + "\n- ".join(problems))
+        await self.store.save_snippet(snippet)
+        self._snippets[snippet.name] = snippet
+        return snippet
+
+    async def snippets(self) -> list[Snippet]:
+        """The saved snippets (as the store has them now)."""
+        await self._refresh_snippets()
+        return sorted(self._snippets.values(), key=lambda s: s.name)
+
+    async def delete_snippet(self, name: str) -> None:
+        await self.store.delete_snippet(name)
+        self._snippets.pop(name, None)
+
+    async def _refresh_snippets(self) -> None:
+        """A durable store is shared with other processes: read what they saved. A memory
+        store is this process's: `save_snippet`/`delete_snippet` keep the copy current."""
+        if self._journal_live or not self._snippets_loaded:
+            self._snippets = {s.name: s for s in await self.store.load_snippets()}
+            self._snippets_loaded = True
+
+    def _manifest(self) -> Manifest:
+        manifest = self.catalog.manifest
+        if not self._snippets:
+            return manifest
+        wire = {name: s.to_wire() for name, s in sorted(self._snippets.items())}
+        return dataclasses.replace(manifest, snippets=wire)
 
     # Running plans --------------------------------------------------------------------
 
@@ -238,7 +330,8 @@ class CodeMode:
             created_at=now,
             updated_at=now,
         )
-        await self.store.create(record)
+        if self._journal_live:
+            await self.store.create(record)
         return await self._execute(RunJournal(record), observer)
 
     async def resume(
@@ -295,22 +388,26 @@ class CodeMode:
     async def _execute(self, journal: RunJournal, observer: Observer | None) -> ExecutionResult:
         record = journal.record
         started = time.perf_counter()
+        # A journal matters when something can read it: a durable store, a tool that may
+        # pause, or a resumed run replaying one. Otherwise calls skip those layers entirely.
+        journaled = self._journal_live or self.catalog.needs_approval or journal.replaying
         ctx = CallContext(
             execution_id=record.execution_id,
             limits=self.limits,
             observer=observer,
-            journal=journal,
+            journal=journal if journaled else None,
             approver=self._approver,
         )
+        await self._refresh_snippets()
         request = ExecutionRequest(
             record.code,
-            self.catalog.manifest,
+            self._manifest(),
             self.limits,
             record.execution_id,
             seed=record.seed,
             clock=journal.clock_readings,
         )
-        session = _Session(self, ctx)
+        session = _Session(self, ctx, self._durable_chain if journaled else self._plain_chain)
         try:
             outcome = await self._executor.execute(request, session)
         except Exception as exc:
@@ -324,23 +421,47 @@ class CodeMode:
         if session.deliveries:  # log lines were streamed as printed; let them arrive
             await asyncio.gather(*session.deliveries)
         pending = tuple(journal.new_pending)
-        now = time.time()
-        await self.store.append(record.execution_id, journal.take_added())
-        if outcome.status == "paused":
-            await self.store.finish(
-                record.execution_id,
-                "paused",
-                pending=pending,
-                expires_at=now + self._pause_ttl,
-                now=now,
-            )
-        else:
-            await self.store.finish(record.execution_id, outcome.status, now=now)
-            await self.store.prune(now=now, keep=self._max_executions)
+        await self._keep(journal, outcome.status, pending)
         result = self._result(record.execution_id, outcome, ctx, time.perf_counter() - started)
         if outcome.status == "paused":
             return dataclasses.replace(result, pending=pending)
         return result
+
+    async def _keep(
+        self, journal: RunJournal, status: str, pending: tuple[PendingApproval, ...]
+    ) -> None:
+        """Store what resuming needs. A durable store (SQLite, PostgreSQL) gets every entry as
+        it happens, so a crash loses nothing; a memory store, which a crash loses anyway, only
+        gets executions that pause, so plain runs cost nothing extra."""
+        record, now = journal.record, time.time()
+        added = journal.take_added()
+        if status == "paused":
+            expires_at = now + self._pause_ttl
+            if self._journal_live:
+                await self.store.append(record.execution_id, added)
+                await self.store.finish(
+                    record.execution_id, "paused", pending=pending, expires_at=expires_at, now=now
+                )
+            else:
+                await self.store.create(
+                    record.with_(
+                        state="paused",
+                        pending=pending,
+                        expires_at=expires_at,
+                        updated_at=now,
+                        journal=(*record.journal, *added),
+                    )
+                )
+            return
+        state: ExecutionState = "ok" if status == "ok" else "error"
+        if self._journal_live:
+            await self.store.append(record.execution_id, added)
+            await self.store.finish(record.execution_id, state, now=now)
+        elif record.pending:  # a resumed execution finishing: resuming it again must refuse
+            await self.store.finish(record.execution_id, state, now=now)
+        if now - self._pruned_at > _PRUNE_INTERVAL_SECONDS:
+            self._pruned_at = now
+            await self.store.prune(now=now, keep=self._max_executions)
 
     def _result(
         self, execution_id: str, outcome: ExecutionOutcome, ctx: CallContext, duration: float
@@ -364,16 +485,29 @@ class CodeMode:
         another thread, the plan runs on that loop, where its connections live; otherwise on a
         private background loop that persists between calls (so isolated workers stay warm).
         """
+        return self._wait(self.run(code, observer=observer))
+
+    def resume_sync(
+        self,
+        execution_id: str,
+        decisions: Mapping[str, Decision | bool] | None = None,
+        *,
+        observer: Observer | None = None,
+    ) -> ExecutionResult:
+        """`resume` from synchronous code (on the same loop `run_sync` uses)."""
+        return self._wait(self.resume(execution_id, decisions, observer=observer))
+
+    def _wait(self, coroutine: Coroutine[Any, Any, ExecutionResult]) -> ExecutionResult:
         home = self._loop
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if home is not None and home.is_running() and home is not running:
-            return submit(home, self.run(code, observer=observer)).result()
+            return submit(home, coroutine).result()
         if self._portal is None:
             self._portal = Portal()
-        return self._portal.call(self.run(code, observer=observer))
+        return self._portal.call(coroutine)
 
     # Lifecycle ------------------------------------------------------------------------
 
@@ -391,22 +525,27 @@ class CodeMode:
 
     async def aclose(self) -> None:
         """Release the executor (worker processes) and any open connections."""
-        await self._executor.aclose()
+        await self._release()
         self._loop = None
         if self._portal is not None:
             portal, self._portal = self._portal, None
             await asyncio.to_thread(portal.stop)
 
+    async def _release(self) -> None:
+        await self._executor.aclose()
+        if self._owns_store:  # made here from a path; it reopens if used again
+            await self.store.aclose()
+
     def close(self) -> None:
         """`aclose()` for synchronous code."""
         if self._portal is not None:
-            self._portal.call(self._executor.aclose())
+            self._portal.call(self._release())
             self._portal.stop()
             self._portal = None
             return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            asyncio.run(self._executor.aclose())
+            asyncio.run(self._release())
             return
         raise RuntimeError("inside a running event loop, use `await code_mode.aclose()`")

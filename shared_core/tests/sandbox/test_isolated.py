@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from codemode_core import CodeMode, Limits
+from codemode_core import CodeMode, Limits, ProgressEvent, Tool
 from codemode_core.sandbox import IsolatedExecutor
 from core_support import Calls, make_tools
 
@@ -121,3 +122,52 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except FileNotFoundError:
         return False
+
+
+_caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="none")
+
+
+async def test_tools_and_observers_run_in_the_callers_context() -> None:
+    """A warm worker serves each plan's calls in that plan's caller's context (adapters pass the
+    agent's run context this way), not in the context of the caller that started the worker."""
+
+    def whoami() -> str:
+        """The caller, as the host sees it."""
+        return _caller.get()
+
+    seen_by_observer: list[str] = []
+
+    def observe(event: ProgressEvent) -> None:
+        if event.kind == "log":
+            seen_by_observer.append(_caller.get())
+
+    cm = CodeMode([Tool.from_function(whoami)], executor=IsolatedExecutor(pool_size=1))
+    async with cm:
+
+        async def run_as(name: str) -> object:
+            _caller.set(name)
+            result = await cm.run("print('x')\nreturn await tools.whoami()", observer=observe)
+            return result.value
+
+        assert await run_as("first") == "first"
+        assert await run_as("second") == "second"  # same warm worker, new caller
+        assert await asyncio.gather(run_as("a"), run_as("b")) == ["a", "b"]
+    assert seen_by_observer[:2] == ["first", "second"]
+    assert sorted(seen_by_observer[2:]) == ["a", "b"]
+
+
+async def test_async_tools_run_as_tasks() -> None:
+    """Tools see a current task, as libraries they use expect (anyio, sniffio, httpx,
+    pydantic-ai, `asyncio.timeout`), whether they finish at once or wait."""
+
+    async def guarded(wait: bool) -> str:
+        """Uses asyncio.timeout, which needs a current task."""
+        async with asyncio.timeout(5):
+            if wait:
+                await asyncio.sleep(0.01)
+            return "task" if asyncio.current_task() is not None else "no task"
+
+    cm = CodeMode([Tool.from_function(guarded)], executor=IsolatedExecutor(pool_size=1))
+    async with cm:
+        result = await cm.run("return [await tools.guarded(False), await tools.guarded(True)]")
+    assert result.value == ["task", "task"], result.to_model()

@@ -293,3 +293,59 @@ def test_thousand_operations_render_fast() -> None:
         )
     ast.parse(renderer.render())
     assert time.perf_counter() - started < 2.0
+
+
+_TIME_RESULT = {
+    "title": "TimeResult",
+    "type": "object",
+    "properties": {
+        "timezone": {"title": "Timezone", "type": "string"},
+        "is_dst": {"title": "Is Dst", "type": "boolean"},
+        "offset": {"title": "UTC offset", "type": "string"},
+    },
+    "required": ["timezone", "is_dst", "offset"],
+}
+
+
+def test_titled_objects_keep_their_name_and_titles_that_restate_a_key_are_dropped() -> None:
+    """pydantic and MCP servers title their models (`TimeResult`) and every field after its
+    key ("Is Dst"): the model name is the best type name; the field titles are noise."""
+    renderer = StubRenderer()
+    renderer.add_tool(
+        namespace=None,
+        identifier="now",
+        description="Now.",
+        input_schema=obj({"zone": {"type": "string"}}, ["zone"]),
+        output_schema=_TIME_RESULT,
+    )
+    renderer.add_tool(  # the same model, reached through `$defs` by another tool
+        namespace=None,
+        identifier="convert",
+        description="Convert.",
+        input_schema=obj({"zone": {"type": "string"}}, ["zone"]),
+        output_schema={
+            "$defs": {"TimeResult": _TIME_RESULT},
+            "type": "object",
+            "title": "TimeConversion",
+            "properties": {
+                "source": {"$ref": "#/$defs/TimeResult"},
+                "target": {"$ref": "#/$defs/TimeResult"},
+            },
+            "required": ["source", "target"],
+        },
+    )
+    renderer.add_tool(  # another object titled TimeResult, of a different shape
+        namespace=None,
+        identifier="later",
+        description="Later.",
+        input_schema=obj({}, []),
+        output_schema={"title": "TimeResult", "type": "object", "properties": {"n": {}}},
+    )
+    text = renderer.render()
+    ast.parse(text)
+    assert "async def now(zone: str) -> TimeResult:" in text
+    assert "async def convert(zone: str) -> TimeConversion:" in text
+    assert "    source: TimeResult\n    target: TimeResult\n" in text
+    assert "async def later() -> LaterResult:" in text  # the title was taken: named by place
+    assert text.count("class TimeResult(TypedDict):") == 1
+    assert "    timezone: str\n    is_dst: bool\n    offset: str  # UTC offset\n" in text

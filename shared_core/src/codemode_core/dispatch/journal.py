@@ -25,13 +25,14 @@ class JournalCalls(WrapperDispatcher):
         if journal is None:
             return await self.wrapped.dispatch(call, ctx)
         name = call.entry.qualified_name
-        entry = journal.replayed(name, call.arguments)
-        if entry is not None:
-            if entry.error is not None:
-                raise ToolError(entry.error, tool=name)
-            return entry.result
-        expected = journal.next_unused()
-        if expected is not None:
+        if journal.replaying:
+            entry = journal.replayed(name, call.arguments)
+            if entry is not None:
+                if entry.error is not None:
+                    raise ToolError(entry.error, tool=name)
+                return entry.result
+            expected = journal.next_unused()
+            assert expected is not None
             raise StopPlan(
                 f"the resumed plan called {_show(name, call.arguments)} (line {call.line}), "
                 f"but its journal's next call is {_show(expected.tool, expected.arguments)} "

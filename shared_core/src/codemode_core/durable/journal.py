@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from codemode_core.durable.approvals import Decision
@@ -76,49 +76,69 @@ def call_key(tool: str, arguments: Mapping[str, Any]) -> str:
     return tool + json.dumps(arguments, sort_keys=True, ensure_ascii=False, default=str)
 
 
-@dataclass
 class RunJournal:
     """The host's view of one run's journal: what to replay, what was added, what waits.
 
     Created per run from the stored record (empty for a new execution). Replayed calls are
     matched by tool and arguments to the first unused journaled call (concurrent calls may
     arrive in another order); a call with no match while journaled calls remain unused means
-    the plan took another path.
+    the plan took another path. A plain slotted class: one is made per run, on the hot path.
     """
 
-    record: ExecutionRecord
-    decisions: dict[str, Decision] = field(default_factory=dict)
-    """Decisions given to `resume`, by the key of the pending call they answer."""
-    undecided: dict[str, PendingApproval] = field(default_factory=dict)
-    """Requests of the previous pause left without a decision: asked again under their id."""
-    added: list[JournalEntry] = field(default_factory=list)
-    """Entries of this run, not yet written to the store."""
-    new_pending: list[PendingApproval] = field(default_factory=list)
-    inflight: int = 0
-    """Calls past replay, still running (waiting approval included)."""
-    waiting: int = 0
-    """Calls waiting for a human."""
-    _replay: dict[str, list[JournalEntry]] = field(default_factory=dict)
-    _unused: int = 0
-    _clock_replay: int = 0
-    _clock_seen: int = 0
-    _seq: int = 0
-    _pause: asyncio.Future[None] | None = None
+    __slots__ = (
+        "_clock_replay",
+        "_clock_seen",
+        "_pause",
+        "_replay",
+        "_seq",
+        "_unused",
+        "added",
+        "decisions",
+        "inflight",
+        "new_pending",
+        "record",
+        "undecided",
+        "waiting",
+    )
 
-    def __post_init__(self) -> None:
-        for entry in self.record.journal:
+    def __init__(
+        self, record: ExecutionRecord, decisions: dict[str, Decision] | None = None
+    ) -> None:
+        self.record = record
+        self.decisions = decisions or {}
+        """Decisions given to `resume`, by the key of the pending call they answer."""
+        self.undecided: dict[str, PendingApproval] = {}
+        """Requests of the previous pause left without a decision: asked again, same id."""
+        self.added: list[JournalEntry] = []
+        """Entries of this run, not yet written to the store."""
+        self.new_pending: list[PendingApproval] = []
+        self.inflight = 0
+        """Calls past replay, still running (waiting approval included)."""
+        self.waiting = 0
+        """Calls waiting for a human."""
+        self._replay: dict[str, list[JournalEntry]] = {}
+        self._unused = 0
+        self._clock_replay = 0
+        self._clock_seen = 0
+        self._seq = 0
+        self._pause: asyncio.Future[None] | None = None
+        for entry in record.journal:
             if entry.kind == "call" and entry.tool is not None:
-                self._replay.setdefault(call_key(entry.tool, entry.arguments or {}), []).append(
-                    entry
-                )
+                key = call_key(entry.tool, entry.arguments or {})
+                self._replay.setdefault(key, []).append(entry)
                 self._unused += 1
             elif entry.kind == "clock":
                 self._clock_replay += 1
-        self._seq = max((e.seq for e in self.record.journal), default=0)
+            self._seq = max(self._seq, entry.seq)
 
     @property
     def clock_readings(self) -> tuple[float, ...]:
         return tuple(e.value or 0.0 for e in self.record.journal if e.kind == "clock")
+
+    @property
+    def replaying(self) -> bool:
+        """Journaled calls remain to be served (a resumed run before its pause point)."""
+        return self._unused > 0
 
     def replayed(self, tool: str, arguments: Mapping[str, Any]) -> JournalEntry | None:
         entries = self._replay.get(call_key(tool, arguments))

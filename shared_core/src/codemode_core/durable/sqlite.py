@@ -19,12 +19,13 @@ from codemode_core.durable.journal import ExecutionRecord, ExecutionState, Journ
 from codemode_core.durable.store import refusal
 from codemode_core.errors import StoreError
 from codemode_core.result import PendingApproval
+from codemode_core.snippets import Snippet
 
 __all__ = ["SQLiteStore"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS = [
     """
     CREATE TABLE IF NOT EXISTS codemode_executions (
@@ -45,26 +46,47 @@ _MIGRATIONS = [
     );
     CREATE INDEX IF NOT EXISTS codemode_executions_state ON codemode_executions(state);
     """,
+    """
+    CREATE TABLE IF NOT EXISTS codemode_snippets (
+        name TEXT PRIMARY KEY,
+        snippet TEXT NOT NULL
+    );
+    """,
 ]
 
 
 class SQLiteStore:
     """Executions and journals in a SQLite database file (created, and migrated, on open)."""
 
+    durable = True
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is not None:
+            return self._connection
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
+            self._connection = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None, timeout=30.0
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
+            self._connection = None
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from None
+        return self._connection
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        assert self._connection is not None
+        return self._connection
 
     def _migrate(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -86,6 +108,7 @@ class SQLiteStore:
     async def _run(self, operation: Callable[[], T]) -> T:
         def locked() -> T:
             with self._lock:
+                self._open()  # closed by aclose(): reopened on use
                 try:
                     return operation()
                 except sqlite3.Error as exc:
@@ -197,9 +220,31 @@ class SQLiteStore:
 
         await self._run(prune)
 
+    async def save_snippet(self, snippet: Snippet) -> None:
+        await self._run(
+            lambda: self._db.execute(
+                "INSERT INTO codemode_snippets (name, snippet) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET snippet = excluded.snippet",
+                (snippet.name, snippet.to_json()),
+            )
+        )
+
+    async def load_snippets(self) -> list[Snippet]:
+        rows = await self._run(
+            lambda: self._db.execute("SELECT snippet FROM codemode_snippets").fetchall()
+        )
+        return [Snippet.from_json(row[0]) for row in rows]
+
+    async def delete_snippet(self, name: str) -> None:
+        await self._run(
+            lambda: self._db.execute("DELETE FROM codemode_snippets WHERE name = ?", (name,))
+        )
+
     async def aclose(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
 
 def _record(execution_id: str, row: Any, journal: list[JournalEntry]) -> ExecutionRecord:

@@ -3,12 +3,14 @@ in-memory store (the default; it lasts as long as the process)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, JournalEntry
 from codemode_core.errors import ResumeError
 from codemode_core.result import PendingApproval
+from codemode_core.snippets import Snippet
 
 __all__ = ["MemoryStore", "Store", "refusal"]
 
@@ -16,7 +18,10 @@ __all__ = ["MemoryStore", "Store", "refusal"]
 @runtime_checkable
 class Store(Protocol):
     """Keeps execution records and their journals. Every method is atomic on its own;
-    `claim` is the one that must also be atomic across processes (one resumer wins)."""
+    `claim` is the one that must also be atomic across processes (one resumer wins).
+
+    A store whose `durable` attribute is False (it does not outlive the process) is only
+    given executions that pause; durable ones get every journal entry as it happens."""
 
     async def create(self, record: ExecutionRecord) -> None:
         """Store a new execution (state `running`, empty journal)."""
@@ -45,6 +50,15 @@ class Store(Protocol):
     async def prune(self, *, now: float, keep: int) -> None:
         """Drop expired paused executions, and the oldest finished ones beyond `keep`."""
 
+    async def save_snippet(self, snippet: Snippet) -> None:
+        """Store a snippet (replacing one of the same name)."""
+
+    async def load_snippets(self) -> list[Snippet]:
+        """Every stored snippet."""
+
+    async def delete_snippet(self, name: str) -> None:
+        """Forget a snippet (no error if there is none)."""
+
     async def aclose(self) -> None:
         """Release connections."""
 
@@ -69,18 +83,39 @@ def refusal(record: ExecutionRecord | None, execution_id: str, now: float) -> Re
 
 
 class MemoryStore:
-    """Executions in a dict: for one process, tests, and the default."""
+    """Executions in dicts: for one process, tests, and the default.
+
+    It keeps what resuming needs (paused executions with their journals) and a bounded record
+    of finished ones: their journals are dropped when they finish, so results of past runs do
+    not pile up in memory. Pruning touches only what it removes.
+    """
+
+    durable = False
+    """Gone with the process: `CodeMode` stores only executions that pause in it."""
 
     def __init__(self) -> None:
         self._records: dict[str, ExecutionRecord] = {}
         self._journals: dict[str, list[JournalEntry]] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._paused: dict[str, float | None] = {}
+        self._snippets: dict[str, Snippet] = {}
+
+    async def save_snippet(self, snippet: Snippet) -> None:
+        self._snippets[snippet.name] = snippet
+
+    async def load_snippets(self) -> list[Snippet]:
+        return list(self._snippets.values())
+
+    async def delete_snippet(self, name: str) -> None:
+        self._snippets.pop(name, None)
 
     async def create(self, record: ExecutionRecord) -> None:
         self._records[record.execution_id] = record
         self._journals[record.execution_id] = list(record.journal)
 
     async def append(self, execution_id: str, entries: Sequence[JournalEntry]) -> None:
-        self._journals.setdefault(execution_id, []).extend(entries)
+        if entries:
+            self._journals.setdefault(execution_id, []).extend(entries)
 
     async def finish(
         self,
@@ -92,10 +127,18 @@ class MemoryStore:
         now: float,
     ) -> None:
         record = self._records.get(execution_id)
-        if record is not None:
-            self._records[execution_id] = record.with_(
-                state=state, pending=tuple(pending), expires_at=expires_at, updated_at=now
-            )
+        if record is None:
+            return
+        self._records[execution_id] = record.with_(
+            state=state, pending=tuple(pending), expires_at=expires_at, updated_at=now
+        )
+        self._paused.pop(execution_id, None)
+        if state == "paused":
+            self._paused[execution_id] = expires_at
+        elif state in ("ok", "error"):
+            self._journals.pop(execution_id, None)
+            self._finished[execution_id] = None
+            self._finished.move_to_end(execution_id)
 
     async def load(self, execution_id: str) -> ExecutionRecord | None:
         record = self._records.get(execution_id)
@@ -112,24 +155,26 @@ class MemoryStore:
         ):
             raise refusal(await self.load(execution_id), execution_id, now)
         self._records[execution_id] = record.with_(state="running", updated_at=now)
+        self._paused.pop(execution_id, None)
         loaded = await self.load(execution_id)
         assert loaded is not None
         return loaded
 
     async def prune(self, *, now: float, keep: int) -> None:
         expired = [
-            key
-            for key, r in self._records.items()
-            if r.state == "paused" and r.expires_at is not None and r.expires_at <= now
+            key for key, expires in self._paused.items() if expires is not None and expires <= now
         ]
-        finished = sorted(
-            (r for r in self._records.values() if r.state in ("ok", "error")),
-            key=lambda r: r.updated_at,
-        )
-        excess = max(0, len(finished) - keep)  # paused and running ones never count
-        for key in expired + [r.execution_id for r in finished[:excess]]:
-            self._records.pop(key, None)
-            self._journals.pop(key, None)
+        for key in expired:
+            self._forget(key)
+        while len(self._finished) > keep:
+            key, _ = self._finished.popitem(last=False)
+            self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        self._records.pop(key, None)
+        self._journals.pop(key, None)
+        self._paused.pop(key, None)
+        self._finished.pop(key, None)
 
     async def aclose(self) -> None:
         return None

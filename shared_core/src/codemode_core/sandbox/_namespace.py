@@ -16,6 +16,7 @@ from codemode_core.sandbox._plan_api import (
     build_tools,
     direct_call,
 )
+from codemode_core.sandbox._snippets import build_snippets
 from codemode_core.sandbox.executor import Bridge, Manifest
 from codemode_core.sandbox.guards import PlanRuntime
 
@@ -54,4 +55,6 @@ def build_plan_globals(runtime: PlanRuntime, bridge: Bridge, manifest: Manifest)
     }
     if manifest.discovery:
         namespace["codemode"] = DiscoveryProxy(runtime, bridge)
+    if manifest.snippets:
+        namespace["snippets"] = build_snippets(runtime, bridge, manifest)
     return namespace

@@ -243,8 +243,24 @@ class DiscoveryProxy:
             self._runtime, "codemode.describe", plan_line(2), self._bridge.describe, (str(name),)
         )
 
+    def save_snippet(
+        self,
+        name: str,
+        code: str,
+        description: str = "",
+        parameters: dict[str, Any] | None = None,
+    ) -> PendingCall:
+        """Save `code` as `snippets.<name>(**parameters)` for later plans (validated first)."""
+        return PendingCall(
+            self._runtime,
+            "codemode.save_snippet",
+            plan_line(2),
+            self._bridge.save_snippet,
+            (str(name), str(code), str(description), dict(parameters or {})),
+        )
+
     def __repr__(self) -> str:
-        return "<codemode: search(query, limit=10), describe(name)>"
+        return "<codemode: search(query, limit=10), describe(name), save_snippet(...)>"
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("codemode cannot be copied")

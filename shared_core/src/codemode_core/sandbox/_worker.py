@@ -138,6 +138,21 @@ class _WorkerBridge:
     async def describe(self, name: str) -> str:
         return str(await self._connection.request({"op": "describe", "name": name}))
 
+    async def save_snippet(
+        self, name: str, code: str, description: str, parameters: Mapping[str, Any]
+    ) -> str:
+        return str(
+            await self._connection.request(
+                {
+                    "op": "save_snippet",
+                    "name": name,
+                    "code": code,
+                    "description": description,
+                    "parameters": jsonify(dict(parameters)),
+                }
+            )
+        )
+
     def log(self, text: str) -> None:
         self._connection.send({"type": "log", "text": text})
 

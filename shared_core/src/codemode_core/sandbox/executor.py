@@ -34,18 +34,31 @@ class Manifest:
 
     namespaces: Mapping[str, Sequence[str]]
     discovery: bool = True
+    snippets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Saved plans callable as `snippets.<name>`: name → {code, parameters, required}."""
 
     def to_wire(self) -> dict[str, Any]:
         return {
             "namespaces": {k: list(v) for k, v in self.namespaces.items()},
             "discovery": self.discovery,
+            "snippets": {k: dict(v) for k, v in self.snippets.items()},
         }
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Manifest:
+        snippets = data.get("snippets") or {}
         return cls(
             {str(k): tuple(v) for k, v in data["namespaces"].items()},
             bool(data.get("discovery", True)),
+            {
+                str(k): {
+                    "code": str(v.get("code", "")),
+                    "parameters": [str(p) for p in v.get("parameters", [])],
+                    "required": [str(p) for p in v.get("required", [])],
+                }
+                for k, v in snippets.items()
+                if isinstance(v, Mapping)
+            },
         )
 
 
@@ -92,6 +105,11 @@ class Bridge(Protocol):
 
     async def describe(self, name: str) -> str:
         """Stub text of a tool, namespace or type for `codemode.describe(name)`."""
+
+    async def save_snippet(
+        self, name: str, code: str, description: str, parameters: Mapping[str, Any]
+    ) -> str:
+        """Validate and save a snippet from a plan; returns how later plans call it."""
 
     def log(self, text: str) -> None:
         """A line the plan printed, as it is printed (must not block; may be a no-op)."""

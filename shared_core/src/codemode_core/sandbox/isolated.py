@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from typing import Any
 
 from codemode_core.errors import ToolError
@@ -248,6 +248,14 @@ class _Worker:
                 )
             elif op == "describe":
                 value = await bridge.describe(str(message.get("name")))
+            elif op == "save_snippet":
+                parameters = message.get("parameters")
+                value = await bridge.save_snippet(
+                    str(message.get("name")),
+                    str(message.get("code")),
+                    str(message.get("description") or ""),
+                    parameters if isinstance(parameters, dict) else {},
+                )
             else:
                 raise ToolError(f"unknown operation {op!r}")
             reply.update(ok=True, value=value)
@@ -276,50 +284,20 @@ class _Worker:
 def _start_eagerly(
     coroutine: Coroutine[Any, Any, None], context: contextvars.Context, tasks: set[Any]
 ) -> None:
-    """Run a call's coroutine at once, in `context`; only if it suspends (an async tool that
-    waits) does it become a task. Most tool calls complete without suspending, and skipping
-    the task and the loop turn it costs is a large part of the host's per-call time
-    (Python 3.12's `eager_task_factory` does the same; 3.11 does not have it)."""
-    try:
-        awaited = context.run(coroutine.send, None)
-    except StopIteration:
-        return
-    task = asyncio.get_running_loop().create_task(_resume(coroutine, awaited), context=context)
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+    """Start a call's coroutine as a task of its own, in `context`.
 
-
-async def _resume(coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
-    await _Suspended(coroutine, awaited)
-
-
-class _Suspended:
-    """Awaitable that continues a coroutine already started by hand: the task awaiting it
-    receives the future the coroutine waits on, and sends results (or throws) back in."""
-
-    __slots__ = ("_awaited", "_coroutine")
-
-    def __init__(self, coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
-        self._coroutine, self._awaited = coroutine, awaited
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        coroutine, awaited = self._coroutine, self._awaited
-        while True:
-            try:
-                sent = yield awaited
-            except GeneratorExit:
-                coroutine.close()
-                raise
-            except BaseException as exc:
-                try:
-                    awaited = coroutine.throw(exc)
-                except StopIteration:
-                    return
-            else:
-                try:
-                    awaited = coroutine.send(sent)
-                except StopIteration:
-                    return
+    On Python 3.12+ the task starts eagerly: its first step runs at once, so most tool calls
+    finish without a loop turn. It is always a real task, current while it runs: libraries a
+    tool uses (anyio and sniffio under httpx and pydantic-ai, `asyncio.timeout`) look for one.
+    """
+    loop = asyncio.get_running_loop()
+    if sys.version_info >= (3, 12):
+        task = asyncio.Task(coroutine, loop=loop, context=context, eager_start=True)
+    else:
+        task = loop.create_task(coroutine, context=context)
+    if not task.done():
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
 
 class IsolatedExecutor:

@@ -286,12 +286,18 @@ class TypeBuilder:
             return "Any"
         name_hint = camel_case(ref.rsplit("/", 1)[-1]) or "Ref"
         if isinstance(target, Mapping) and _is_object(target):
+            structure = _structure_key(target)
+            if structure is not None and structure in self._by_structure:
+                self._refs[key] = self._by_structure[structure]  # the same type, met inline
+                return self._use(self._refs[key])
             name = self._names.allocate(name_hint, fallback="Type")
             ctx.in_progress[ref] = name
             self._refs[key] = name
             definition = self._define_typed_dict(name, target, target["properties"], ctx, depth)
             del ctx.in_progress[ref]
             self.definitions[name] = definition
+            if structure is not None:
+                self._by_structure[structure] = name
             return self._use(name)
         return self._expr(target, ctx, name_hint, depth + 1)
 
@@ -308,7 +314,7 @@ class TypeBuilder:
         structure = _structure_key(schema)
         if structure is not None and structure in self._by_structure:
             return self._use(self._by_structure[structure])
-        name = self._names.allocate(camel_case(hint), fallback="Type")
+        name = self._names.allocate(_type_name(schema, hint, self._names), fallback="Type")
         definition = self._define_typed_dict(name, schema, properties, ctx, depth)
         self.definitions[name] = definition
         if structure is not None:
@@ -335,7 +341,7 @@ class TypeBuilder:
                 text = self._expr(prop, ctx, f"{name}{camel_case(str(key))}", depth + 1)
                 if key not in required_keys:
                     text = f"NotRequired[{text}]"
-                fields.append((str(key), text, _field_note(prop, text)))
+                fields.append((str(key), text, _field_note(prop, text, str(key))))
         finally:
             self._deps_stack.pop()
         deps.discard(name)
@@ -388,14 +394,33 @@ def degraded_note(schema: Any) -> str | None:
     return f"schema: {short(text, 80)}"
 
 
-def _field_note(schema: Any, annotation: str = "") -> str:
+def _type_name(schema: Mapping[str, Any], hint: str, taken: IdentifierAllocator) -> str:
+    """An object's own `title` (pydantic models, MCP output schemas: `Order`, `TimeResult`) when
+    it is free, else the name derived from where the object appears (`GetOrderResult`)."""
+    title = schema.get("title")
+    if isinstance(title, str):
+        name = camel_case(title)
+        if name and name.isidentifier() and name not in taken:
+            return name
+    return camel_case(hint)
+
+
+def _restates(title: str, key: str) -> bool:
+    """pydantic titles a field after its name (`day_of_week` → "Day Of Week"): no news."""
+    return re.sub(r"[^a-z0-9]", "", title.lower()) == re.sub(r"[^a-z0-9]", "", key.lower())
+
+
+def _field_note(schema: Any, annotation: str = "", key: str = "") -> str:
     if not isinstance(schema, Mapping):
         return short(f"schema: {schema!r}") if annotation == "Any" else ""
     notes = []
     fmt = schema.get("format")
     if isinstance(fmt, str):
         notes.append(fmt)
-    description = schema.get("description") or schema.get("title")
+    title = schema.get("title")
+    if isinstance(title, str) and _restates(title, key):
+        title = None
+    description = schema.get("description") or title
     if description:
         notes.append(str(description))
     if annotation in ("Any", "NotRequired[Any]"):

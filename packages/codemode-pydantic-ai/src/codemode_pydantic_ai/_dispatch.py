@@ -1,0 +1,128 @@
+"""A plan's tool calls, dispatched through pydantic-ai's own `ToolManager`.
+
+Each code tool call gets a `NestedCalls`: a `ToolManager` over the wrapped toolset, built from
+the code tool's own `RunContext`. Going through `ToolManager.handle_call` (the path pydantic-ai
+provides for sandboxes) means every inner call is validated by the tool's validator, runs with
+the run's `deps`, is counted in `ctx.usage`, passes the agent's capability hooks (tracing,
+guards), and resolves approvals with a `HandleDeferredToolCalls` capability when there is one.
+
+What a plan may see and what ends the run follows pydantic-ai's own rules for a direct call:
+`ModelRetry`, invalid arguments and `ToolFailed` reach the plan as a `ToolError` carrying the
+message (the model would have read it too); an unexpected exception or an exhausted usage
+limit ends the run, re-raised once the plan has stopped.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_ai import RunContext
+from pydantic_ai.exceptions import (
+    ApprovalRequired,
+    CallDeferred,
+    ModelRetry,
+    ToolFailed,
+    UsageLimitExceeded,
+)
+from pydantic_ai.messages import ToolCallPart, ToolReturn
+from pydantic_ai.tool_manager import ToolManager
+from pydantic_ai.tools import ToolDenied
+from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
+
+from codemode_core import ToolError
+from codemode_core.tools import describe_validation_error
+from codemode_pydantic_ai._barrier import Barrier
+
+__all__ = ["NestedCalls", "active_calls", "call_wrapped_tool"]
+
+active_calls: contextvars.ContextVar[NestedCalls | None] = contextvars.ContextVar(
+    "codemode_pydantic_ai_calls", default=None
+)
+"""The code tool call whose plan is running (set around `CodeMode.run`)."""
+
+
+async def call_wrapped_tool(name: str, arguments: dict[str, Any]) -> Any:
+    """What every neutral tool's function does: hand the call to the running code tool call."""
+    calls = active_calls.get()
+    if calls is None:
+        raise ToolError(f"{name} can only be called from a plan run by CodeModeToolset")
+    return await calls.call(name, arguments)
+
+
+@dataclass
+class NestedCalls:
+    """The inner tool calls of one code tool call, and the run-ending error if one happened."""
+
+    ctx: RunContext[Any]
+    toolset: AbstractToolset[Any]
+    tools: dict[str, ToolsetTool[Any]]
+    fatal: BaseException | None = None
+    """An error pydantic-ai would end the run with; re-raised after the plan stops."""
+    _manager: ToolManager[Any] = field(init=False)
+    _ids: itertools.count[int] = field(default_factory=itertools.count, init=False)
+    _pending: int = field(default=0, init=False)
+    _barrier: Barrier = field(default_factory=Barrier, init=False)
+
+    def __post_init__(self) -> None:
+        parent = self.ctx.tool_manager
+        self._manager = ToolManager(
+            toolset=self.toolset,
+            root_capability=parent.root_capability if parent is not None else None,
+            ctx=self.ctx,
+            tools=self.tools,
+        )
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> Any:
+        if self.fatal is not None:
+            raise ToolError(f"not called: the run is ending ({self.fatal})")
+        self._check_usage_limits(name)
+        part = ToolCallPart(
+            tool_name=name,
+            args=arguments,
+            tool_call_id=f"{self.ctx.tool_call_id or 'codemode'}:{next(self._ids)}",
+        )
+        self._pending += 1
+        try:
+            async with self._barrier.hold(exclusive=self.tools[name].tool_def.sequential):
+                result = await self._manager.handle_call(part, wrap_validation_errors=False)
+        except ModelRetry as exc:
+            raise ToolError(exc.message) from None
+        except ToolFailed as exc:
+            raise ToolError(exc.message) from None
+        except ValidationError as exc:
+            properties = self.tools[name].tool_def.parameters_json_schema.get("properties", {})
+            raise ToolError(describe_validation_error(exc, list(properties))) from None
+        except (ApprovalRequired, CallDeferred) as exc:
+            needs = "approval" if isinstance(exc, ApprovalRequired) else "an external result"
+            raise ToolError(f"{name} needs {needs}, which a plan cannot wait for") from None
+        except Exception as exc:
+            self.fatal = exc
+            raise ToolError(f"{name} failed and the run is ending: {type(exc).__name__}") from None
+        finally:
+            self._pending -= 1
+        if isinstance(result, ToolDenied):
+            raise ToolError(f"{name} was denied: {result.message}")
+        if isinstance(result, ToolReturn):
+            return result.return_value
+        return result
+
+    def _check_usage_limits(self, name: str) -> None:
+        """A plan's calls count toward `UsageLimits.tool_calls_limit` like direct calls.
+
+        Calls still running (started together with `asyncio.gather`) count as made, and so does
+        the code tool call itself, which pydantic-ai counts once it returns.
+        """
+        limits = self.ctx.usage_limits
+        if limits is None or limits.tool_calls_limit is None:
+            return
+        usage = self.ctx.usage
+        projected = replace(usage, tool_calls=usage.tool_calls + self._pending + 2)
+        try:
+            limits.check_before_tool_call(projected)
+        except UsageLimitExceeded as exc:
+            self.fatal = exc
+            raise ToolError(f"{name} not called: {exc}") from None

@@ -1,0 +1,277 @@
+"""Snippets: named, saved plans with typed parameters, callable from later plans.
+
+A snippet is plan code (the body of an async function whose parameters are plain names in it),
+a description, and a JSON Schema of its parameters. Saving validates it the way a model's plan
+would be judged: it must compile under the sandbox policy, and every `tools.*` call in it must
+name a real tool with arguments the tool accepts. Plans call it as `await snippets.name(...)`;
+it runs inside the same sandbox, budgets and journal as the plan that calls it.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import keyword
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from codemode_core.catalog import Catalog
+from codemode_core.errors import ConfigurationError
+from codemode_core.sandbox.compiler import PlanRejected, compile_plan
+from codemode_core.stubs import StubRenderer
+
+__all__ = ["Snippet", "SnippetError", "snippet_schema", "validate_snippet"]
+
+_SIMPLE_TYPES = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "list": "array",
+    "dict": "object",
+    "any": None,
+}
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class SnippetError(ConfigurationError):
+    """A snippet cannot be saved: the message lists every problem, with snippet lines."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Snippet:
+    """A saved plan with typed parameters."""
+
+    name: str
+    code: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    """JSON Schema (`object`) of the parameters."""
+    created_at: float = 0.0
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return list(self.parameters.get("properties", {}))
+
+    @property
+    def required(self) -> list[str]:
+        return list(self.parameters.get("required", []))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "name": self.name,
+                "code": self.code,
+                "description": self.description,
+                "parameters": dict(self.parameters),
+                "created_at": self.created_at,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Snippet:
+        return cls(**json.loads(text))
+
+    def to_wire(self) -> dict[str, Any]:
+        """What the sandbox needs to run it (plain data)."""
+        return {"code": self.code, "parameters": self.parameter_names, "required": self.required}
+
+
+def snippet_schema(parameters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Normalize `{"month": "str"}`, `{"month": {"type": "string"}}` or a whole object schema
+    into an object schema (every parameter required unless the schema says otherwise)."""
+    if not parameters:
+        return {"type": "object", "properties": {}, "required": []}
+    if parameters.get("type") == "object" and isinstance(parameters.get("properties"), Mapping):
+        return dict(parameters)
+    properties: dict[str, Any] = {}
+    for name, spec in parameters.items():
+        if isinstance(spec, str):
+            if spec.lower() not in _SIMPLE_TYPES:
+                raise SnippetError(
+                    f"parameter {name!r}: unknown type {spec!r}; use one of "
+                    f"{', '.join(_SIMPLE_TYPES)} or a JSON Schema"
+                )
+            json_type = _SIMPLE_TYPES[spec.lower()]
+            properties[name] = {"type": json_type} if json_type else {}
+        elif isinstance(spec, Mapping):
+            properties[name] = dict(spec)
+        else:
+            raise SnippetError(f"parameter {name!r}: give a type name or a JSON Schema")
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+def validate_snippet(snippet: Snippet, catalog: Catalog) -> list[str]:
+    """Every problem with `snippet`, as `line N: ...` messages (empty when it is fine)."""
+    problems: list[str] = []
+    if not _NAME.match(snippet.name) or keyword.iskeyword(snippet.name):
+        problems.append(
+            f"name {snippet.name!r} must be a lower-case Python identifier (e.g. monthly_report)"
+        )
+    for name in snippet.parameter_names:
+        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+            problems.append(f"parameter {name!r} must be a Python identifier without a leading _")
+    compiled = compile_plan(snippet.code)
+    if isinstance(compiled, PlanRejected):
+        problems.append(compiled.message)
+        return problems
+    problems.extend(_check_calls(snippet.code, catalog))
+    return problems
+
+
+def _check_calls(code: str, catalog: Catalog) -> list[str]:
+    """Static check of `tools.*(...)` calls: the tool exists, keywords are its parameters,
+    required ones are given, and literal arguments have the declared JSON type."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    problems: list[str] = []
+    known = {entry.qualified_name: entry for entry in catalog}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _dotted(node.func)
+        if name is None or not name.startswith("tools."):
+            continue
+        entry = known.get(name)
+        if entry is None:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problems.append(f"line {node.lineno}: there is no tool {name}{hint}")
+            continue
+        schema = entry.tool.input_schema
+        properties = schema.get("properties", {}) or {}
+        open_ended = schema.get("additionalProperties") not in (None, False) or not properties
+        given = {k.arg for k in node.keywords if k.arg is not None}
+        positional = len(node.args)
+        if any(k.arg is None for k in node.keywords) or any(
+            isinstance(a, ast.Starred) for a in node.args
+        ):
+            continue  # **kwargs / *args: checked when it runs
+        names = list(properties)
+        if positional > len(names) and not open_ended:
+            problems.append(
+                f"line {node.lineno}: {name} takes at most {len(names)} positional arguments"
+            )
+        given |= set(names[:positional])
+        for unknown in sorted(given - set(properties)):
+            if not open_ended:
+                problems.append(
+                    f"line {node.lineno}: {name} has no parameter {unknown!r} "
+                    f"(parameters: {', '.join(names) or 'none'})"
+                )
+        for missing in [r for r in schema.get("required", []) if r not in given]:
+            problems.append(f"line {node.lineno}: {name} needs the argument {missing!r}")
+        for keyword_arg in node.keywords:
+            expected = properties.get(keyword_arg.arg or "", {}).get("type")
+            literal = _literal_type(keyword_arg.value)
+            if expected and literal and not _fits(literal, expected):
+                problems.append(
+                    f"line {node.lineno}: {name} argument {keyword_arg.arg!r} should be "
+                    f"{expected}, got a {literal} literal"
+                )
+    return problems
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _literal_type(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool):
+            return "boolean"
+        if isinstance(value, int):
+            return "integer"
+        if isinstance(value, float):
+            return "number"
+        if isinstance(value, str):
+            return "string"
+        if value is None:
+            return "null"
+    if isinstance(node, (ast.List, ast.ListComp)):
+        return "array"
+    if isinstance(node, (ast.Dict, ast.DictComp)):
+        return "object"
+    return None
+
+
+def _fits(literal: str, expected: Any) -> bool:
+    allowed = set(expected) if isinstance(expected, list) else {expected}
+    if literal == "integer" and "number" in allowed:
+        return True
+    return literal in allowed
+
+
+def render_snippet_stubs(snippets: Mapping[str, Snippet]) -> str:
+    """`class snippets:` with one typed async function per snippet, as the model reads it."""
+    renderer = StubRenderer(root="snippets")
+    for snippet in sorted(snippets.values(), key=lambda s: s.name):
+        renderer.add_tool(
+            namespace=None,
+            identifier=snippet.name,
+            description=snippet.description or "A saved plan.",
+            input_schema=snippet.parameters,
+            output_schema=None,
+        )
+    return renderer.render()
+
+
+def new_snippet(
+    name: str, code: str, description: str, parameters: Mapping[str, Any] | None
+) -> Snippet:
+    return Snippet(
+        name=name,
+        code=code,
+        description=description,
+        parameters=snippet_schema(parameters),
+        created_at=time.time(),
+    )
+
+
+def search_snippets(
+    snippets: Mapping[str, Snippet], query: str, limit: int
+) -> list[dict[str, Any]]:
+    """Snippets sharing words with the query, best first, in `codemode.search`'s shape."""
+    words = set(re.findall(r"[a-z0-9]+", query.lower()))
+    scored: list[tuple[int, Snippet]] = []
+    for snippet in snippets.values():
+        text = f"{snippet.name.replace('_', ' ')} {snippet.description}".lower()
+        score = len(words & set(re.findall(r"[a-z0-9]+", text)))
+        if score:
+            scored.append((score, snippet))
+    scored.sort(key=lambda item: (-item[0], item[1].name))
+    results = []
+    for _, snippet in scored[:limit]:
+        stub = render_snippet_stubs({snippet.name: snippet})
+        signature = next(
+            (
+                line.strip().removeprefix("async def ").rstrip(":")
+                for line in stub.splitlines()
+                if line.strip().startswith("async def ")
+            ),
+            snippet.name,
+        )
+        results.append(
+            {
+                "name": f"snippets.{snippet.name}",
+                "summary": (snippet.description or "A saved plan.").splitlines()[0],
+                "signature": signature,
+                "kind": "snippet",
+            }
+        )
+    return results
