@@ -17,8 +17,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from codemode_core import CodeMode, ConfigurationError, StoreError
 from codemode_core.durable import ExecutionRecord, approve
-from codemode_core.durable._postgres_schema import LATEST_VERSION, MIGRATIONS
+from codemode_core.durable._postgres_schema import LATEST_VERSION, MIGRATIONS, qualified
 from codemode_core.durable.postgres import PostgresStore
+from codemode_core.snippets import Snippet
 from durable_support import REFUND_PLAN, Counter, shop_tools
 
 
@@ -124,15 +125,59 @@ async def test_a_pool_you_pass_is_used_and_left_open(postgres_dsn: str, pg_schem
     await cm.aclose()
 
 
-async def test_misuse_after_close_or_from_another_loop_is_explained(
+async def test_one_loop_at_a_time_and_reopened_after_close(
     postgres_dsn: str, pg_schema: str
 ) -> None:
     store = await PostgresStore(postgres_dsn, schema=pg_schema).open()
-    with pytest.raises(StoreError, match="opened on another event loop"):
+    await store.create(ExecutionRecord(execution_id="x", code="1", seed=1))
+    with pytest.raises(StoreError, match="open on another event loop"):
         await asyncio.to_thread(asyncio.run, store.load("x"))
     await store.aclose()
-    with pytest.raises(StoreError, match="the store is closed"):
-        await store.load("x")
+
+    async def elsewhere() -> ExecutionRecord | None:
+        try:
+            return await store.load("x")  # reopens, on this other loop
+        finally:
+            await store.aclose()
+
+    assert await asyncio.to_thread(asyncio.run, elsewhere()) is not None
+    assert await store.load("x") is not None  # and back here
+    await store.aclose()
+
+
+async def test_a_schema_at_an_older_version_is_upgraded_in_place(
+    postgres_dsn: str, pg_schema: str
+) -> None:
+    async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
+        await conn.execute(qualified("CREATE SCHEMA {schema}", pg_schema))
+        await conn.execute(
+            qualified(
+                "CREATE TABLE {schema}.codemode_migrations (version integer PRIMARY KEY,"
+                " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                pg_schema,
+            )
+        )
+        first = MIGRATIONS[0]
+        for statement in first.statements:
+            await conn.execute(qualified(statement, pg_schema))
+        await conn.execute(
+            qualified("INSERT INTO {schema}.codemode_migrations VALUES (1, %s)", pg_schema),
+            (first.description,),
+        )
+        await conn.execute(
+            qualified(
+                "INSERT INTO {schema}.codemode_executions (id, code, seed, state, created_at,"
+                " updated_at) VALUES ('old', 'return 1', 5, 'ok', 1, 2)",
+                pg_schema,
+            )
+        )
+    async with PostgresStore(postgres_dsn, schema=pg_schema) as store:
+        old = await store.load("old")
+        assert old is not None and (old.seed, old.state, old.updated_at) == (5, "ok", 2.0)
+        await store.save_snippet(Snippet(name="s", code="return 1"))  # a version-2 table
+    assert [v for v, _ in await _applied(postgres_dsn, pg_schema)] == list(
+        range(1, LATEST_VERSION + 1)
+    )
 
 
 def test_psycopg_loads_only_when_postgres_store_is_used() -> None:

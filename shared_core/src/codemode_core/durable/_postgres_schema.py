@@ -63,6 +63,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             " ON {schema}.codemode_executions (state, updated_at)",
         ),
     ),
+    Migration(
+        2,
+        "snippets",
+        (
+            """
+            CREATE TABLE {schema}.codemode_snippets (
+                name text PRIMARY KEY,
+                snippet text NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 """Every schema step, oldest first; the version numbers are 1, 2, 3, ... without gaps."""
 

@@ -19,6 +19,7 @@ from codemode_core.durable.journal import ExecutionRecord, ExecutionState, Journ
 from codemode_core.durable.store import refusal
 from codemode_core.errors import ConfigurationError, StoreError
 from codemode_core.result import PendingApproval
+from codemode_core.snippets import Snippet
 
 try:
     import psycopg
@@ -52,8 +53,12 @@ class PostgresStore:
 
     The store connects on first use, or explicitly with `await store.open()` /
     `async with PostgresStore(...)`, which surfaces a wrong DSN at startup. Its connections
-    belong to the event loop that opened it: use one store per loop.
+    belong to the event loop that opened it: use it from one loop at a time (after `aclose()`
+    it reopens on next use, on whichever loop that is).
     """
+
+    durable = True
+    """Outlives the process: `CodeMode` journals every call here as it happens."""
 
     def __init__(
         self,
@@ -90,7 +95,6 @@ class PostgresStore:
         self._pool: AsyncConnectionPool[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Lock | None = None
-        self._closed = False
 
     # Lifecycle ------------------------------------------------------------------------
 
@@ -111,29 +115,33 @@ class PostgresStore:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the store's own pool (a pool you passed in stays open: it is yours)."""
-        self._closed = True
+        """Close the store's own pool (a pool you passed in stays open: it is yours). Using
+        the store again reopens it."""
         pool, self._pool = self._pool, None
+        self._loop = self._opening = None
         if pool is not None and pool is not self._given_pool:
             await pool.close()
 
     async def _ready(self) -> AsyncConnectionPool[Any]:
-        if self._closed:
-            raise StoreError(f"{self._where()}: the store is closed; create a new PostgresStore")
         loop = asyncio.get_running_loop()
         if self._loop is not None and self._loop is not loop:
             raise StoreError(
-                f"{self._where()}: opened on another event loop; its connections belong to "
-                "that loop, so create one PostgresStore per event loop"
+                f"{self._where()}: it is open on another event loop, and its connections "
+                "belong to that loop; use one PostgresStore per event loop (or `aclose()` it "
+                "on the first loop before using it on another)"
             )
         if self._pool is not None:
             return self._pool
         if self._opening is None:
-            self._opening = asyncio.Lock()
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await self._open_pool()
-                self._loop = loop
+            self._opening, self._loop = asyncio.Lock(), loop
+        try:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await self._open_pool()
+        except BaseException:
+            if self._pool is None:  # nothing open: any loop may try again
+                self._loop = self._opening = None
+            raise
         return self._pool
 
     async def _open_pool(self) -> AsyncConnectionPool[Any]:
@@ -306,6 +314,27 @@ class PostgresStore:
                     " ORDER BY updated_at DESC, id OFFSET %s)"
                 ),
                 (keep,),
+            )
+
+    async def save_snippet(self, snippet: Snippet) -> None:
+        async with self._transaction("save a snippet") as conn:
+            await conn.execute(
+                self._sql(
+                    "INSERT INTO {schema}.codemode_snippets (name, snippet) VALUES (%s, %s)"
+                    " ON CONFLICT (name) DO UPDATE SET snippet = excluded.snippet"
+                ),
+                (snippet.name, snippet.to_json()),
+            )
+
+    async def load_snippets(self) -> list[Snippet]:
+        async with self._transaction("load snippets") as conn:
+            cursor = await conn.execute(self._sql("SELECT snippet FROM {schema}.codemode_snippets"))
+            return [Snippet.from_json(row[0]) for row in await cursor.fetchall()]
+
+    async def delete_snippet(self, name: str) -> None:
+        async with self._transaction("delete a snippet") as conn:
+            await conn.execute(
+                self._sql("DELETE FROM {schema}.codemode_snippets WHERE name = %s"), (name,)
             )
 
 
