@@ -188,7 +188,8 @@ class PostgresStore:
         return f"PostgreSQL store at {self.dsn or '(libpq defaults)'}, schema {self.schema!r}"
 
     def _failure(self, action: str, exc: psycopg.Error) -> StoreError:
-        message = f"{self._where()}: {action} failed: {str(exc).strip() or type(exc).__name__}"
+        detail = " ".join(str(exc).split()) or type(exc).__name__  # libpq spans lines
+        message = f"{self._where()}: {action} failed: {detail}"
         if isinstance(exc, psycopg.OperationalError):
             message += (
                 " (check that the server is running and reachable from this machine, and the "
