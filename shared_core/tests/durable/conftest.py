@@ -7,19 +7,19 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from postgres_support import start_postgres, stop_postgres
 
 from codemode_core.durable import MemoryStore, SQLiteStore, Store
+from postgres_support import start_postgres, stop_postgres
 
 STORES = ["memory", "sqlite", "postgres"]
 """Every store kind; the store contract suite runs unchanged against each."""
 
 
 @pytest.fixture(scope="session")
-def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_dsn() -> Iterator[str]:
     """The DSN of a PostgreSQL server started for this test session (stopped and deleted
     after it)."""
-    server = start_postgres(tmp_path_factory.mktemp("postgres"))
+    server = start_postgres()
     try:
         yield str(server.get_uri())
     finally:

@@ -21,6 +21,7 @@ from codemode_core.durable._postgres_schema import LATEST_VERSION, MIGRATIONS, q
 from codemode_core.durable.postgres import PostgresStore
 from codemode_core.snippets import Snippet
 from durable_support import REFUND_PLAN, Counter, shop_tools
+from postgres_support import start_postgres
 
 
 async def _applied(dsn: str, schema: str) -> list[tuple[int, str]]:
@@ -203,3 +204,15 @@ def test_psycopg_loads_only_when_postgres_store_is_used() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "pip install 'codemode-core[postgres]'" in done.stdout
+
+
+def test_a_test_server_that_cannot_start_fails_the_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pgserver
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("initdb: could not create directory")
+
+    monkeypatch.setattr(pgserver, "get_server", broken)
+    with pytest.raises(pytest.fail.Exception, match="do not skip") as caught:
+        start_postgres()
+    assert "initdb: could not create directory" in str(caught.value)
