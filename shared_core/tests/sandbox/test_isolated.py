@@ -167,7 +167,21 @@ async def test_async_tools_run_as_tasks() -> None:
                 await asyncio.sleep(0.01)
             return "task" if asyncio.current_task() is not None else "no task"
 
-    cm = CodeMode([Tool.from_function(guarded)], executor=IsolatedExecutor(pool_size=1))
+    async def times_out() -> str:
+        """The deadline cancels the task that waits, the one that entered the timeout."""
+        before = asyncio.current_task()
+        try:
+            async with asyncio.timeout(0.05):
+                await asyncio.sleep(5)
+        except TimeoutError:
+            return "timed out" if asyncio.current_task() is before else "another task"
+        return "not cancelled"
+
+    tools = [Tool.from_function(guarded), Tool.from_function(times_out)]
+    cm = CodeMode(tools, executor=IsolatedExecutor(pool_size=1))
     async with cm:
-        result = await cm.run("return [await tools.guarded(False), await tools.guarded(True)]")
-    assert result.value == ["task", "task"], result.to_model()
+        result = await cm.run(
+            "return [await tools.guarded(False), await tools.guarded(True),"
+            " await tools.times_out()]"
+        )
+    assert result.value == ["task", "task", "timed out"], result.to_model()

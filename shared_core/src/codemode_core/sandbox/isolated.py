@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Generator
 from typing import Any
 
 from codemode_core.errors import ToolError
@@ -284,20 +284,90 @@ class _Worker:
 def _start_eagerly(
     coroutine: Coroutine[Any, Any, None], context: contextvars.Context, tasks: set[Any]
 ) -> None:
-    """Start a call's coroutine as a task of its own, in `context`.
+    """Start a call's coroutine as a task of its own, in `context`, running its first step at
+    once: most tool calls then finish (and reply to the worker) without waiting a loop turn.
 
-    On Python 3.12+ the task starts eagerly: its first step runs at once, so most tool calls
-    finish without a loop turn. It is always a real task, current while it runs: libraries a
-    tool uses (anyio and sniffio under httpx and pydantic-ai, `asyncio.timeout`) look for one.
+    It is always a real task, current while it runs: libraries a tool uses (anyio and sniffio
+    under httpx and pydantic-ai, `asyncio.timeout`) look for one. Python 3.12+ does this
+    itself (`eager_start`); on 3.11 the first step runs here with the task entered by hand,
+    and the task, once scheduled, continues the same coroutine if that step suspended.
     """
     loop = asyncio.get_running_loop()
     if sys.version_info >= (3, 12):
         task = asyncio.Task(coroutine, loop=loop, context=context, eager_start=True)
     else:
-        task = loop.create_task(coroutine, context=context)
+        task = _eager_task_311(loop, coroutine, context)
     if not task.done():
         tasks.add(task)
         task.add_done_callback(tasks.discard)
+
+
+class _FirstStep:
+    """What the hand-run first step left for its task: nothing (it finished), or the
+    coroutine and the future it now waits on."""
+
+    __slots__ = ("awaited", "coroutine", "error")
+
+    def __init__(self) -> None:
+        self.coroutine: Coroutine[Any, Any, None] | None = None
+        self.awaited: Any = None
+        self.error: BaseException | None = None
+
+
+def _eager_task_311(
+    loop: asyncio.AbstractEventLoop,
+    coroutine: Coroutine[Any, Any, None],
+    context: contextvars.Context,
+) -> asyncio.Task[None]:
+    first = _FirstStep()
+    task = loop.create_task(_continue(first), context=context)
+    asyncio.tasks._enter_task(loop, task)  # as Task.__step does
+    try:
+        first.awaited = context.run(coroutine.send, None)
+        first.coroutine = coroutine
+    except StopIteration:
+        pass
+    except BaseException as exc:  # raised by the task, where it belongs
+        first.error = exc
+    finally:
+        asyncio.tasks._leave_task(loop, task)
+    return task
+
+
+async def _continue(first: _FirstStep) -> None:
+    if first.error is not None:
+        raise first.error
+    if first.coroutine is not None:
+        await _Suspended(first.coroutine, first.awaited)
+
+
+class _Suspended:
+    """Awaitable that continues a coroutine started by hand: the task awaiting it receives
+    the future the coroutine waits on, and sends results (or throws) back in."""
+
+    __slots__ = ("_awaited", "_coroutine")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
+        self._coroutine, self._awaited = coroutine, awaited
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coroutine, awaited = self._coroutine, self._awaited
+        while True:
+            try:
+                sent = yield awaited
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as exc:
+                try:
+                    awaited = coroutine.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    awaited = coroutine.send(sent)
+                except StopIteration:
+                    return
 
 
 class IsolatedExecutor:
