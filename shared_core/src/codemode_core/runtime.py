@@ -122,6 +122,10 @@ class _Session:
 def _resolve_store(store: Store | str | os.PathLike[str] | None) -> Store:
     if store is None:
         return MemoryStore()
+    if isinstance(store, str) and store.startswith(("postgresql://", "postgres://")):
+        from codemode_core.durable.postgres import PostgresStore
+
+        return PostgresStore(store)
     if isinstance(store, (str, os.PathLike)):
         from codemode_core.durable.sqlite import SQLiteStore
 
@@ -148,8 +152,8 @@ class CodeMode:
             with `codemode.search`/`describe` in plans; `"auto"` picks by size.
         discovery_token_budget: Above this many (estimated) stub tokens, `"auto"` searches.
         store: Where executions and their journals are kept between a pause and `resume`:
-            a `Store` (`MemoryStore`, `SQLiteStore`, `PostgresStore`), or a file path for
-            SQLite. Default: in memory (resumable within this process).
+            a `Store` (`MemoryStore`, `SQLiteStore`, `PostgresStore`), a file path for
+            SQLite, or a `postgresql://` URL. Default: in memory (resumable within this process).
         approver: Decides calls to tools that `requires_approval` (sync or async; `True`,
             `approve`, `False`, `reject(reason)`, or `None` to leave it to a human). Without
             one, such a call pauses the execution (`status="paused"`) until `resume`.

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-import subprocess
-import sys
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from codemode_core import CodeMode, ResumeError, Tool
 from codemode_core.durable import MemoryStore, approve, reject
-from codemode_core.durable.sqlite import SQLiteStore
 from durable_support import REFUND_PLAN, Counter, shop_tools
 
 
@@ -162,75 +156,3 @@ async def test_resume_refuses_clearly(make_cm: Callable[..., CodeMode], counter:
     await asyncio.sleep(0.3)
     with pytest.raises(ResumeError, match="expired"):
         await cm.resume(late.execution_id, {late.pending[0].request_id: approve})
-
-
-async def test_sqlite_store_resumes_in_a_new_code_mode(
-    make_cm: Callable[..., CodeMode], counter: Counter, tmp_path: Path
-) -> None:
-    path = tmp_path / "executions.sqlite"
-    first = make_cm(shop_tools(counter), store=path)
-    paused = await first.run(REFUND_PLAN)
-    record = await first.store.load(paused.execution_id)
-    assert record is not None and [e.tool for e in record.journal if e.kind == "call"] == [
-        "tools.find_customer",
-        "tools.open_orders",
-    ]
-    await first.store.aclose()
-
-    second = make_cm(shop_tools(counter), store=SQLiteStore(path))
-    done = await second.resume(paused.execution_id, {paused.pending[0].request_id: approve})
-    assert done.ok and counter.counts == {"find_customer": 1, "open_orders": 1, "refund": 1}
-    await second.store.aclose()
-
-
-_RESUMER = """
-import asyncio, json, sys, time
-sys.path[:0] = json.loads(sys.argv[5])
-from codemode_core import CodeMode, ResumeError
-from codemode_core.durable import approve
-from durable_support import Counter, shop_tools
-
-path, execution_id, request_id, start_at, _ = sys.argv[1:6]
-
-async def main():
-    cm = CodeMode(shop_tools(Counter(sys.argv[6])), store=path, executor="inprocess")
-    time.sleep(max(0.0, float(start_at) - time.time()))  # both processes start together
-    try:
-        result = await cm.resume(execution_id, {request_id: approve})
-        print(json.dumps({"ok": result.ok, "value": result.value}))
-    except ResumeError as exc:
-        print(json.dumps({"error": str(exc)}))
-
-asyncio.run(main())
-"""
-
-
-def test_two_processes_resume_at_once_and_exactly_one_wins(tmp_path: Path) -> None:
-    """A paused execution in SQLite, resumed by two processes at the same moment."""
-    path = tmp_path / "shared.sqlite"
-    calls = tmp_path / "calls.jsonl"
-    counter = Counter(str(calls))
-    cm = CodeMode(shop_tools(counter), store=path, executor="inprocess")
-    paused = cm.run_sync(REFUND_PLAN)
-    cm.close()
-    start_at = str(time.time() + 2.0)
-    search_path = json.dumps([p for p in sys.path if p])
-    args = [str(path), paused.execution_id, paused.pending[0].request_id, start_at, search_path]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", _RESUMER, *args, str(calls)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    outputs = [json.loads(p.communicate(timeout=60)[0]) for p in processes]
-
-    winners = [o for o in outputs if o.get("ok")]
-    losers = [o for o in outputs if "error" in o]
-    assert len(winners) == 1 and len(losers) == 1, outputs
-    assert winners[0]["value"] == {"order_id": 103, "refunded": 60.0}
-    assert "already running" in losers[0]["error"] or "already finished" in losers[0]["error"]
-    made = [json.loads(line)[0] for line in calls.read_text().splitlines()]
-    assert sorted(made) == ["find_customer", "open_orders", "refund"]  # each exactly once
