@@ -30,6 +30,9 @@ def main() -> None:
     print(discovery.render(discovery.run()))
     print("\n== Context tokens (o200k_base): tool definitions vs stubs vs discovery; a task ==")
     print(asyncio.run(tokens.run()))
+    mcp_server = importlib.import_module("bench_mcp_server")
+    print("\n== codemode serve: the tool list an MCP client loads (o200k_base) ==")
+    print(mcp_server.render(asyncio.run(mcp_server.run())))
 
 
 if __name__ == "__main__":

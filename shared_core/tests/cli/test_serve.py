@@ -1,0 +1,226 @@
+"""`codemode serve` as a real subprocess, reached with the official MCP client, over stdio and
+streamable HTTP, wrapping a real MCP server from PyPI and a loopback OpenAPI service."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from mcp_servers import free_port, notes_http_server
+from openapi_service import pet_store
+
+CODEMODE = [sys.executable, "-c", "from codemode_core.cli import main; main()"]
+TIME = f"time={sys.executable} -m mcp_server_time --local-timezone UTC"
+
+PLAN = """
+now = await tools.time.get_current_time(timezone="UTC")
+pets = await tools.pets.listPets(limit=2)
+print(f"{len(pets)} pets")
+return {"tz": now["timezone"], "pets": [p["name"] for p in pets]}
+"""
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Path]:
+    with pet_store() as (_, spec_text):
+        spec = tmp_path / "shop.yaml"
+        spec.write_text(spec_text)
+        yield spec
+
+
+def _text(result: Any) -> str:
+    return "".join(getattr(block, "text", "") for block in result.content)
+
+
+async def _exercise(client: Client, *, expect_tools: set[str]) -> None:
+    tools = {tool.name for tool in (await client.list_tools()).tools}
+    assert tools == expect_tools
+    progress: list[tuple[float, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, message))
+
+    result = await client.call_tool("run_code", {"code": PLAN}, progress_callback=on_progress)
+    assert not result.is_error, _text(result)
+    value = json.loads(_text(result).split("\n\nLogs:")[0])
+    assert value["tz"] == "UTC" and len(value["pets"]) == 2
+    assert "2 pets" in _text(result)
+    assert [m for _, m in progress][:2] == [
+        "tools.time.get_current_time done (line 2)",
+        "tools.pets.listPets done (line 3)",
+    ]
+    bad = await client.call_tool("run_code", {"code": "return await tools.pets.listPets(lim=1)"})
+    assert bad.is_error and "line 1" in _text(bad) and "lim" in _text(bad)
+
+
+async def test_serve_over_stdio_wraps_an_mcp_server_and_an_openapi_service(shop: Path) -> None:
+    params = StdioServerParameters(
+        command=CODEMODE[0],
+        args=[
+            *CODEMODE[1:],
+            "serve",
+            "--mcp-stdio",
+            TIME,
+            "--openapi",
+            f"pets={shop}",
+            "--discovery",
+            "full",
+        ],
+    )
+    logged: list[Any] = []
+
+    async def on_log(message: Any) -> None:
+        logged.append(message.data)
+
+    async with Client(params, logging_callback=on_log, log_level="info") as client:
+        await _exercise(client, expect_tools={"run_code"})
+        assert "2 pets" in logged  # printed lines go out as MCP log messages
+        description = next(t for t in (await client.list_tools()).tools).description or ""
+        assert "class time:" in description and "def listPets(" in description
+
+
+async def test_serve_in_discovery_mode_adds_search_and_describe(shop: Path) -> None:
+    params = StdioServerParameters(
+        command=CODEMODE[0],
+        args=[
+            *CODEMODE[1:],
+            "serve",
+            "--mcp-stdio",
+            TIME,
+            "--openapi",
+            f"pets={shop}",
+            "--discovery",
+            "search",
+        ],
+    )
+    async with Client(params) as client:
+        await _exercise(client, expect_tools={"run_code", "search", "describe"})
+        found = await client.call_tool("search", {"query": "current time in a zone"})
+        assert "tools.time.get_current_time" in _text(found)
+        stub = await client.call_tool("describe", {"name": "tools.pets.listPets"})
+        assert "def listPets(" in _text(stub)
+
+
+async def test_a_killed_upstream_is_a_clear_error_and_the_server_keeps_serving(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    config = tmp_path / "servers.json"
+    config.write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "time": {
+                        "command": sys.executable,
+                        "args": ["-m", "mcp_server_time", "--local-timezone", "UTC"],
+                    },
+                    "notes": {"url": f"http://127.0.0.1:{port}/mcp"},
+                }
+            }
+        )
+    )
+    params = StdioServerParameters(
+        command=CODEMODE[0], args=[*CODEMODE[1:], "serve", "--config", str(config)]
+    )
+    with notes_http_server(port) as _url:
+        client_cm = Client(params)
+        client = await client_cm.__aenter__()
+    try:  # the notes server is gone now
+        dead = await client.call_tool(
+            "run_code", {"code": "return await tools.notes.find_notes(tag='x')"}
+        )
+        assert dead.is_error
+        assert "notes" in _text(dead) and ("connect" in _text(dead) or "closed" in _text(dead))
+        alive = await client.call_tool(
+            "run_code",
+            {"code": 'return (await tools.time.get_current_time(timezone="UTC"))["timezone"]'},
+        )
+        assert not alive.is_error and "UTC" in _text(alive)
+        with notes_http_server(port):  # back on the same port: the next run reconnects
+            back = await client.call_tool(
+                "run_code", {"code": "return len(await tools.notes.find_notes(tag='x')) >= 0"}
+            )
+            assert not back.is_error, _text(back)
+    finally:
+        await client_cm.__aexit__(None, None, None)
+
+
+async def test_serve_over_streamable_http(shop: Path) -> None:
+    port = free_port()
+    with _serving(
+        [
+            "serve",
+            "--transport",
+            "http",
+            "--port",
+            str(port),
+            "--mcp-stdio",
+            TIME,
+            "--openapi",
+            f"pets={shop}",
+            "--discovery",
+            "full",
+        ],
+        port,
+    ):
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            await _exercise(client, expect_tools={"run_code"})
+
+
+def test_stubs_and_run_commands(shop: Path, tmp_path: Path) -> None:
+    stubs = subprocess.run(
+        [*CODEMODE, "stubs", "--openapi", f"pets={shop}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert stubs.returncode == 0, stubs.stderr
+    compile(stubs.stdout, "stubs", "exec")  # what the model reads is valid Python
+    assert "class pets:" in stubs.stdout
+    plan = tmp_path / "plan.py"
+    plan.write_text("pets = await tools.pets.listPets(limit=1)\nreturn len(pets)")
+    ran = subprocess.run(
+        [*CODEMODE, "run", str(plan), "--openapi", f"pets={shop}", "--executor", "inprocess"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    report = json.loads(ran.stdout)
+    assert report["status"] == "ok" and report["value"] == 1
+    assert report["tool_calls"][0]["tool"] == "tools.pets.listPets"
+    missing = subprocess.run([*CODEMODE, "stubs"], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "give at least one source" in missing.stderr
+
+
+@contextmanager
+def _serving(arguments: list[str], port: int) -> Iterator[None]:
+    process = subprocess.Popen([*CODEMODE, *arguments], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"codemode serve did not start: {process.stderr}") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
