@@ -376,13 +376,17 @@ class CodeMode:
 
     # Running plans --------------------------------------------------------------------
 
-    async def run(self, code: str, *, observer: Observer | None = None) -> ExecutionResult:
+    async def run(
+        self, code: str, *, observer: Observer | None = None, execution_id: str | None = None
+    ) -> ExecutionResult:
         """Run one plan; never raises for anything the plan or its tools do.
 
         Args:
             code: The plan (Python source) the model wrote.
             observer: Receives a `ProgressEvent` as each tool call starts and ends and as each
                 line is printed (sync or async callable).
+            execution_id: Names the execution (default: a new random id), e.g. after the
+                framework's own tool-call id, so that a re-run step can find it again.
         """
         if not isinstance(code, str):
             return ExecutionResult(
@@ -395,7 +399,7 @@ class CodeMode:
             )
         now = time.time()
         record = ExecutionRecord(
-            execution_id=uuid.uuid4().hex,
+            execution_id=execution_id or uuid.uuid4().hex,
             code=code,
             seed=secrets.randbits(63),
             created_at=now,
@@ -411,6 +415,7 @@ class CodeMode:
         decisions: Mapping[str, Decision | bool] | None = None,
         *,
         observer: Observer | None = None,
+        record: ExecutionRecord | None = None,
     ) -> ExecutionResult:
         """Continue a paused execution with the humans' decisions on its pending requests.
 
@@ -422,12 +427,22 @@ class CodeMode:
             execution_id: `ExecutionResult.execution_id` of the paused run.
             decisions: `{request_id: approve | reject(reason) | True | False}` for requests in
                 `ExecutionResult.pending`; requests left out stay pending.
+            record: The paused execution itself (`paused_record`), when it was kept outside
+                this store, e.g. in a LangGraph checkpoint; it is put in the store first.
 
         Raises:
             ResumeError: unknown, expired, finished or already-resumed executions, and
                 decisions for requests the execution does not have.
         """
         given = dict(decisions or {})
+        if record is not None:  # carried by the caller (e.g. in a framework's checkpoint)
+            if record.execution_id != execution_id or record.state != "paused":
+                raise ResumeError(
+                    f"the record given is of execution {record.execution_id!r} "
+                    f"({record.state}), not a paused {execution_id!r}"
+                )
+            if await self.store.load(execution_id) is None:
+                await self.store.create(record)
         record = await self.store.claim(execution_id, now=time.time())
         by_id = {p.request_id: p for p in record.pending}
         unknown = sorted(set(given) - set(by_id))
@@ -455,6 +470,12 @@ class CodeMode:
             if key not in resolved:
                 journal.undecided[key] = pending
         return await self._execute(journal, observer)
+
+    async def paused_record(self, execution_id: str) -> ExecutionRecord | None:
+        """The stored record of a paused execution (to keep it elsewhere, e.g. in a
+        framework's checkpoint, and `resume(..., record=...)` from it in another process)."""
+        record = await self.store.load(execution_id)
+        return record if record is not None and record.state == "paused" else None
 
     async def _execute(self, journal: RunJournal, observer: Observer | None) -> ExecutionResult:
         record = journal.record

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from langchain_core.callbacks import (
@@ -17,6 +17,8 @@ from langchain_core.tools import BaseTool, InjectedToolArg
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from codemode_core import CodeMode, ExecutionResult, ProgressEvent
+from codemode_core.durable.approvals import apply_approval_rules
+from codemode_langchain._approvals import run_or_resume
 from codemode_langchain._convert import OuterCall, current_call, to_codemode_tools
 
 __all__ = ["CodeModeArtifact", "CodeModeTool", "create_codemode_tool", "stream_payload"]
@@ -81,7 +83,8 @@ class CodeModeTool(BaseTool):
 
         token = current_call.set(outer)
         try:
-            result = self.code_mode.run_sync(code, observer=report)
+            call_id = getattr(runtime, "tool_call_id", None)
+            result = self.code_mode._wait(run_or_resume(self.code_mode, code, call_id, report))
         finally:
             current_call.reset(token)
         return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
@@ -107,7 +110,8 @@ class CodeModeTool(BaseTool):
 
         token = current_call.set(outer)
         try:
-            result = await self.code_mode.run(code, observer=report)
+            call_id = getattr(runtime, "tool_call_id", None)
+            result = await run_or_resume(self.code_mode, code, call_id, report)
         finally:
             current_call.reset(token)
         return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
@@ -149,6 +153,7 @@ def create_codemode_tool(
     tools: Sequence[BaseTool | Callable[..., Any]],
     *,
     name: str = "run_code",
+    require_approval: Mapping[str, bool | Callable[[Mapping[str, Any]], bool]] | None = None,
     **options: Any,
 ) -> CodeModeTool:
     """One LangChain tool that runs Code Mode plans over `tools`.
@@ -157,7 +162,12 @@ def create_codemode_tool(
         tools: `@tool` functions, `StructuredTool`s, `BaseTool` subclasses (pydantic or JSON
             Schema `args_schema`), or plain callables; sync or async.
         name: The code tool's name.
+        require_approval: `{tool_name: True | predicate(arguments)}`: calls that need a
+            human. In a LangGraph graph a plan reaching one pauses as an `interrupt()`; resume
+            with `Command(resume={request_id: "approve" | "reject" | ...})`.
         **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `discovery`, ...).
     """
-    code_mode = CodeMode(to_codemode_tools(tools), **options)
+    code_mode = CodeMode(
+        apply_approval_rules(to_codemode_tools(tools), require_approval), **options
+    )
     return CodeModeTool(name=name, description=code_mode.description, code_mode=code_mode)

@@ -9,6 +9,7 @@ def test_all() -> None:
         "CodeModeMiddleware",
         "CodeModeTool",
         "create_codemode_tool",
+        "resume_value",
         "to_codemode_tool",
         "to_codemode_tools",
     ]

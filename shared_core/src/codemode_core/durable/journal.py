@@ -63,6 +63,21 @@ class ExecutionRecord:
     def with_(self, **changes: Any) -> ExecutionRecord:
         return replace(self, **changes)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly data (to keep the record in a checkpoint or a message)."""
+        data = asdict(self)
+        data["journal"] = [asdict(entry) for entry in self.journal]
+        data["pending"] = [asdict(p) for p in self.pending]
+        plain: dict[str, Any] = json.loads(json.dumps(data, ensure_ascii=False, default=str))
+        return plain
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExecutionRecord:
+        fields = dict(data)
+        fields["journal"] = tuple(JournalEntry(**e) for e in fields.get("journal", ()))
+        fields["pending"] = tuple(PendingApproval(**p) for p in fields.get("pending", ()))
+        return cls(**fields)
+
     def pending_json(self) -> str:
         return json.dumps([asdict(p) for p in self.pending], ensure_ascii=False, default=str)
 
