@@ -3,6 +3,7 @@ streamable HTTP, wrapping a real MCP server from PyPI and a loopback OpenAPI ser
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -111,8 +112,9 @@ async def test_serve_in_discovery_mode_adds_search_and_describe(shop: Path) -> N
         assert "def listPets(" in _text(stub)
 
 
+@pytest.mark.parametrize("transport", ["stdio", "http"])
 async def test_a_killed_upstream_is_a_clear_error_and_the_server_keeps_serving(
-    tmp_path: Path,
+    tmp_path: Path, transport: str
 ) -> None:
     port = free_port()
     config = tmp_path / "servers.json"
@@ -129,30 +131,39 @@ async def test_a_killed_upstream_is_a_clear_error_and_the_server_keeps_serving(
             }
         )
     )
-    params = StdioServerParameters(
-        command=CODEMODE[0], args=[*CODEMODE[1:], "serve", "--config", str(config)]
-    )
-    with notes_http_server(port) as _url:
-        client_cm = Client(params)
+    serve = ["serve", "--config", str(config)]
+    with contextlib.ExitStack() as stack:
+        notes = contextlib.ExitStack()  # the upstream runs while codemode serve starts
+        notes.enter_context(notes_http_server(port))
+        target: Any = StdioServerParameters(command=CODEMODE[0], args=[*CODEMODE[1:], *serve])
+        if transport == "http":
+            serve_port = free_port()
+            http = [*serve, "--transport", "http", "--port", str(serve_port)]
+            stack.enter_context(_serving(http, serve_port))
+            target = f"http://127.0.0.1:{serve_port}/mcp"
+        client_cm = Client(target)
         client = await client_cm.__aenter__()
-    try:  # the notes server is gone now
-        dead = await client.call_tool(
-            "run_code", {"code": "return await tools.notes.find_notes(tag='x')"}
-        )
-        assert dead.is_error
-        assert "notes" in _text(dead) and ("connect" in _text(dead) or "closed" in _text(dead))
-        alive = await client.call_tool(
-            "run_code",
-            {"code": 'return (await tools.time.get_current_time(timezone="UTC"))["timezone"]'},
-        )
-        assert not alive.is_error and "UTC" in _text(alive)
-        with notes_http_server(port):  # back on the same port: the next run reconnects
-            back = await client.call_tool(
-                "run_code", {"code": "return len(await tools.notes.find_notes(tag='x')) >= 0"}
+        assert not (await client.call_tool("run_code", {"code": "return 1"})).is_error
+        notes.close()  # kill the upstream mid-session
+        try:  # the notes server is gone now
+            dead = await client.call_tool(
+                "run_code", {"code": "return await tools.notes.find_notes(tag='x')"}
             )
-            assert not back.is_error, _text(back)
-    finally:
-        await client_cm.__aexit__(None, None, None)
+            assert dead.is_error
+            assert "notes" in _text(dead)
+            assert "connect" in _text(dead) or "closed" in _text(dead)
+            alive = await client.call_tool(
+                "run_code",
+                {"code": 'return (await tools.time.get_current_time(timezone="UTC"))["timezone"]'},
+            )
+            assert not alive.is_error and "UTC" in _text(alive)
+            with notes_http_server(port):  # back on the same port: the next run reconnects
+                back = await client.call_tool(
+                    "run_code", {"code": "return len(await tools.notes.find_notes(tag='x')) >= 0"}
+                )
+                assert not back.is_error, _text(back)
+        finally:
+            await client_cm.__aexit__(None, None, None)
 
 
 async def test_serve_over_streamable_http(shop: Path) -> None:
@@ -190,7 +201,17 @@ def test_stubs_and_run_commands(shop: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.py"
     plan.write_text("pets = await tools.pets.listPets(limit=1)\nreturn len(pets)")
     ran = subprocess.run(
-        [*CODEMODE, "run", str(plan), "--openapi", f"pets={shop}", "--executor", "inprocess"],
+        [
+            *CODEMODE,
+            "run",
+            str(plan),
+            "--openapi",
+            str(shop),
+            "--namespace",
+            "pets",
+            "--executor",
+            "inprocess",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -214,7 +235,8 @@ def _serving(arguments: list[str], port: int) -> Iterator[None]:
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"codemode serve did not start: {process.stderr}") from None
+                    output = process.stderr.read() if process.poll() is not None else ""
+                    raise RuntimeError(f"codemode serve did not start: {output}") from None
                 time.sleep(0.1)
         yield
     finally:

@@ -46,6 +46,14 @@ def _sources(command: F) -> F:
             help="An OpenAPI 3.x service: a spec path or URL (JSON or YAML).",
         ),
         click.option(
+            "--namespace",
+            "namespaces",
+            multiple=True,
+            metavar="NAME",
+            help="Names the sources given without NAME= (in the order --mcp-stdio, --mcp-http, "
+            "--openapi): their tools become tools.NAME.*. Repeatable.",
+        ),
+        click.option(
             "--config",
             "config",
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -79,6 +87,7 @@ def _code_mode(
     mcp_stdio: Sequence[str],
     mcp_http: Sequence[str],
     openapi: Sequence[str],
+    namespaces: Sequence[str],
     config: Path | None,
     discovery: str,
     executor: str | None,
@@ -86,7 +95,7 @@ def _code_mode(
 ) -> CodeMode:
     from codemode_core.cli.sources import connectors_from_config, connectors_from_options
 
-    connectors: list[Connector] = connectors_from_options(mcp_stdio, mcp_http, openapi)
+    connectors: list[Connector] = connectors_from_options(mcp_stdio, mcp_http, openapi, namespaces)
     if config is not None:
         connectors += connectors_from_config(config)
     if not connectors:

@@ -35,22 +35,34 @@ def split_named(value: str) -> tuple[str | None, str]:
 
 
 def connectors_from_options(
-    mcp_stdio: Iterable[str], mcp_http: Iterable[str], openapi: Iterable[str]
+    mcp_stdio: Iterable[str],
+    mcp_http: Iterable[str],
+    openapi: Iterable[str],
+    namespaces: Iterable[str] = (),
 ) -> list[Connector]:
+    """Connectors for `--mcp-stdio`, `--mcp-http` and `--openapi` values, in that order. A
+    source is named by a `NAME=` prefix, else by the next unused `--namespace`, else by
+    itself (the server's declared name, the API's title)."""
     from codemode_core.connectors import MCPConnector, OpenAPIConnector
+
+    spare = iter(list(namespaces))
+
+    def named(value: str) -> tuple[str | None, str]:
+        namespace, rest = split_named(value)
+        return (namespace or next(spare, None)), rest
 
     found: list[Connector] = []
     for value in mcp_stdio:
-        namespace, command = split_named(value)
+        namespace, command = named(value)
         words = shlex.split(command)
         if not words:
             raise ConfigurationError(f"--mcp-stdio {value!r}: give a command, e.g. 'uvx server'")
         found.append(MCPConnector.stdio(words[0], words[1:], namespace=namespace))
     for value in mcp_http:
-        namespace, url = split_named(value)
+        namespace, url = named(value)
         found.append(MCPConnector.http(url, namespace=namespace))
     for value in openapi:
-        namespace, spec = split_named(value)
+        namespace, spec = named(value)
         found.append(OpenAPIConnector(spec, namespace=namespace))
     return found
 
