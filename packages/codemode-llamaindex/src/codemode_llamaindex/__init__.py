@@ -2,6 +2,8 @@
 
 from codemode_llamaindex._convert import to_codemode_tool, to_codemode_tools
 from codemode_llamaindex.events import (
+    CodeModeApproval,
+    CodeModeApprovalRequired,
     CodeModeEvent,
     CodeModeLog,
     CodeModeToolCall,
@@ -15,6 +17,8 @@ from codemode_llamaindex.tools import (
 )
 
 __all__ = [
+    "CodeModeApproval",
+    "CodeModeApprovalRequired",
     "CodeModeEvent",
     "CodeModeInput",
     "CodeModeLog",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from llama_index.core.bridge.pydantic import Field
-from llama_index.core.workflow import Context, Event
+from llama_index.core.workflow import Context, Event, HumanResponseEvent, InputRequiredEvent
 
 from codemode_core import Observer, ProgressEvent
 
@@ -84,3 +84,23 @@ def stream_progress(ctx: Context, code_tool: str) -> Observer:
         ctx.write_event_to_stream(to_workflow_event(event, code_tool))
 
     return write
+
+
+class CodeModeApprovalRequired(InputRequiredEvent):
+    """A plan waits for a human: answer with `CodeModeApproval` (a `HumanResponseEvent`)
+    carrying the same `execution_id` and a decision per request id."""
+
+    prefix: str = ""
+    """One line for a human: how many calls wait."""
+    execution_id: str
+    requests: list[dict[str, Any]] = Field(default_factory=list)
+    """Each: request_id, tool (as the plan calls it), arguments, line (in the plan)."""
+
+
+class CodeModeApproval(HumanResponseEvent):
+    """The human's answer: `decisions={request_id: "approve" | "reject" | True | False |
+    {"type": "reject", "message": ...}}`."""
+
+    response: str = ""
+    execution_id: str
+    decisions: dict[str, Any] = Field(default_factory=dict)

@@ -3,7 +3,8 @@
 # No `from __future__ import annotations` here: `FunctionTool` finds the workflow `Context`
 # parameter by comparing real annotation objects, which postponed (string) annotations defeat.
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from llama_index.core.bridge.pydantic import BaseModel, Field
@@ -12,8 +13,13 @@ from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSp
 from llama_index.core.workflow import Context
 
 from codemode_core import CodeMode, ConfigurationError, ExecutionResult
+from codemode_core.durable.approvals import apply_approval_rules, decision_from
 from codemode_llamaindex._convert import NativeTool, OuterCall, current_call, to_codemode_tools
-from codemode_llamaindex.events import stream_progress
+from codemode_llamaindex.events import (
+    CodeModeApproval,
+    CodeModeApprovalRequired,
+    stream_progress,
+)
 
 __all__ = ["CodeModeInput", "CodeModeTool", "CodeModeToolSpec", "create_codemode_tool"]
 
@@ -69,10 +75,16 @@ class CodeModeToolSpec(BaseToolSpec):
     spec_functions: list[SPEC_FUNCTION_TYPE] = [("run_code_sync", "run_code")]  # noqa: RUF012
 
     def __init__(
-        self, tools: Iterable[NativeTool], *, name: str = "run_code", **options: Any
+        self,
+        tools: Iterable[NativeTool],
+        *,
+        name: str = "run_code",
+        require_approval: Mapping[str, bool | Callable[[Mapping[str, Any]], bool]] | None = None,
+        **options: Any,
     ) -> None:
         self.name = name
-        self.code_mode = CodeMode(to_codemode_tools(tools), **options)
+        converted = apply_approval_rules(to_codemode_tools(tools), require_approval)
+        self.code_mode = CodeMode(converted, **options)
 
     async def run_code(self, code: str, ctx: Context) -> ExecutionResult:
         """Run a plan; inside an agent workflow `ctx` is its `Context` (else None).
@@ -83,7 +95,9 @@ class CodeModeToolSpec(BaseToolSpec):
         token = current_call.set(OuterCall(ctx=ctx))
         try:
             observer = None if ctx is None else stream_progress(ctx, self.name)
-            return await self.code_mode.run(code, observer=observer)
+            if ctx is None:
+                return await self.code_mode.run(code, observer=observer)
+            return await _run_with_approvals(self.code_mode, code, ctx, observer)
         finally:
             current_call.reset(token)
 
@@ -132,7 +146,11 @@ class CodeModeToolSpec(BaseToolSpec):
 
 
 def create_codemode_tool(
-    tools: Iterable[NativeTool], *, name: str = "run_code", **options: Any
+    tools: Iterable[NativeTool],
+    *,
+    name: str = "run_code",
+    require_approval: Mapping[str, bool | Callable[[Mapping[str, Any]], bool]] | None = None,
+    **options: Any,
 ) -> CodeModeTool:
     """One LlamaIndex tool that runs Code Mode plans over `tools`.
 
@@ -142,6 +160,54 @@ def create_codemode_tool(
         tools: `FunctionTool`s, `BaseTool`/`AsyncBaseTool` subclasses, `QueryEngineTool`s,
             tool specs (or their `to_tool_list()`), and plain sync or async callables.
         name: The code tool's name.
+        require_approval: `{tool_name: True | predicate(arguments)}`: calls that need a
+            human. Inside an agent workflow a plan reaching one writes `CodeModeApprovalRequired`
+            (an `InputRequiredEvent`) and continues when a matching `CodeModeApproval` arrives.
         **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `discovery`, ...).
     """
-    return CodeModeToolSpec(tools, name=name, **options)._tool()
+    return CodeModeToolSpec(tools, name=name, require_approval=require_approval, **options)._tool()
+
+
+async def _run_with_approvals(
+    code_mode: CodeMode, code: str, ctx: Context, observer: Any
+) -> ExecutionResult:
+    """Run the plan; while it waits for approvals, wait for the human's answer on the workflow.
+
+    LlamaIndex's `ctx.wait_for_event` stops the step and replays it when the answer arrives.
+    The execution is named after the plan, so the replayed step finds the paused execution
+    (and its journal) instead of running the plan again: no tool runs twice.
+    """
+    execution_id = "li-" + hashlib.sha256(code.encode()).hexdigest()[:24]
+    if await code_mode.paused_record(execution_id) is None:
+        result = await code_mode.run(code, observer=observer, execution_id=execution_id)
+    else:
+        result = None
+    while result is None or result.status == "paused":
+        paused = await code_mode.paused_record(execution_id)
+        assert paused is not None
+        answer = await ctx.wait_for_event(
+            CodeModeApproval,
+            waiter_event=CodeModeApprovalRequired(
+                prefix=f"{len(paused.pending)} tool call(s) of a plan need approval",
+                execution_id=execution_id,
+                requests=[
+                    {
+                        "request_id": p.request_id,
+                        "tool": p.tool,
+                        "arguments": dict(p.arguments),
+                        "line": p.line,
+                    }
+                    for p in paused.pending
+                ],
+            ),
+            waiter_id=f"{execution_id}:{','.join(p.request_id for p in paused.pending)}",
+            requirements={"execution_id": execution_id},
+            timeout=None,
+        )
+        decisions = {
+            str(k): decision
+            for k, v in answer.decisions.items()
+            if (decision := decision_from(v, f"the decision for {k!r}")) is not None
+        }
+        result = await code_mode.resume(execution_id, decisions, observer=observer)
+    return result

@@ -5,6 +5,8 @@ import codemode_llamaindex
 
 def test_all() -> None:
     assert codemode_llamaindex.__all__ == [
+        "CodeModeApproval",
+        "CodeModeApprovalRequired",
         "CodeModeEvent",
         "CodeModeInput",
         "CodeModeLog",
