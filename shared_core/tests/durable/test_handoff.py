@@ -104,3 +104,18 @@ def test_a_rule_saying_false_turns_approval_off() -> None:
     tools: list[Tool] = shop_tools(Counter())
     [refund] = [t for t in require_approval(tools, {"refund": False}) if t.name == "refund"]
     assert refund.requires_approval is False
+
+
+def test_wait_awaits_on_the_loop_run_sync_uses() -> None:
+    """Synchronous adapters read the store (or adopt a record) on the CodeMode's own loop."""
+    counter = Counter()
+    cm = CodeMode(shop_tools(counter), executor="inprocess")
+    paused = cm.run_sync(REFUND_PLAN)
+    record = cm.wait(cm.store.load(paused.execution_id))
+    assert record is not None and record.pending == paused.pending
+    other = CodeMode(shop_tools(counter), executor="inprocess")
+    assert other.wait(adopt(other.store, record)) is True
+    done = other.resume_sync(paused.execution_id, {paused.pending[0].request_id: approve})
+    assert done.ok and counter.counts == {"find_customer": 1, "open_orders": 1, "refund": 1}
+    cm.close()
+    other.close()
