@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import AfterValidator, Discriminator, StrictBool
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from codemode_core import CodeMode, ExecutionResult, PendingApproval
 from codemode_core.durable import Decision, approve, edit, reject
