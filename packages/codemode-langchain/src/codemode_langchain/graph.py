@@ -54,6 +54,8 @@ class PlanStep:
 
     code_mode: CodeMode
     observer: Observer | None
+    call_id: str | None
+    """The model's tool call id: kept with the outcome, checked when it is read back."""
     code: str = ""
     record: Mapping[str, Any] | None = None
     """The paused execution to resume (as saved by the previous step); None runs `code`."""
@@ -76,7 +78,7 @@ class PlanStep:
             if kept is None:
                 raise ResumeError(f"execution {result.execution_id!r} paused but is not stored")
             saved = record_to_data(kept)
-        return {"result": result_to_data(result), "record": saved}
+        return {"call_id": self.call_id, "result": result_to_data(result), "record": saved}
 
 
 async def codemode(step: PlanStep) -> dict[str, Any]:
@@ -93,7 +95,16 @@ _astep = task(codemode)
 _step = task(codemode_sync)
 
 
-def _read(outcome: Mapping[str, Any]) -> tuple[ExecutionResult, Mapping[str, Any] | None]:
+def _read(
+    outcome: Mapping[str, Any], call_id: str | None
+) -> tuple[ExecutionResult, Mapping[str, Any] | None]:
+    if outcome.get("call_id") != call_id:  # LangGraph matched saved steps up by their order
+        raise RuntimeError(
+            f"the checkpoint gave code call {call_id!r} the saved step of code call "
+            f"{outcome.get('call_id')!r}: several code calls that may pause ran in one graph "
+            "task in another order. Use CodeModeNode (it keeps their order), or run each "
+            "call in its own task (as create_agent and create_codemode_agent do)."
+        )
     return result_from_data(outcome["result"]), outcome.get("record")
 
 
@@ -106,17 +117,17 @@ async def arun_in_graph(
     if order is not None:
         await order.await_turn(call_id, "started")
     try:
-        first = _astep(PlanStep(code_mode, observer, code=code))
+        first = _astep(PlanStep(code_mode, observer, call_id, code=code))
     finally:
         if order is not None:
             order.mark(call_id, "started")
-    result, record = _read(await first)
+    result, record = _read(await first, call_id)
     if result.status == "paused" and order is not None:
         await order.await_turn(call_id, "finished")
     while result.status == "paused":
         decisions = _ask(tool, result, call_id)
-        step = PlanStep(code_mode, observer, record=record, decisions=decisions)
-        result, record = _read(await _astep(step))
+        step = PlanStep(code_mode, observer, call_id, record=record, decisions=decisions)
+        result, record = _read(await _astep(step), call_id)
     return result
 
 
@@ -129,17 +140,17 @@ def run_in_graph(
     if order is not None:
         order.wait_turn(call_id, "started")
     try:
-        first = _step(PlanStep(code_mode, observer, code=code))
+        first = _step(PlanStep(code_mode, observer, call_id, code=code))
     finally:
         if order is not None:
             order.mark(call_id, "started")
-    result, record = _read(first.result())
+    result, record = _read(first.result(), call_id)
     if result.status == "paused" and order is not None:
         order.wait_turn(call_id, "finished")
     while result.status == "paused":
         decisions = _ask(tool, result, call_id)
-        step = PlanStep(code_mode, observer, record=record, decisions=decisions)
-        result, record = _read(_step(step).result())
+        step = PlanStep(code_mode, observer, call_id, record=record, decisions=decisions)
+        result, record = _read(_step(step).result(), call_id)
     return result
 
 
@@ -153,10 +164,11 @@ def _ask(tool: CodeModeTool, result: ExecutionResult, call_id: str | None) -> di
 class CallOrder:
     """The order in which the code calls of one graph task take their durable steps.
 
-    Each call waits for the one before it in the message: to have `"started"` (scheduled its
-    first task) before it schedules its own, and to have `"finished"` before it asks a human.
-    If the one before it ended by raising (an interrupt), the graph stops there, and the
-    waiting call gives up too (it is asked again when the graph resumes).
+    Each call waits for every call before it in the message to have `"started"` (scheduled
+    its first task) before it schedules its own. Before it asks a human (and so schedules
+    more tasks), it waits for every other call to have started and every call before it to
+    have `"finished"`. If one of those ended by raising (an interrupt), the graph stops
+    there, and the waiting call gives up too (it is asked again when the graph resumes).
     """
 
     def __init__(self, call_ids: Sequence[str], *, asynchronous: bool) -> None:
@@ -168,32 +180,31 @@ class CallOrder:
         }
         self._failed: set[str] = set()
 
-    def _previous(self, call_id: str | None) -> str | None:
+    def _waits_for(self, call_id: str | None, stage: str) -> list[tuple[str, str]]:
         if call_id not in self._ids:
-            return None
-        index = self._ids.index(call_id)
-        return self._ids[index - 1] if index else None
+            return []
+        before = self._ids[: self._ids.index(call_id)]
+        if stage == "started":
+            return [(earlier, "started") for earlier in before]
+        others = [(other, "started") for other in self._ids if other != call_id]
+        return others + [(earlier, "finished") for earlier in before]
 
     async def await_turn(self, call_id: str | None, stage: str) -> None:
-        previous = self._previous(call_id)
-        if previous is None:
-            return
-        event = self._events[(previous, stage)]
-        assert isinstance(event, asyncio.Event)
-        await event.wait()
-        self._give_up_after(previous, stage)
+        for other, other_stage in self._waits_for(call_id, stage):
+            event = self._events[(other, other_stage)]
+            assert isinstance(event, asyncio.Event)
+            await event.wait()
+            self._give_up_after(other, other_stage)
 
     def wait_turn(self, call_id: str | None, stage: str) -> None:
-        previous = self._previous(call_id)
-        if previous is None:
-            return
-        event = self._events[(previous, stage)]
-        assert isinstance(event, threading.Event)
-        event.wait()
-        self._give_up_after(previous, stage)
+        for other, other_stage in self._waits_for(call_id, stage):
+            event = self._events[(other, other_stage)]
+            assert isinstance(event, threading.Event)
+            event.wait()
+            self._give_up_after(other, other_stage)
 
-    def _give_up_after(self, previous: str, stage: str) -> None:
-        if stage == "finished" and previous in self._failed:
+    def _give_up_after(self, earlier: str, stage: str) -> None:
+        if stage == "finished" and earlier in self._failed:
             raise GraphBubbleUp()
 
     def mark(self, call_id: str | None, stage: str, *, failed: bool = False) -> None:
