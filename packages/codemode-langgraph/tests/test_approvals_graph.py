@@ -3,6 +3,7 @@ continues it from the journal kept in the graph's checkpointer, and nothing runs
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -238,3 +239,25 @@ async def test_undecided_requests_are_asked_again_under_the_same_id() -> None:
 
     assert replies(done) == {"c1": "[1, 2]"}
     assert counts() == {"refund": 2}
+
+
+async def test_an_answer_after_the_pause_expired_tells_the_model_and_runs_nothing() -> None:
+    model = ScriptedChatModel(messages=iter([code_call(PLAN, "c1"), AIMessage("Too late.")]))
+    agent = create_codemode_agent(
+        model,
+        TOOLS,
+        checkpointer=InMemorySaver(),
+        require_approval={"refund": True},
+        executor="inprocess",
+        pause_ttl=0.2,
+    )
+    await agent.ainvoke({"messages": [HumanMessage("Refund ada")]}, THREAD)
+    await asyncio.sleep(0.3)
+
+    done = await agent.ainvoke(Command(resume={"decisions": [{"type": "approve"}]}), THREAD)
+
+    reply = replies(done)["c1"]
+    assert reply.startswith("timeout error at line 6: the approval of tools.refund (line 6)")
+    assert "came after the pause expired" in reply
+    assert done["messages"][-1].content == "Too late."
+    assert counts() == {"find_customer": 1, "open_orders": 1}

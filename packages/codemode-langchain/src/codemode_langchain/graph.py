@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,8 +29,8 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.func import task
 from langgraph.types import interrupt
 
-from codemode_core import CodeMode, ExecutionResult, Observer, ResumeError
-from codemode_core.durable import Decision
+from codemode_core import CodeMode, ExecutionError, ExecutionResult, Observer, ResumeError
+from codemode_core.durable import Decision, ExecutionRecord
 from codemode_core.durable.transfer import (
     adopt,
     record_from_data,
@@ -68,6 +69,8 @@ class PlanStep:
             result = await code_mode.run(self.code, observer=self.observer)
         else:
             record = record_from_data(self.record)
+            if record.expires_at is not None and record.expires_at <= time.time():
+                return self._expired(record)
             await adopt(code_mode.store, record)
             result = await code_mode.resume(
                 record.execution_id, dict(self.decisions), observer=self.observer
@@ -79,6 +82,25 @@ class PlanStep:
                 raise ResumeError(f"execution {result.execution_id!r} paused but is not stored")
             saved = record_to_data(kept)
         return {"call_id": self.call_id, "result": result_to_data(result), "record": saved}
+
+    def _expired(self, record: ExecutionRecord) -> dict[str, Any]:
+        """An answer that came after `pause_ttl`: the model is told, the thread goes on."""
+        waiting = ", ".join(f"{p.tool} (line {p.line})" for p in record.pending)
+        result = ExecutionResult(
+            status="error",
+            execution_id=record.execution_id,
+            error=ExecutionError(
+                kind="timeout",
+                message=(
+                    f"the approval of {waiting} came after the pause expired "
+                    "(CodeMode(pause_ttl=...)); nothing after the pause ran. Run the plan "
+                    "again if it is still wanted."
+                ),
+                line=record.pending[0].line if record.pending else None,
+            ),
+            max_output_chars=self.code_mode.limits.max_output_chars,
+        )
+        return {"call_id": self.call_id, "result": result_to_data(result), "record": None}
 
 
 async def codemode(step: PlanStep) -> dict[str, Any]:
