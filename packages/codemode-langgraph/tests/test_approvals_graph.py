@@ -261,3 +261,23 @@ async def test_an_answer_after_the_pause_expired_tells_the_model_and_runs_nothin
     assert "came after the pause expired" in reply
     assert done["messages"][-1].content == "Too late."
     assert counts() == {"find_customer": 1, "open_orders": 1}
+
+
+async def test_a_graph_paused_by_invoke_resumes_with_ainvoke() -> None:
+    model = ScriptedChatModel(messages=iter([code_call(PLAN, "c1"), AIMessage("Refunded.")]))
+    agent = create_codemode_agent(
+        model,
+        TOOLS,
+        checkpointer=InMemorySaver(),
+        require_approval={"refund": True},
+        executor="inprocess",
+    )
+    paused = await asyncio.to_thread(
+        agent.invoke, {"messages": [HumanMessage("Refund ada")]}, THREAD
+    )
+    assert "__interrupt__" in paused and counts() == {"find_customer": 1, "open_orders": 1}
+
+    done = await agent.ainvoke(Command(resume={"decisions": [{"type": "approve"}]}), THREAD)
+
+    assert replies(done) == {"c1": '{"order_id": 103, "refunded": 60.0}'}
+    assert counts() == {"find_customer": 1, "open_orders": 1, "refund": 1}
