@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from codemode_core._jsonify import jsonify
 from codemode_core._portal import Portal, submit
@@ -53,6 +53,8 @@ from codemode_core.snippets import (
 from codemode_core.tools import Tool
 
 __all__ = ["CodeMode"]
+
+T = TypeVar("T")
 
 DiscoveryMode = Literal["full", "search", "auto"]
 
@@ -607,7 +609,15 @@ class CodeMode:
         """`resume` from synchronous code (on the same loop `run_sync` uses)."""
         return self._wait(self.resume(execution_id, decisions, observer=observer))
 
-    def _wait(self, coroutine: Coroutine[Any, Any, ExecutionResult]) -> ExecutionResult:
+    def wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Await `coroutine` from synchronous code, on the loop `run_sync` uses.
+
+        For adapters whose synchronous path does more than one `run`: resume an execution
+        kept elsewhere, then read the store, on the loop where the store and workers live.
+        """
+        return self._wait(coroutine)
+
+    def _wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
         home = self._loop
         try:
             running = asyncio.get_running_loop()

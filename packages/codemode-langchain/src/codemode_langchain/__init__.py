@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from codemode_langchain._approvals import resume_value
 from codemode_langchain._convert import to_codemode_tool, to_codemode_tools
 from codemode_langchain.tools import CodeModeArtifact, CodeModeTool, create_codemode_tool
 
@@ -11,7 +10,6 @@ __all__ = [
     "CodeModeMiddleware",
     "CodeModeTool",
     "create_codemode_tool",
-    "resume_value",
     "to_codemode_tool",
     "to_codemode_tools",
 ]

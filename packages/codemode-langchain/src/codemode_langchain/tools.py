@@ -17,8 +17,8 @@ from langchain_core.tools import BaseTool, InjectedToolArg
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from codemode_core import CodeMode, ExecutionResult, ProgressEvent
-from codemode_core.durable.approvals import apply_approval_rules
-from codemode_langchain._approvals import run_or_resume
+from codemode_core.durable import require_approval as mark_approvals
+from codemode_core.tools import ApprovalPredicate
 from codemode_langchain._convert import OuterCall, current_call, to_codemode_tools
 
 __all__ = ["CodeModeArtifact", "CodeModeTool", "create_codemode_tool", "stream_payload"]
@@ -83,8 +83,12 @@ class CodeModeTool(BaseTool):
 
         token = current_call.set(outer)
         try:
-            call_id = getattr(runtime, "tool_call_id", None)
-            result = self.code_mode._wait(run_or_resume(self.code_mode, code, call_id, report))
+            if self._pauses_in_graph(runtime):
+                from codemode_langchain.graph import run_in_graph
+
+                result = run_in_graph(self, code, runtime.tool_call_id, report)
+            else:
+                result = self.code_mode.run_sync(code, observer=report)
         finally:
             current_call.reset(token)
         return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
@@ -110,11 +114,23 @@ class CodeModeTool(BaseTool):
 
         token = current_call.set(outer)
         try:
-            call_id = getattr(runtime, "tool_call_id", None)
-            result = await run_or_resume(self.code_mode, code, call_id, report)
+            if self._pauses_in_graph(runtime):
+                from codemode_langchain.graph import arun_in_graph
+
+                result = await arun_in_graph(self, code, runtime.tool_call_id, report)
+            else:
+                result = await self.code_mode.run(code, observer=report)
         finally:
             current_call.reset(token)
         return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
+
+    def _pauses_in_graph(self, runtime: Any) -> bool:
+        """Inside a LangGraph tool node, a plan that may wait for a human interrupts the graph
+        (see `codemode_langchain.graph`); elsewhere a pause is returned as the result."""
+        return (
+            getattr(runtime, "execution_info", None) is not None
+            and self.code_mode.catalog.needs_approval
+        )
 
 
 def _stream_writer(runtime: Any) -> Callable[[Any], None] | None:
@@ -153,7 +169,7 @@ def create_codemode_tool(
     tools: Sequence[BaseTool | Callable[..., Any]],
     *,
     name: str = "run_code",
-    require_approval: Mapping[str, bool | Callable[[Mapping[str, Any]], bool]] | None = None,
+    require_approval: Mapping[str, bool | ApprovalPredicate] | None = None,
     **options: Any,
 ) -> CodeModeTool:
     """One LangChain tool that runs Code Mode plans over `tools`.
@@ -162,12 +178,10 @@ def create_codemode_tool(
         tools: `@tool` functions, `StructuredTool`s, `BaseTool` subclasses (pydantic or JSON
             Schema `args_schema`), or plain callables; sync or async.
         name: The code tool's name.
-        require_approval: `{tool_name: True | predicate(arguments)}`: calls that need a
-            human. In a LangGraph graph a plan reaching one pauses as an `interrupt()`; resume
-            with `Command(resume={request_id: "approve" | "reject" | ...})`.
-        **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `discovery`, ...).
+        require_approval: `{tool name: True | predicate(arguments)}`: calls a human approves
+            first. In a graph (`create_agent`, LangGraph) the plan interrupts the graph with a
+            human-in-the-loop request; elsewhere, or with an `approver=`, see `CodeMode`.
+        **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `approver`, ...).
     """
-    code_mode = CodeMode(
-        apply_approval_rules(to_codemode_tools(tools), require_approval), **options
-    )
+    code_mode = CodeMode(mark_approvals(to_codemode_tools(tools), require_approval), **options)
     return CodeModeTool(name=name, description=code_mode.description, code_mode=code_mode)

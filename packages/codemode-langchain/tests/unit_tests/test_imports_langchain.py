@@ -9,7 +9,6 @@ def test_all() -> None:
         "CodeModeMiddleware",
         "CodeModeTool",
         "create_codemode_tool",
-        "resume_value",
         "to_codemode_tool",
         "to_codemode_tools",
     ]

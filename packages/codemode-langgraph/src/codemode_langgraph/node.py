@@ -5,20 +5,36 @@ last `AIMessage` (several run concurrently), answers with `ToolMessage`s, works 
 `tools_condition`, with message-list and custom state schemas, and builds the `ToolRuntime`
 (state, store, stream writer, call id) that the code tool passes on to inner tools that ask for
 it. The conversion of the inner tools is `codemode-langchain`'s, not repeated here.
+
+Approvals: a plan that waits for a human interrupts the graph (`interrupt()`), and
+`Command(resume=...)` continues it from its journal, which is kept in the graph's checkpointer
+(see `codemode_langchain.graph`). When one message has several code calls that may pause, the
+node keeps their checkpointed steps and interrupts in the message's order (`CallOrder`), which
+is how LangGraph matches them up again when the node re-runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from langchain_core.messages import ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt.tool_node import ToolCallRequest
+from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from codemode_core import CodeMode
+from codemode_core.tools import ApprovalPredicate
 from codemode_langchain import CodeModeTool, create_codemode_tool
+from codemode_langchain.graph import CallOrder, call_order
 
 __all__ = ["CodeModeNode"]
+
+Execute = Callable[[ToolCallRequest], ToolMessage | Command[Any]]
+AsyncExecute = Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]]
 
 
 class CodeModeNode(ToolNode):
@@ -31,7 +47,10 @@ class CodeModeNode(ToolNode):
         name: The node's name in the graph (`tools_condition` routes to `"tools"`).
         code_tool_name: The name the model calls the code tool by.
         messages_key: The state key holding the messages (as in `ToolNode`).
-        **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `discovery`, ...).
+        require_approval: `{tool name: True | predicate(arguments)}`: those calls wait for a
+            human; the graph is interrupted (it needs a checkpointer) and resumed with
+            `Command(resume=...)`.
+        **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `approver`, ...).
     """
 
     def __init__(
@@ -41,10 +60,19 @@ class CodeModeNode(ToolNode):
         name: str = "tools",
         code_tool_name: str = "run_code",
         messages_key: str = "messages",
+        require_approval: Mapping[str, bool | ApprovalPredicate] | None = None,
         **options: Any,
     ) -> None:
-        code_tool = create_codemode_tool(tools, name=code_tool_name, **options)
-        super().__init__([code_tool], name=name, messages_key=messages_key)
+        code_tool = create_codemode_tool(
+            tools, name=code_tool_name, require_approval=require_approval, **options
+        )
+        super().__init__(
+            [code_tool],
+            name=name,
+            messages_key=messages_key,
+            wrap_tool_call=self._in_order,
+            awrap_tool_call=self._ain_order,
+        )
         self._code_tool = code_tool
 
     @property
@@ -56,3 +84,55 @@ class CodeModeNode(ToolNode):
     def code_mode(self) -> CodeMode:
         """The Code Mode runtime (its `stubs`, `description`, `close()`)."""
         return self._code_tool.code_mode
+
+    # Several code calls in one task: keep their durable steps in the message's order --------
+
+    def _order_for(self, input: Any, *, asynchronous: bool) -> CallOrder | None:
+        if not self.code_mode.catalog.needs_approval:
+            return None
+        tool_calls, _ = self._parse_input(input)
+        ids = [c.get("id") for c in tool_calls if c["name"] == self._code_tool.name]
+        if len(ids) < 2 or None in ids or len(set(ids)) != len(ids):
+            return None
+        return CallOrder([str(i) for i in ids], asynchronous=asynchronous)
+
+    def _func(self, input: Any, config: RunnableConfig, runtime: Runtime[Any]) -> Any:
+        token = call_order.set(self._order_for(input, asynchronous=False))
+        try:
+            return super()._func(input, config, runtime)
+        finally:
+            call_order.reset(token)
+
+    async def _afunc(self, input: Any, config: RunnableConfig, runtime: Runtime[Any]) -> Any:
+        token = call_order.set(self._order_for(input, asynchronous=True))
+        try:
+            return await super()._afunc(input, config, runtime)
+        finally:
+            call_order.reset(token)
+
+    def _in_order(self, request: ToolCallRequest, execute: Execute) -> ToolMessage | Command[Any]:
+        failed = True
+        try:
+            result = execute(request)
+            failed = False
+            return result
+        finally:
+            _finished(request, failed)
+
+    async def _ain_order(
+        self, request: ToolCallRequest, execute: AsyncExecute
+    ) -> ToolMessage | Command[Any]:
+        failed = True
+        try:
+            result = await execute(request)
+            failed = False
+            return result
+        finally:
+            _finished(request, failed)
+
+
+def _finished(request: ToolCallRequest, failed: bool) -> None:
+    """Whatever became of the call (even if it never reached the tool), let the next go."""
+    order = call_order.get()
+    if order is not None:
+        order.mark(request.tool_call.get("id"), "finished", failed=failed)

@@ -13,7 +13,8 @@ from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSp
 from llama_index.core.workflow import Context
 
 from codemode_core import CodeMode, ConfigurationError, ExecutionResult
-from codemode_core.durable.approvals import apply_approval_rules, decision_from
+from codemode_core.durable.approvals import decision_from
+from codemode_core.durable.approvals import require_approval as approval_rules
 from codemode_llamaindex._convert import NativeTool, OuterCall, current_call, to_codemode_tools
 from codemode_llamaindex.events import (
     CodeModeApproval,
@@ -83,7 +84,7 @@ class CodeModeToolSpec(BaseToolSpec):
         **options: Any,
     ) -> None:
         self.name = name
-        converted = apply_approval_rules(to_codemode_tools(tools), require_approval)
+        converted = approval_rules(to_codemode_tools(tools), require_approval)
         self.code_mode = CodeMode(converted, **options)
 
     async def run_code(self, code: str, ctx: Context) -> ExecutionResult:

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from codemode_core._jsonify import jsonify
 from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
 from codemode_core.durable.approvals import Decision, as_decision
 from codemode_core.durable.journal import call_key
@@ -56,6 +57,10 @@ class ApproveCalls(WrapperDispatcher):
 
     async def _decided(self, decision: Decision, call: ToolCall, ctx: CallContext) -> Any:
         if decision.approved:
+            if decision.arguments is not None:  # edited by a human: run that call instead
+                call = ToolCall(
+                    entry=call.entry, arguments=jsonify(dict(decision.arguments)), line=call.line
+                )
             return await self.wrapped.dispatch(call, ctx)
         raise ToolError(
             f"not approved: {decision.reason or 'a human rejected this call'}",

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from codemode_core.durable.approvals import Approver, Decision, approve, reject
+from codemode_core.durable.approvals import (
+    Approver,
+    Decision,
+    approve,
+    edit,
+    reject,
+    require_approval,
+)
 from codemode_core.durable.journal import ExecutionRecord, JournalEntry
 from codemode_core.durable.sqlite import SQLiteStore
 from codemode_core.durable.store import MemoryStore, Store
@@ -28,7 +35,9 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "approve",
+    "edit",
     "reject",
+    "require_approval",
 ]
 
 

@@ -1,9 +1,12 @@
-"""Human decisions on tool calls: `approve`, `reject(reason)`, and the approver callback."""
+"""Human decisions on tool calls: `approve`, `edit(arguments)`, `reject(reason)`, the approver
+callback, and `require_approval`, which marks tools that need a decision."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from codemode_core.errors import ConfigurationError
 from codemode_core.result import PendingApproval
@@ -12,11 +15,12 @@ from codemode_core.tools import ApprovalPredicate, Tool
 __all__ = [
     "Approver",
     "Decision",
-    "apply_approval_rules",
     "approve",
     "as_decision",
     "decision_from",
+    "edit",
     "reject",
+    "require_approval",
 ]
 
 
@@ -27,6 +31,9 @@ class Decision:
     approved: bool
     reason: str | None = None
     """Why it was rejected; the plan sees it in the `ToolError` message."""
+    arguments: Mapping[str, Any] | None = None
+    """For an approval: the arguments a human changed the call to (the tool runs with these,
+    the plan gets that result); None runs the call as the plan made it."""
 
 
 approve = Decision(True)
@@ -38,43 +45,63 @@ def reject(reason: str = "a human rejected this call") -> Decision:
     return Decision(False, reason)
 
 
+def edit(arguments: Mapping[str, Any]) -> Decision:
+    """Let the call run with `arguments` instead of the plan's (keyed as in the request)."""
+    return Decision(True, arguments=dict(arguments))
+
+
 Approver = Callable[[PendingApproval], "bool | Decision | Awaitable[bool | Decision | None] | None"]
 """Decides approval requests inline (sync or async): `True`/`approve` runs the call,
 `False`/`reject(reason)` refuses it, `None` leaves it to a human (the execution pauses)."""
 
 
 def as_decision(value: object, where: str) -> Decision | None:
-    """Accept `approve`, `reject(...)`, `True`/`False` (and `None`: no decision yet)."""
+    """Accept `approve`, `reject(...)`, `edit(...)`, `True`/`False` (`None`: no decision yet)."""
     if value is None or isinstance(value, Decision):
         return value
     if isinstance(value, bool):
         return approve if value else reject()
-    raise TypeError(f"{where} must be `approve`, `reject(reason)`, True or False, got {value!r}")
+    raise TypeError(
+        f"{where} must be `approve`, `edit(arguments)`, `reject(reason)`, True or False, "
+        f"got {value!r}"
+    )
 
 
-def apply_approval_rules(
-    tools: Sequence[Tool], rules: Mapping[str, bool | ApprovalPredicate] | None
+def require_approval(
+    tools: Iterable[Tool], rules: Mapping[str, bool | ApprovalPredicate] | None
 ) -> list[Tool]:
-    """`require_approval={"tool_name": True | predicate}` of every adapter: the same tools,
-    with `requires_approval` set on the ones named (an unknown name is an error, not a no-op).
+    """`tools`, with `requires_approval` set from `rules` (`{tool name: True | predicate}`).
+
+    Adapters take this as their `require_approval=` option, so that tools converted from a
+    framework's own (which have no such flag) can still ask a human. A predicate receives the
+    call's arguments; `False` turns approval off for that tool. A name that is not one of
+    `tools` is a `ConfigurationError`: a typo must not silently skip an approval.
     """
+    tools = list(tools)
     if not rules:
-        return list(tools)
-    names = {tool.name for tool in tools}
+        return tools
+    names = {t.name for t in tools}
     unknown = sorted(set(rules) - names)
     if unknown:
         raise ConfigurationError(
-            f"require_approval names no tool {', '.join(map(repr, unknown))}; "
-            f"the tools are {', '.join(sorted(names))}"
+            f"require_approval names {', '.join(map(repr, unknown))}, which "
+            f"{'is' if len(unknown) == 1 else 'are'} not among the tools "
+            f"({', '.join(sorted(names)) or 'none'})"
         )
+    for name, rule in rules.items():
+        if not isinstance(rule, bool) and not callable(rule):
+            raise ConfigurationError(
+                f"require_approval[{name!r}] must be True, False or a predicate over the "
+                f"call's arguments, got {rule!r}"
+            )
     return [
-        replace(tool, requires_approval=rules[tool.name]) if tool.name in rules else tool
-        for tool in tools
+        dataclasses.replace(t, requires_approval=rules[t.name]) if t.name in rules else t
+        for t in tools
     ]
 
 
 def decision_from(value: object, where: str) -> Decision | None:
-    """Also accepts the plain forms humans and UIs send: "approve", "reject",
+    """`as_decision`, and the plain forms humans and UIs send: "approve", "reject",
     {"type": "approve"}, {"type": "reject", "message": ...}, {"reject": reason}."""
     if isinstance(value, str):
         word = value.strip().lower()
