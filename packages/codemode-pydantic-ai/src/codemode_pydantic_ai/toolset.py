@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_ai import RunContext
-from pydantic_ai.exceptions import ModelRetry, UserError
+from pydantic_ai.exceptions import ApprovalRequired, ModelRetry, UserError
 from pydantic_ai.messages import ToolReturn
 from pydantic_ai.tools import AgentDepsT, Tool, ToolDefinition, ToolSelector, matches_tool_selector
 from pydantic_ai.toolsets import (
@@ -18,7 +18,15 @@ from pydantic_ai.toolsets import (
     WrapperToolset,
 )
 
-from codemode_core import CodeMode, Observer, ProgressEvent
+from codemode_core import (
+    CodeMode,
+    Decision,
+    ExecutionResult,
+    Observer,
+    PendingApproval,
+    ProgressEvent,
+)
+from codemode_core.durable.approvals import decision_from, require_approval
 from codemode_core.sandbox import resolve_executor
 from codemode_pydantic_ai._convert import (
     CODE_ARGS_VALIDATOR,
@@ -80,6 +88,11 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         max_retries: How often the model may retry after a failed plan (pydantic-ai's per-tool
             retry budget for the code tool).
         options: `CodeMode` options as a mapping (merged with `**code_mode_options`).
+        require_approval: `{tool_name: True | predicate(arguments)}`: calls inside plans that
+            need a human. A plan reaching one ends the run with `DeferredToolRequests` (the code
+            tool's call, its `metadata["codemode"]` listing the inner requests); the next run
+            with `DeferredToolResults(approvals={call_id: True}, metadata={call_id:
+            {"decisions": {request_id: ...}}})` resumes the plan from its journal.
         **code_mode_options: Passed to `codemode_core.CodeMode` (`limits`, `executor`,
             `discovery`, `discovery_token_budget`).
     """
@@ -89,6 +102,7 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
     name: str
     max_retries: int
     options: dict[str, Any]
+    require_approval: dict[str, bool | Callable[[Mapping[str, Any]], bool]]
     _code_modes: dict[tuple[Any, ...], CodeMode] = field(init=False, repr=False, compare=False)
 
     def __init__(
@@ -99,6 +113,7 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         name: str = "run_code",
         max_retries: int = 3,
         options: dict[str, Any] | None = None,
+        require_approval: Mapping[str, bool | Callable[[Mapping[str, Any]], bool]] | None = None,
         **code_mode_options: Any,
     ) -> None:
         merged = {**(options or {}), **code_mode_options}
@@ -111,6 +126,7 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         self.name = name
         self.max_retries = max_retries
         self.options = merged
+        self.require_approval = dict(require_approval or {})
         self._code_modes = {}
 
     async def get_tools(self, ctx: RunContext[AgentDepsT]) -> dict[str, ToolsetTool[AgentDepsT]]:
@@ -148,14 +164,29 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
             return await super().call_tool(name, tool_args, ctx, tool)
         calls = NestedCalls(ctx=ctx, toolset=self.wrapped, tools=tool.inner)
         token = active_calls.set(calls)
+        code_mode, observer = tool.code_mode, _stream_to(ctx, tool.code_mode)
+        # Named after the model's call, so the follow-up run (with DeferredToolResults) that
+        # calls this tool again finds the paused execution and resumes it from its journal.
+        execution_id = f"pa-{ctx.tool_call_id}" if ctx.tool_call_id else None
         try:
-            result = await tool.code_mode.run(
-                tool_args["code"], observer=_stream_to(ctx, tool.code_mode)
+            paused = (
+                await code_mode.paused_record(execution_id)
+                if execution_id and ctx.tool_call_approved
+                else None
             )
+            if paused is not None and execution_id is not None:
+                decisions = _decisions(paused.pending, ctx.tool_call_metadata)
+                result = await code_mode.resume(execution_id, decisions, observer=observer)
+            else:
+                result = await code_mode.run(
+                    tool_args["code"], observer=observer, execution_id=execution_id
+                )
         finally:
             active_calls.reset(token)
         if calls.fatal is not None:
             raise calls.fatal
+        if result.status == "paused":
+            raise ApprovalRequired(metadata={"codemode": _requests(result)})
         if not result.ok:
             raise ModelRetry(result.to_model())
         return ToolReturn(return_value=result.to_model(), metadata=result)
@@ -171,13 +202,43 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         key = fingerprint(tool_defs)
         code_mode = self._code_modes.get(key)
         if code_mode is None:
-            code_mode = CodeMode(
-                [to_codemode_tool(tool_def) for tool_def in tool_defs.values()], **self.options
-            )
+            converted = [to_codemode_tool(tool_def) for tool_def in tool_defs.values()]
+            rules = {n: r for n, r in self.require_approval.items() if n in tool_defs}
+            code_mode = CodeMode(require_approval(converted, rules), **self.options)
             if len(self._code_modes) >= _CACHED_CATALOGS:
                 self._code_modes.pop(next(iter(self._code_modes)))
             self._code_modes[key] = code_mode
         return code_mode
+
+
+def _requests(result: ExecutionResult) -> dict[str, Any]:
+    """What `DeferredToolRequests.metadata[tool_call_id]["codemode"]` tells the reviewer."""
+    return {
+        "execution_id": result.execution_id,
+        "requests": [
+            {
+                "request_id": p.request_id,
+                "tool": p.tool,
+                "arguments": dict(p.arguments),
+                "line": p.line,
+            }
+            for p in result.pending
+        ],
+    }
+
+
+def _decisions(pending: Sequence[PendingApproval], metadata: Any) -> dict[str, Decision]:
+    """Approving the code tool's call approves every request in it, unless
+    `DeferredToolResults.metadata[tool_call_id]` says `{"decisions": {request_id: ...}}`
+    ("approve", "reject", {"type": "reject", "message": ...}, True, False)."""
+    given = metadata.get("decisions", {}) if isinstance(metadata, Mapping) else {}
+    decisions: dict[str, Decision] = {}
+    for request in pending:
+        value = given.get(request.request_id, "approve")
+        decision = decision_from(value, f"the decision for {request.request_id!r}")
+        if decision is not None:
+            decisions[request.request_id] = decision
+    return decisions
 
 
 def as_toolset(wrapped: ToolsetOrTools[AgentDepsT]) -> AbstractToolset[AgentDepsT]:
