@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
@@ -80,6 +80,24 @@ class ExecutionRecord:
 
     def pending_json(self) -> str:
         return json.dumps([asdict(p) for p in self.pending], ensure_ascii=False, default=str)
+
+    @classmethod
+    def from_row(
+        cls, execution_id: str, row: Sequence[Any], journal: Sequence[JournalEntry]
+    ) -> ExecutionRecord:
+        """From a SQL store's row: code, seed, state, created, updated, expires, pending."""
+        code, seed, state, created_at, updated_at, expires_at, pending = row
+        return cls(
+            execution_id=execution_id,
+            code=code,
+            seed=seed,
+            state=state,
+            created_at=created_at,
+            updated_at=updated_at,
+            expires_at=expires_at,
+            pending=cls.pending_from_json(pending),
+            journal=tuple(journal),
+        )
 
     @staticmethod
     def pending_from_json(text: str) -> tuple[PendingApproval, ...]:

@@ -273,7 +273,9 @@ class PostgresStore:
             row = await cursor.fetchone()
             if row is None:
                 return None
-            return _record(execution_id, row, await self._journal(conn, execution_id))
+            return ExecutionRecord.from_row(
+                execution_id, row, await self._journal(conn, execution_id)
+            )
 
     async def claim(self, execution_id: str, *, now: float) -> ExecutionRecord:
         async with self._transaction("claim a paused execution") as conn:
@@ -288,7 +290,9 @@ class PostgresStore:
             )
             row = await cursor.fetchone()
             if row is not None:
-                return _record(execution_id, row, await self._journal(conn, execution_id))
+                return ExecutionRecord.from_row(
+                    execution_id, row, await self._journal(conn, execution_id)
+                )
         raise refusal(await self.load(execution_id), execution_id, now)
 
     async def prune(self, *, now: float, keep: int) -> None:
@@ -344,18 +348,3 @@ def _redacted(params: dict[str, Any]) -> str:
     shown = {key: value for key, value in params.items() if key not in _SECRET_KEYS}
     shown.pop("connect_timeout", None)
     return make_conninfo("", **shown)
-
-
-def _record(execution_id: str, row: Any, journal: list[JournalEntry]) -> ExecutionRecord:
-    code, seed, state, created_at, updated_at, expires_at, pending = row
-    return ExecutionRecord(
-        execution_id=execution_id,
-        code=code,
-        seed=seed,
-        state=state,
-        created_at=created_at,
-        updated_at=updated_at,
-        expires_at=expires_at,
-        pending=ExecutionRecord.pending_from_json(pending),
-        journal=tuple(journal),
-    )

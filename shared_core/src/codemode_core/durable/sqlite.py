@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, JournalEntry
 from codemode_core.durable.store import refusal
@@ -177,7 +177,9 @@ class SQLiteStore:
             "SELECT entry FROM codemode_journal WHERE execution_id = ? ORDER BY seq",
             (execution_id,),
         ).fetchall()
-        return _record(execution_id, row, [JournalEntry.from_json(e[0]) for e in entries])
+        return ExecutionRecord.from_row(
+            execution_id, row, [JournalEntry.from_json(e[0]) for e in entries]
+        )
 
     async def load(self, execution_id: str) -> ExecutionRecord | None:
         return await self._run(lambda: self._load(execution_id))
@@ -245,18 +247,3 @@ class SQLiteStore:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
-
-
-def _record(execution_id: str, row: Any, journal: list[JournalEntry]) -> ExecutionRecord:
-    code, seed, state, created_at, updated_at, expires_at, pending = row
-    return ExecutionRecord(
-        execution_id=execution_id,
-        code=code,
-        seed=seed,
-        state=state,
-        created_at=created_at,
-        updated_at=updated_at,
-        expires_at=expires_at,
-        pending=ExecutionRecord.pending_from_json(pending),
-        journal=tuple(journal),
-    )
