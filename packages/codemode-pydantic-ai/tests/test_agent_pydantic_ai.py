@@ -328,7 +328,7 @@ async def test_an_unexpected_tool_exception_ends_the_run_as_it_would_directly() 
         await agent.run("?")
 
 
-async def test_approval_and_unselected_tools_stay_direct_tools() -> None:
+async def test_unselected_tools_stay_direct_tools_and_approval_tools_join_plans() -> None:
     toolset = FunctionToolset()
 
     @toolset.tool_plain(requires_approval=True)
@@ -357,6 +357,12 @@ async def test_approval_and_unselected_tools_stay_direct_tools() -> None:
     description = scripted.description()
     assert "def lookup(order_id: int) -> int:" in description
     assert "refund" not in description and "render_chart" not in description
+
+    scripted = ScriptedModel([answer("done")])
+    agent = Agent(scripted.model, toolsets=[CodeModeToolset(toolset, executor="inprocess")])
+    await agent.run("?")
+    assert scripted.tool_names() == ["run_code"]
+    assert "def refund(order_id: int) -> str:" in scripted.description()
 
 
 async def test_capability_wraps_all_of_an_agents_tools() -> None:

@@ -1,34 +1,49 @@
-"""A plan that needs a human under pydantic-ai: the run ends with DeferredToolRequests; the
-next run with DeferredToolResults resumes the plan, and no tool runs twice."""
+"""Human in the loop under pydantic-ai: a plan reaching a call that needs approval ends the run
+with `DeferredToolRequests`; the next run with `DeferredToolResults` resumes the plan from its
+journal, so no tool runs twice. Real agents, driven by pydantic-ai's `FunctionModel`."""
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic_ai import Agent, DeferredToolRequests, DeferredToolResults
+from pydantic_ai import (
+    Agent,
+    DeferredToolRequests,
+    DeferredToolResults,
+    RunContext,
+    Tool,
+    ToolApproved,
+    ToolDenied,
+)
+from pydantic_ai.capabilities import HandleDeferredToolCalls
+from pydantic_ai.messages import ModelRequest, ModelResponse, ToolCallPart, ToolReturnPart
+from pydantic_ai.toolsets import FunctionToolset
 
+from codemode_core import PendingApproval
 from codemode_pydantic_ai import CodeModeToolset
 from pydantic_ai_fakes import ScriptedModel, answer, code_call, last_tool_output
 
-MADE: list[str] = []
+CALLS: Counter[str] = Counter()
 
 
 def find_customer(email: str) -> dict[str, Any]:
     """Find a customer by email."""
-    MADE.append("find_customer")
+    CALLS["find_customer"] += 1
     return {"id": 17, "email": email}
 
 
 def list_orders(customer_id: int) -> list[dict[str, Any]]:
     """A customer's orders."""
-    MADE.append("list_orders")
+    CALLS["list_orders"] += 1
     return [{"id": 100 + i, "total": 10.0 * i} for i in range(1, 4)]
 
 
 def refund(order_id: int, amount: float) -> str:
     """Refund an order (a human approves refunds)."""
-    MADE.append("refund")
+    CALLS["refund"] += 1
     return f"refunded {amount} on {order_id}"
 
 
@@ -42,38 +57,277 @@ except ToolError as e:
 """
 
 
-@pytest.mark.parametrize(
-    ("decision", "expected"),
-    [
-        ("approve", "refunded 30.0 on 103"),
-        ({"type": "reject", "message": "too much"}, "no refund: not approved: too much"),
-    ],
-)
-async def test_deferred_tool_requests_then_results_resume_the_plan(
-    decision: Any, expected: str
-) -> None:
-    MADE.clear()
+@pytest.fixture(autouse=True)
+def _count_calls() -> None:
+    CALLS.clear()
+
+
+def shop(**options: Any) -> CodeModeToolset[None]:
+    """The three tools; `refund` carries pydantic-ai's own `requires_approval=True`."""
+    tools = [Tool(find_customer), Tool(list_orders), Tool(refund, requires_approval=True)]
+    return CodeModeToolset(tools, executor="inprocess", **options)
+
+
+def agent_for(script: ScriptedModel, toolset: CodeModeToolset[None], **kw: Any) -> Agent[None, Any]:
+    return Agent(script.model, toolsets=[toolset], output_type=[str, DeferredToolRequests], **kw)
+
+
+def deferred(output: object) -> tuple[str, dict[str, Any]]:
+    """The code call a run ended on, and what its metadata tells the reviewer."""
+    assert isinstance(output, DeferredToolRequests), output
+    [call] = output.approvals
+    assert call.tool_name == "run_code" and not output.calls
+    return call.tool_call_id, output.metadata[call.tool_call_id]["codemode"]
+
+
+async def test_an_approved_plan_resumes_and_each_tool_runs_once() -> None:
     script = ScriptedModel([code_call(PLAN), answer("Done.")])
+    agent = agent_for(script, shop())
+
+    first = await agent.run("refund ada's biggest order")
+    call_id, codemode = deferred(first.output)
+    [request] = codemode["requests"]
+    assert request["tool"] == "tools.refund"
+    assert request["arguments"] == {"order_id": 103, "amount": 30.0}
+    assert request["line"] == 5
+    assert codemode["execution_id"]
+    assert CALLS == {"find_customer": 1, "list_orders": 1}
+
+    second = await agent.run(
+        message_history=first.all_messages(),
+        deferred_tool_results=DeferredToolResults(approvals={call_id: True}),
+    )
+    assert second.output == "Done."
+    assert last_tool_output(script.seen[-1][1]) == '"refunded 30.0 on 103"'
+    assert CALLS == {"find_customer": 1, "list_orders": 1, "refund": 1}
+
+
+async def test_a_denied_request_is_a_tool_error_the_plan_handles() -> None:
+    script = ScriptedModel([code_call(PLAN), answer("No refund.")])
+    agent = agent_for(script, shop())
+    first = await agent.run("refund ada")
+    call_id, codemode = deferred(first.output)
+    request_id = codemode["requests"][0]["request_id"]
+
+    results = DeferredToolResults(
+        approvals={call_id: True},
+        metadata={call_id: {"decisions": {request_id: ToolDenied("over the limit")}}},
+    )
+    second = await agent.run(message_history=first.all_messages(), deferred_tool_results=results)
+    assert second.output == "No refund."
+    assert last_tool_output(script.seen[-1][1]) == '"no refund: not approved: over the limit"'
+    assert CALLS == {"find_customer": 1, "list_orders": 1}
+
+
+async def test_an_edited_request_runs_with_the_humans_arguments() -> None:
+    script = ScriptedModel([code_call(PLAN), answer("Partly refunded.")])
+    agent = agent_for(script, shop())
+    first = await agent.run("refund ada")
+    call_id, codemode = deferred(first.output)
+    request_id = codemode["requests"][0]["request_id"]
+
+    edited = ToolApproved(override_args={"order_id": 103, "amount": 12.5})
+    results = DeferredToolResults(
+        approvals={call_id: True}, metadata={call_id: {"decisions": {request_id: edited}}}
+    )
+    await agent.run(message_history=first.all_messages(), deferred_tool_results=results)
+    assert last_tool_output(script.seen[-1][1]) == '"refunded 12.5 on 103"'
+    assert CALLS == {"find_customer": 1, "list_orders": 1, "refund": 1}
+
+
+async def test_a_plan_that_pauses_twice_needs_two_follow_up_runs() -> None:
+    plan = """orders = await tools.list_orders(customer_id=17)
+done = []
+for order in orders[1:]:
+    done.append(await tools.refund(order_id=order["id"], amount=order["total"]))
+return done
+"""
+    script = ScriptedModel([code_call(plan), answer("Both refunded.")])
+    agent = agent_for(script, shop())
+    first = await agent.run("refund the last two orders")
+    call_id, codemode = deferred(first.output)
+    assert [r["arguments"]["order_id"] for r in codemode["requests"]] == [102]
+
+    approve = DeferredToolResults(approvals={call_id: True})
+    second = await agent.run(message_history=first.all_messages(), deferred_tool_results=approve)
+    again_id, codemode = deferred(second.output)
+    assert again_id == call_id
+    assert [r["arguments"]["order_id"] for r in codemode["requests"]] == [103]
+    assert CALLS == {"list_orders": 1, "refund": 1}
+
+    third = await agent.run(message_history=second.all_messages(), deferred_tool_results=approve)
+    assert third.output == "Both refunded."
+    assert "refunded 20.0 on 102" in last_tool_output(script.seen[-1][1])
+    assert CALLS == {"list_orders": 1, "refund": 2}
+
+
+async def test_requests_from_one_gather_are_decided_together() -> None:
+    plan = """orders = await tools.list_orders(customer_id=17)
+async def attempt(order):
+    try:
+        return await tools.refund(order_id=order["id"], amount=order["total"])
+    except ToolError as e:
+        return str(e)
+return await asyncio.gather(*[attempt(o) for o in orders[:2]])
+"""
+    script = ScriptedModel([code_call(plan), answer("Done.")])
+    agent = agent_for(script, shop())
+    first = await agent.run("refund two orders")
+    call_id, codemode = deferred(first.output)
+    by_order = {r["arguments"]["order_id"]: r["request_id"] for r in codemode["requests"]}
+    assert sorted(by_order) == [101, 102]
+
+    decisions = {by_order[101]: True, by_order[102]: {"type": "reject", "message": "no"}}
+    results = DeferredToolResults(
+        approvals={call_id: True}, metadata={call_id: {"decisions": decisions}}
+    )
+    await agent.run(message_history=first.all_messages(), deferred_tool_results=results)
+    assert last_tool_output(script.seen[-1][1]) == '["refunded 10.0 on 101", "not approved: no"]'
+    assert CALLS == {"list_orders": 1, "refund": 1}
+
+
+async def test_denying_the_code_call_ends_the_plan_where_it_paused() -> None:
+    script = ScriptedModel([code_call(PLAN), answer("Not done.")])
+    agent = agent_for(script, shop())
+    first = await agent.run("refund ada")
+    call_id, _ = deferred(first.output)
+    results = DeferredToolResults(approvals={call_id: ToolDenied("not today")})
+    second = await agent.run(message_history=first.all_messages(), deferred_tool_results=results)
+    assert second.output == "Not done."
+    assert last_tool_output(script.seen[-1][1]) == "not today"
+    assert CALLS == {"find_customer": 1, "list_orders": 1}
+
+
+async def test_require_approval_option_with_a_predicate() -> None:
+    plan = """small = await tools.refund(order_id=101, amount=5.0)
+big = await tools.refund(order_id=102, amount=500.0)
+return [small, big]
+"""
+    script = ScriptedModel([code_call(plan), answer("Done.")])
     toolset = CodeModeToolset(
         [find_customer, list_orders, refund],
-        require_approval={"refund": True},
+        require_approval={"refund": lambda args: args["amount"] > 100},
         executor="inprocess",
     )
-    agent = Agent(script.model, toolsets=[toolset], output_type=[str, DeferredToolRequests])
+    agent = agent_for(script, toolset)
+    first = await agent.run("refunds")
+    call_id, codemode = deferred(first.output)
+    assert [r["arguments"]["amount"] for r in codemode["requests"]] == [500.0]
+    assert CALLS == {"refund": 1}
+    await agent.run(
+        message_history=first.all_messages(),
+        deferred_tool_results=DeferredToolResults(approvals={call_id: True}),
+    )
+    assert CALLS == {"refund": 2}
 
+
+async def test_an_inline_approver_decides_without_ending_the_run() -> None:
+    seen: list[PendingApproval] = []
+
+    async def approver(request: PendingApproval) -> bool:
+        seen.append(request)
+        return request.arguments["amount"] < 20
+
+    script = ScriptedModel([code_call(PLAN), answer("Done.")])
+    first = await agent_for(script, shop(approver=approver)).run("refund ada")
+    assert first.output == "Done."
+    assert (
+        last_tool_output(script.seen[-1][1])
+        == '"no refund: not approved: a human rejected this call"'
+    )
+    assert [(r.tool, r.line) for r in seen] == [("tools.refund", 5)]
+    assert CALLS == {"find_customer": 1, "list_orders": 1}
+
+
+async def test_the_agents_deferred_call_handler_decides_inner_calls() -> None:
+    asked: list[tuple[str, dict[str, Any]]] = []
+
+    def handler(ctx: RunContext[None], requests: DeferredToolRequests) -> DeferredToolResults:
+        for call in requests.approvals:
+            asked.append((call.tool_name, call.args_as_dict()))
+        return DeferredToolResults(
+            approvals={call.tool_call_id: True for call in requests.approvals}
+        )
+
+    script = ScriptedModel([code_call(PLAN), answer("Done.")])
+    agent = agent_for(script, shop(), capabilities=[HandleDeferredToolCalls(handler=handler)])
+    result = await agent.run("refund ada")
+    assert result.output == "Done."
+    assert asked == [("refund", {"order_id": 103, "amount": 30.0})]
+    assert CALLS == {"find_customer": 1, "list_orders": 1, "refund": 1}
+
+
+async def test_a_paused_plan_resumes_in_a_new_process_from_a_sqlite_store(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "executions.sqlite"
+    script = ScriptedModel([code_call(PLAN), answer("Done.")])
+    first = await agent_for(script, shop(store=store)).run("refund ada")
+    call_id, _ = deferred(first.output)
+
+    # A new toolset and agent over the same file, as a restarted process would build them.
+    second = await agent_for(script, shop(store=store)).run(
+        message_history=first.all_messages(),
+        deferred_tool_results=DeferredToolResults(approvals={call_id: True}),
+    )
+    assert second.output == "Done."
+    assert CALLS == {"find_customer": 1, "list_orders": 1, "refund": 1}
+
+
+async def test_a_follow_up_run_repeated_does_not_run_the_plan_again() -> None:
+    script = ScriptedModel([code_call(PLAN), answer("Done."), answer("Already done.")])
+    agent = agent_for(script, shop())
+    first = await agent.run("refund ada")
+    call_id, _ = deferred(first.output)
+    approve = DeferredToolResults(approvals={call_id: True})
+    await agent.run(message_history=first.all_messages(), deferred_tool_results=approve)
+
+    again = await agent.run(message_history=first.all_messages(), deferred_tool_results=approve)
+    assert again.output == "Already done."
+    assert "already ran in an earlier attempt" in last_tool_output(script.seen[-1][1])
+    assert CALLS == {"find_customer": 1, "list_orders": 1, "refund": 1}
+
+
+async def test_a_code_call_that_needs_approval_itself_runs_once_approved() -> None:
+    script = ScriptedModel([code_call(PLAN), answer("Done.")])
+    toolset = shop(approver=lambda request: True).approval_required()
+    agent = agent_for(script, toolset)
     first = await agent.run("refund ada")
     assert isinstance(first.output, DeferredToolRequests)
     [call] = first.output.approvals
-    codemode = first.output.metadata[call.tool_call_id]["codemode"]
-    [request] = codemode["requests"]
-    assert (request["tool"], request["line"]) == ("tools.refund", 5)
-    assert MADE == ["find_customer", "list_orders"]
+    assert CALLS == {}  # the plan waits for a human before it starts
 
-    results = DeferredToolResults(
-        approvals={call.tool_call_id: True},
-        metadata={call.tool_call_id: {"decisions": {request["request_id"]: decision}}},
+    second = await agent.run(
+        message_history=first.all_messages(),
+        deferred_tool_results=DeferredToolResults(approvals={call.tool_call_id: True}),
     )
-    second = await agent.run(message_history=first.all_messages(), deferred_tool_results=results)
     assert second.output == "Done."
-    assert expected in last_tool_output(script.seen[-1][1])
-    assert ["find_customer", "list_orders"] + (["refund"] if decision == "approve" else []) == MADE
+    assert CALLS == {"find_customer": 1, "list_orders": 1, "refund": 1}
+
+
+async def test_require_approval_applies_to_direct_tools_through_pydantic_ai() -> None:
+    functions = FunctionToolset([find_customer, refund])
+    toolset = CodeModeToolset(
+        functions, tools=["find_customer"], require_approval={"refund": True}, executor="inprocess"
+    )
+    direct_call = ToolCallPart("refund", {"order_id": 1, "amount": 2.0}, tool_call_id="r1")
+    script = ScriptedModel([ModelResponse(parts=[direct_call]), answer("Refunded.")])
+    agent = agent_for(script, toolset)
+    first = await agent.run("refund")
+    assert isinstance(first.output, DeferredToolRequests)
+    assert [c.tool_name for c in first.output.approvals] == ["refund"]
+    assert CALLS == {}
+    second = await agent.run(
+        message_history=first.all_messages(),
+        deferred_tool_results=DeferredToolResults(approvals={"r1": True}),
+    )
+    assert second.output == "Refunded."
+    returns = [
+        part
+        for message in second.all_messages()
+        if isinstance(message, ModelRequest)
+        for part in message.parts
+        if isinstance(part, ToolReturnPart)
+    ]
+    assert [p.content for p in returns] == ["refunded 2.0 on 1"]
+    assert CALLS == {"refund": 1}

@@ -62,14 +62,14 @@ async def test_catalog_is_rebuilt_only_when_tool_definitions_change() -> None:
 async def test_a_direct_tool_named_like_the_code_tool_is_refused() -> None:
     functions = FunctionToolset()
 
-    @functions.tool_plain(requires_approval=True)
+    @functions.tool_plain
     def run_code(code: str) -> str:
         """Someone else's code tool."""
         return code
 
     with pytest.raises(UserError, match="pass CodeModeToolset"):
-        await CodeModeToolset(functions, executor="inprocess").get_tools(context())
-    renamed = CodeModeToolset(functions, name="plan", executor="inprocess")
+        await CodeModeToolset(functions, tools=[], executor="inprocess").get_tools(context())
+    renamed = CodeModeToolset(functions, tools=[], name="plan", executor="inprocess")
     assert sorted(await renamed.get_tools(context())) == ["plan", "run_code"]
 
 

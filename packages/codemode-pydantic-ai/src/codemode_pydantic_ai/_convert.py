@@ -3,7 +3,8 @@
 The neutral tools only describe (name, description, parameter and return schemas) and route:
 their function hands each call back to pydantic-ai (see `_dispatch.py`), which validates the
 arguments with the tool's own validator and runs it with the agent's run context. So a plan's
-call behaves like a call the model made directly.
+call behaves like a call the model made directly. A tool with pydantic-ai's own
+`requires_approval=True` needs codemode's approval (it asks, or pauses the plan).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def to_codemode_tool(tool_def: ToolDefinition) -> Tool:
         tool_def.return_schema or None,  # `{}` means "unknown": the stub then says `Any`
         binder=_pass_through,
         metadata={"tool_def": tool_def},
+        requires_approval=tool_def.kind == "unapproved",  # pydantic-ai's `requires_approval`
     )
 
 
@@ -78,6 +80,7 @@ def fingerprint(tool_defs: Mapping[str, ToolDefinition]) -> tuple[Any, ...]:
             tool_def.description,
             repr(tool_def.parameters_json_schema),
             repr(tool_def.return_schema),
+            tool_def.kind,
         )
         for name, tool_def in tool_defs.items()
     )

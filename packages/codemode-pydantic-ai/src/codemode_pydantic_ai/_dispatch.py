@@ -5,6 +5,8 @@ the code tool's own `RunContext`. Going through `ToolManager.handle_call` (the p
 provides for sandboxes) means every inner call is validated by the tool's validator, runs with
 the run's `deps`, is counted in `ctx.usage`, passes the agent's capability hooks (tracing,
 guards), and resolves approvals with a `HandleDeferredToolCalls` capability when there is one.
+A tool with pydantic-ai's `requires_approval=True` is called as approved: codemode's approval
+layer asked for the decision before the call got here (see `_approvals.py`).
 
 What a plan may see and what ends the run follows pydantic-ai's own rules for a direct call:
 `ModelRetry`, invalid arguments and `ToolFailed` reach the plan as a `ToolError` carrying the
@@ -15,6 +17,7 @@ limit ends the run, re-raised once the plan has stopped.
 from __future__ import annotations
 
 import contextvars
+import inspect
 import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,14 +33,17 @@ from pydantic_ai.exceptions import (
 )
 from pydantic_ai.messages import ToolCallPart, ToolReturn
 from pydantic_ai.tool_manager import ToolManager
-from pydantic_ai.tools import ToolDenied
+from pydantic_ai.tools import DeferredToolRequests, ToolDenied
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
 
-from codemode_core import ToolError
+from codemode_core import Decision, PendingApproval, ToolError
+from codemode_core.catalog import Catalog
+from codemode_core.durable.approvals import Approver
 from codemode_core.tools import describe_validation_error
+from codemode_pydantic_ai._approvals import from_pydantic_ai
 from codemode_pydantic_ai._barrier import Barrier
 
-__all__ = ["NestedCalls", "active_calls", "call_wrapped_tool"]
+__all__ = ["NestedCalls", "active_calls", "call_wrapped_tool", "inline_approver"]
 
 active_calls: contextvars.ContextVar[NestedCalls | None] = contextvars.ContextVar(
     "codemode_pydantic_ai_calls", default=None
@@ -53,6 +59,23 @@ async def call_wrapped_tool(name: str, arguments: dict[str, Any]) -> Any:
     return await calls.call(name, arguments)
 
 
+def inline_approver(approver: Approver | None) -> Approver:
+    """Decides a request before the plan pauses: the `approver` option first, then the agent's
+    `HandleDeferredToolCalls` capability; `None` from both pauses the plan."""
+
+    async def decide(request: PendingApproval) -> Decision | bool | None:
+        if approver is not None:
+            answer = approver(request)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            if answer is not None:
+                return answer
+        calls = active_calls.get()
+        return await calls.ask_handler(request) if calls is not None else None
+
+    return decide
+
+
 @dataclass
 class NestedCalls:
     """The inner tool calls of one code tool call, and the run-ending error if one happened."""
@@ -60,6 +83,8 @@ class NestedCalls:
     ctx: RunContext[Any]
     toolset: AbstractToolset[Any]
     tools: dict[str, ToolsetTool[Any]]
+    catalog: Catalog
+    """The plan's catalog: maps the names plans use (`tools.x`) back to the tools' own."""
     fatal: BaseException | None = None
     """An error pydantic-ai would end the run with; re-raised after the plan stops."""
     _manager: ToolManager[Any] = field(init=False)
@@ -88,7 +113,11 @@ class NestedCalls:
         self._pending += 1
         try:
             async with self._barrier.hold(exclusive=self.tools[name].tool_def.sequential):
-                result = await self._manager.handle_call(part, wrap_validation_errors=False)
+                result = await self._manager.handle_call(
+                    part,
+                    approved=self.tools[name].tool_def.kind == "unapproved",
+                    wrap_validation_errors=False,
+                )
         except ModelRetry as exc:
             raise ToolError(exc.message) from None
         except ToolFailed as exc:
@@ -109,6 +138,25 @@ class NestedCalls:
         if isinstance(result, ToolReturn):
             return result.return_value
         return result
+
+    async def ask_handler(self, request: PendingApproval) -> Decision | None:
+        """The agent's `HandleDeferredToolCalls` capability decides `request` inline, as it
+        would a direct call's approval; `None` when there is none or it leaves the call open."""
+        entry = self.catalog.get(request.tool)
+        if entry is None:
+            return None
+        part = ToolCallPart(
+            tool_name=entry.tool.name,
+            args=dict(request.arguments),
+            tool_call_id=f"{self.ctx.tool_call_id or 'codemode'}:{request.request_id}",
+        )
+        metadata = {"codemode": {"request_id": request.request_id, "line": request.line}}
+        results = await self._manager.resolve_deferred_tool_calls(
+            DeferredToolRequests(approvals=[part], metadata={part.tool_call_id: metadata})
+        )
+        if results is None:
+            return None
+        return from_pydantic_ai(results.to_tool_call_results().get(part.tool_call_id))
 
     def _check_usage_limits(self, name: str) -> None:
         """A plan's calls count toward `UsageLimits.tool_calls_limit` like direct calls.

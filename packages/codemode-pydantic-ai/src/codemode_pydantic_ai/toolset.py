@@ -18,23 +18,19 @@ from pydantic_ai.toolsets import (
     WrapperToolset,
 )
 
-from codemode_core import (
-    CodeMode,
-    Decision,
-    ExecutionResult,
-    Observer,
-    PendingApproval,
-    ProgressEvent,
-)
-from codemode_core.durable.approvals import decision_from, require_approval
+from codemode_core import CodeMode, ExecutionResult, Observer, ProgressEvent, ResumeError
+from codemode_core.durable import MemoryStore
+from codemode_core.durable.approvals import require_approval
 from codemode_core.sandbox import resolve_executor
+from codemode_core.tools import ApprovalPredicate
+from codemode_pydantic_ai._approvals import deferred_metadata, execution_id_for, resume_decisions
 from codemode_pydantic_ai._convert import (
     CODE_ARGS_VALIDATOR,
     code_tool_definition,
     fingerprint,
     to_codemode_tool,
 )
-from codemode_pydantic_ai._dispatch import NestedCalls, active_calls
+from codemode_pydantic_ai._dispatch import NestedCalls, active_calls, inline_approver
 from codemode_pydantic_ai.events import to_custom_event
 
 __all__ = ["CodeModeToolset", "ToolsetOrTools"]
@@ -69,10 +65,23 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
     a `ModelRetry` of the code tool, so the model gets the error (with the plan's line) and the
     code tool's `max_retries` bounds how often it may try again.
 
-    Tools that need approval (`requires_approval`), external tools, deferred-loading tools and
-    framework tools (those with a `tool_kind`, like tool search) stay direct tools beside the
-    code tool, so pydantic-ai's own flows for them are unchanged; so do tools `tools` does not
-    select.
+    Tools that need approval (pydantic-ai's `requires_approval=True`, or named in
+    `require_approval`) are called from plans too. A plan reaching one asks the `approver`
+    option, then the agent's `HandleDeferredToolCalls` capability; if neither decides, the plan
+    pauses and the code tool call raises `ApprovalRequired`: the run ends with pydantic-ai's
+    `DeferredToolRequests`, whose `metadata[tool_call_id]["codemode"]` has the execution id and
+    the inner requests (`request_id`, `tool`, `arguments`, plan `line`). The follow-up run with
+    `DeferredToolResults` resumes the plan from its journal: the calls made before the pause
+    return their recorded results and do not run again. Approving the code call approves every
+    request in it; `metadata={tool_call_id: {"decisions": {request_id: ToolDenied("why")}}}`
+    (or `ToolApproved(override_args=...)`, `True`/`False`) decides them one by one, and a plan
+    sees a denied call as a `ToolError` it may handle. Denying the code call itself ends the
+    plan where it paused (the model reads the denial).
+
+    External tools, deferred-loading tools and framework tools (those with a `tool_kind`, like
+    tool search) stay direct tools beside the code tool, so pydantic-ai's own flows for them
+    are unchanged; so do tools `tools` does not select (`require_approval` applies to them
+    through pydantic-ai's approval flow).
 
     Progress (each inner call's start and end, printed lines) goes to the agent's event stream
     as `CodeModeToolStartEvent`, `CodeModeToolEndEvent` and `CodeModeLogEvent`. The code tool's
@@ -88,13 +97,12 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         max_retries: How often the model may retry after a failed plan (pydantic-ai's per-tool
             retry budget for the code tool).
         options: `CodeMode` options as a mapping (merged with `**code_mode_options`).
-        require_approval: `{tool_name: True | predicate(arguments)}`: calls inside plans that
-            need a human. A plan reaching one ends the run with `DeferredToolRequests` (the code
-            tool's call, its `metadata["codemode"]` listing the inner requests); the next run
-            with `DeferredToolResults(approvals={call_id: True}, metadata={call_id:
-            {"decisions": {request_id: ...}}})` resumes the plan from its journal.
+        require_approval: `{tool_name: True | predicate(arguments)}`: calls that need a human,
+            besides tools with pydantic-ai's own `requires_approval=True` (a rule here wins).
         **code_mode_options: Passed to `codemode_core.CodeMode` (`limits`, `executor`,
-            `discovery`, `discovery_token_budget`).
+            `discovery`, `discovery_token_budget`, `approver`, `store`, `pause_ttl`). Paused
+            plans are kept in `store` (default: in memory, shared by this toolset's runs); give
+            a SQLite path or a `PostgresStore` to resume them in another process.
     """
 
     wrapped: AbstractToolset[AgentDepsT]
@@ -102,7 +110,7 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
     name: str
     max_retries: int
     options: dict[str, Any]
-    require_approval: dict[str, bool | Callable[[Mapping[str, Any]], bool]]
+    require_approval: dict[str, bool | ApprovalPredicate]
     _code_modes: dict[tuple[Any, ...], CodeMode] = field(init=False, repr=False, compare=False)
 
     def __init__(
@@ -113,13 +121,15 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         name: str = "run_code",
         max_retries: int = 3,
         options: dict[str, Any] | None = None,
-        require_approval: Mapping[str, bool | Callable[[Mapping[str, Any]], bool]] | None = None,
+        require_approval: Mapping[str, bool | ApprovalPredicate] | None = None,
         **code_mode_options: Any,
     ) -> None:
         merged = {**(options or {}), **code_mode_options}
         # One executor for every catalog this toolset builds (and every copy pydantic-ai makes
         # of it per run or step): an isolated executor's warm workers are shared, not per step.
         merged["executor"] = resolve_executor(merged.get("executor"))
+        if merged.get("store") is None:  # one store, so a follow-up run finds a paused plan
+            merged["store"] = MemoryStore()
         CodeMode((), **merged)  # unknown or invalid options fail here, not at the first plan
         self.wrapped = as_toolset(wrapped)
         self.tools = tools
@@ -161,38 +171,57 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         tool: ToolsetTool[AgentDepsT],
     ) -> Any:
         if not isinstance(tool, _CodeTool):
+            rule = self.require_approval.get(name, False)
+            if rule and not ctx.tool_call_approved and (rule is True or rule(tool_args)):
+                raise ApprovalRequired()  # a direct tool: pydantic-ai's own approval flow
             return await super().call_tool(name, tool_args, ctx, tool)
-        calls = NestedCalls(ctx=ctx, toolset=self.wrapped, tools=tool.inner)
+        code_mode, code = tool.code_mode, tool_args["code"]
+        calls = NestedCalls(
+            ctx=ctx, toolset=self.wrapped, tools=tool.inner, catalog=code_mode.catalog
+        )
         token = active_calls.set(calls)
-        code_mode, observer = tool.code_mode, _stream_to(ctx, tool.code_mode)
-        # Named after the model's call, so the follow-up run (with DeferredToolResults) that
-        # calls this tool again finds the paused execution and resumes it from its journal.
-        execution_id = f"pa-{ctx.tool_call_id}" if ctx.tool_call_id else None
         try:
-            paused = (
-                await code_mode.paused_record(execution_id)
-                if execution_id and ctx.tool_call_approved
-                else None
-            )
-            if paused is not None and execution_id is not None:
-                decisions = _decisions(paused.pending, ctx.tool_call_metadata)
-                result = await code_mode.resume(execution_id, decisions, observer=observer)
-            else:
-                result = await code_mode.run(
-                    tool_args["code"], observer=observer, execution_id=execution_id
-                )
+            result = await self._run_or_resume(ctx, code_mode, code)
         finally:
             active_calls.reset(token)
         if calls.fatal is not None:
             raise calls.fatal
         if result.status == "paused":
-            raise ApprovalRequired(metadata={"codemode": _requests(result)})
+            raise ApprovalRequired(metadata=deferred_metadata(result))
         if not result.ok:
             raise ModelRetry(result.to_model())
         return ToolReturn(return_value=result.to_model(), metadata=result)
 
+    async def _run_or_resume(
+        self, ctx: RunContext[AgentDepsT], code_mode: CodeMode, code: str
+    ) -> ExecutionResult:
+        """Run the plan, or, when this call paused it in an earlier run, resume it from its
+        journal with the decisions `DeferredToolResults` gave (without them, it pauses again
+        with the same requests)."""
+        observer = _stream_to(ctx, code_mode)
+        execution_id = execution_id_for(ctx, code)
+        record = await code_mode.store.load(execution_id) if execution_id else None
+        if execution_id is None or record is None:
+            return await code_mode.run(code, observer=observer, execution_id=execution_id)
+        if record.state != "paused":
+            raise ModelRetry(
+                f"This plan already ran in an earlier attempt ({record.state}); its tools were "
+                "not called again. Write a new plan if something is still missing."
+            )
+        decisions = (
+            resume_decisions(record.pending, ctx.tool_call_metadata)
+            if ctx.tool_call_approved
+            else {}
+        )
+        try:
+            return await code_mode.resume(execution_id, decisions, observer=observer)
+        except ResumeError as exc:  # expired, or resumed by another run meanwhile
+            raise ModelRetry(f"The paused plan was not resumed: {exc}") from None
+
     async def _plans_call(self, ctx: RunContext[AgentDepsT], tool_def: ToolDefinition) -> bool:
-        if tool_def.kind != "function" or tool_def.defer_loading or tool_def.tool_kind is not None:
+        if tool_def.kind not in ("function", "unapproved"):
+            return False
+        if tool_def.defer_loading or tool_def.tool_kind is not None:
             return False
         return await matches_tool_selector(self.tools, ctx, tool_def)
 
@@ -204,41 +233,14 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         if code_mode is None:
             converted = [to_codemode_tool(tool_def) for tool_def in tool_defs.values()]
             rules = {n: r for n, r in self.require_approval.items() if n in tool_defs}
-            code_mode = CodeMode(require_approval(converted, rules), **self.options)
+            code_mode = CodeMode(
+                require_approval(converted, rules),
+                **{**self.options, "approver": inline_approver(self.options.get("approver"))},
+            )
             if len(self._code_modes) >= _CACHED_CATALOGS:
                 self._code_modes.pop(next(iter(self._code_modes)))
             self._code_modes[key] = code_mode
         return code_mode
-
-
-def _requests(result: ExecutionResult) -> dict[str, Any]:
-    """What `DeferredToolRequests.metadata[tool_call_id]["codemode"]` tells the reviewer."""
-    return {
-        "execution_id": result.execution_id,
-        "requests": [
-            {
-                "request_id": p.request_id,
-                "tool": p.tool,
-                "arguments": dict(p.arguments),
-                "line": p.line,
-            }
-            for p in result.pending
-        ],
-    }
-
-
-def _decisions(pending: Sequence[PendingApproval], metadata: Any) -> dict[str, Decision]:
-    """Approving the code tool's call approves every request in it, unless
-    `DeferredToolResults.metadata[tool_call_id]` says `{"decisions": {request_id: ...}}`
-    ("approve", "reject", {"type": "reject", "message": ...}, True, False)."""
-    given = metadata.get("decisions", {}) if isinstance(metadata, Mapping) else {}
-    decisions: dict[str, Decision] = {}
-    for request in pending:
-        value = given.get(request.request_id, "approve")
-        decision = decision_from(value, f"the decision for {request.request_id!r}")
-        if decision is not None:
-            decisions[request.request_id] = decision
-    return decisions
 
 
 def as_toolset(wrapped: ToolsetOrTools[AgentDepsT]) -> AbstractToolset[AgentDepsT]:
