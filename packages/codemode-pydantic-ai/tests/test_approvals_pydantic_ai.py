@@ -62,10 +62,10 @@ def _count_calls() -> None:
     CALLS.clear()
 
 
-def shop(**options: Any) -> CodeModeToolset[None]:
+def shop(executor: str = "inprocess", **options: Any) -> CodeModeToolset[None]:
     """The three tools; `refund` carries pydantic-ai's own `requires_approval=True`."""
     tools = [Tool(find_customer), Tool(list_orders), Tool(refund, requires_approval=True)]
-    return CodeModeToolset(tools, executor="inprocess", **options)
+    return CodeModeToolset(tools, executor=executor, **options)
 
 
 def agent_for(script: ScriptedModel, toolset: CodeModeToolset[None], **kw: Any) -> Agent[None, Any]:
@@ -80,9 +80,10 @@ def deferred(output: object) -> tuple[str, dict[str, Any]]:
     return call.tool_call_id, output.metadata[call.tool_call_id]["codemode"]
 
 
-async def test_an_approved_plan_resumes_and_each_tool_runs_once() -> None:
+@pytest.mark.parametrize("executor", ["inprocess", "isolated"])
+async def test_an_approved_plan_resumes_and_each_tool_runs_once(executor: str) -> None:
     script = ScriptedModel([code_call(PLAN), answer("Done.")])
-    agent = agent_for(script, shop())
+    agent = agent_for(script, shop(executor))
 
     first = await agent.run("refund ada's biggest order")
     call_id, codemode = deferred(first.output)
@@ -330,4 +331,30 @@ async def test_require_approval_applies_to_direct_tools_through_pydantic_ai() ->
         if isinstance(part, ToolReturnPart)
     ]
     assert [p.content for p in returns] == ["refunded 2.0 on 1"]
+    assert CALLS == {"refund": 1}
+
+
+async def test_a_tool_that_asks_for_approval_while_running_needs_a_handler_in_plans() -> None:
+    guarded = FunctionToolset([find_customer, refund]).approval_required(
+        lambda ctx, tool_def, args: tool_def.name == "refund"
+    )
+    plan = """try:
+    return await tools.refund(order_id=1, amount=2.0)
+except ToolError as e:
+    return str(e)
+"""
+    script = ScriptedModel([code_call(plan), answer("?")])
+    await agent_for(script, CodeModeToolset(guarded, executor="inprocess")).run("refund")
+    assert last_tool_output(script.seen[-1][1]) == (
+        '"refund needs approval, which a plan cannot wait for"'
+    )
+
+    def handler(ctx: RunContext[None], requests: DeferredToolRequests) -> DeferredToolResults:
+        return DeferredToolResults(approvals={c.tool_call_id: True for c in requests.approvals})
+
+    script = ScriptedModel([code_call(plan), answer("Done.")])
+    toolset = CodeModeToolset(guarded, executor="inprocess")
+    capability = HandleDeferredToolCalls(handler=handler)
+    await agent_for(script, toolset, capabilities=[capability]).run("refund")
+    assert last_tool_output(script.seen[-1][1]) == '"refunded 2.0 on 1"'
     assert CALLS == {"refund": 1}
