@@ -23,7 +23,7 @@ from pydantic_ai.messages import ModelRequest, ModelResponse, ToolCallPart, Tool
 from pydantic_ai.toolsets import FunctionToolset
 
 from codemode_core import PendingApproval
-from codemode_pydantic_ai import CodeModeToolset
+from codemode_pydantic_ai import CodeModeCapability, CodeModeToolset
 from pydantic_ai_fakes import ScriptedModel, answer, code_call, last_tool_output
 
 CALLS: Counter[str] = Counter()
@@ -100,6 +100,24 @@ async def test_an_approved_plan_resumes_and_each_tool_runs_once(executor: str) -
     )
     assert second.output == "Done."
     assert last_tool_output(script.seen[-1][1]) == '"refunded 30.0 on 103"'
+    assert CALLS == {"find_customer": 1, "list_orders": 1, "refund": 1}
+
+
+async def test_with_the_capability_the_follow_up_run_resumes_too() -> None:
+    script = ScriptedModel([code_call(PLAN), answer("Done.")])
+    agent = Agent(
+        script.model,
+        tools=[find_customer, list_orders, Tool(refund, requires_approval=True)],
+        capabilities=[CodeModeCapability(options={"executor": "inprocess"})],
+        output_type=[str, DeferredToolRequests],
+    )
+    first = await agent.run("refund ada")
+    call_id, _ = deferred(first.output)
+    second = await agent.run(
+        message_history=first.all_messages(),
+        deferred_tool_results=DeferredToolResults(approvals={call_id: True}),
+    )
+    assert second.output == "Done."
     assert CALLS == {"find_customer": 1, "list_orders": 1, "refund": 1}
 
 

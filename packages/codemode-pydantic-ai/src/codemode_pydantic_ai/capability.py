@@ -9,6 +9,7 @@ from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.tools import AgentDepsT, ToolSelector
 from pydantic_ai.toolsets import AbstractToolset
 
+from codemode_core.durable import MemoryStore
 from codemode_core.sandbox import resolve_executor
 from codemode_pydantic_ai.toolset import CodeModeToolset
 
@@ -21,8 +22,9 @@ class CodeModeCapability(AbstractCapability[AgentDepsT]):
     `CodeModeToolset`: `Agent(model, tools=[...], capabilities=[CodeModeCapability()])`.
 
     The fields are `CodeModeToolset`'s; `options` holds the `CodeMode` options (`limits`,
-    `executor`, `discovery`, ...). The executor is created once, so an isolated executor's warm
-    workers serve every run of the agent.
+    `executor`, `discovery`, `approver`, `store`, ...). The executor and the store are created
+    once, so an isolated executor's warm workers serve every run of the agent, and a run with
+    `DeferredToolResults` finds the plan the run before it paused.
     """
 
     tools: ToolSelector[AgentDepsT] = "all"
@@ -35,7 +37,12 @@ class CodeModeCapability(AbstractCapability[AgentDepsT]):
     """Passed to `codemode_core.CodeMode`."""
 
     def __post_init__(self) -> None:
-        self.options = {**self.options, "executor": resolve_executor(self.options.get("executor"))}
+        store = self.options.get("store")
+        self.options = {
+            **self.options,
+            "executor": resolve_executor(self.options.get("executor")),
+            "store": MemoryStore() if store is None else store,
+        }
 
     @classmethod
     def get_serialization_name(cls) -> str | None:
