@@ -376,3 +376,29 @@ except ToolError as e:
     await agent_for(script, toolset, capabilities=[capability]).run("refund")
     assert last_tool_output(script.seen[-1][1]) == '"refunded 2.0 on 1"'
     assert CALLS == {"refund": 1}
+
+
+async def test_two_code_calls_in_one_response_pause_and_resume_separately() -> None:
+    def plan(order_id: int) -> str:
+        refund_call = f"tools.refund(order_id={order_id}, amount=1.0)"
+        return f"await tools.list_orders(customer_id=17)\nreturn await {refund_call}"
+
+    both = ModelResponse(parts=[*code_call(plan(101)).parts, *code_call(plan(102)).parts])
+    script = ScriptedModel([both, answer("Done.")])
+    agent = agent_for(script, shop())
+    first = await agent.run("refund two")
+    assert isinstance(first.output, DeferredToolRequests)
+    ids = [call.tool_call_id for call in first.output.approvals]
+    orders = [first.output.metadata[i]["codemode"]["requests"][0]["arguments"] for i in ids]
+    assert sorted(o["order_id"] for o in orders) == [101, 102]
+    assert CALLS == {"list_orders": 2}
+
+    results = DeferredToolResults(approvals={ids[0]: True, ids[1]: ToolDenied("no")})
+    await agent.run(message_history=first.all_messages(), deferred_tool_results=results)
+    returns = {
+        part.tool_call_id: part.content
+        for part in script.seen[-1][1][-1].parts
+        if isinstance(part, ToolReturnPart)
+    }
+    assert returns == {ids[0]: f'"refunded 1.0 on {orders[0]["order_id"]}"', ids[1]: "no"}
+    assert CALLS == {"list_orders": 2, "refund": 1}
