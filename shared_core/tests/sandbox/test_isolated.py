@@ -185,3 +185,102 @@ async def test_async_tools_run_as_tasks() -> None:
             " await tools.times_out()]"
         )
     assert result.value == ["task", "task", "timed out"], result.to_model()
+
+
+async def test_tool_calls_that_suspend_many_times_fail_late_or_are_cancelled() -> None:
+    """Calls start eagerly (their first step runs inside the pipe's reader callback); one
+    that suspends keeps running as a task: it can fail later, or be cancelled when the plan
+    runs out of time, and then its cleanup runs."""
+    cleaned_up: list[str] = []
+
+    async def fails_late(steps: int) -> str:
+        """Suspends `steps` times, then fails."""
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        raise ValueError(f"failed after {steps} steps")
+
+    async def hangs() -> str:
+        """Never finishes on its own."""
+        try:
+            await asyncio.sleep(60)
+        finally:
+            cleaned_up.append("hangs")
+        return "unreachable"
+
+    tools = [Tool.from_function(fails_late), Tool.from_function(hangs)]
+    cm = CodeMode(tools, executor=IsolatedExecutor(pool_size=1), limits=Limits(timeout=1.0))
+    async with cm:
+        failed = await cm.run(
+            "try:\n    await tools.fails_late(steps=3)\nexcept ToolError as e:\n    return str(e)"
+        )
+        assert failed.value == "ValueError: failed after 3 steps", failed.to_model()
+        started = time.monotonic()
+        timed_out = await cm.run("return await tools.hangs()")
+        assert timed_out.status == "error" and timed_out.error is not None
+        assert timed_out.error.kind == "timeout", timed_out.to_model()
+        assert time.monotonic() - started < 5
+        await asyncio.sleep(0.05)
+        assert cleaned_up == ["hangs"]
+        assert (await cm.run("return await tools.fails_late(steps=0)")).status == "error"
+
+
+async def test_one_pool_serves_code_modes_with_different_tools_and_limits() -> None:
+    """Workers keep the last manifest and limits they were sent; a plan from another
+    `CodeMode` on the same pool still sees exactly its own tools and budgets."""
+
+    def alpha() -> str:
+        """A."""
+        return "a"
+
+    def beta() -> str:
+        """B."""
+        return "b"
+
+    executor = IsolatedExecutor(pool_size=1)
+    first = CodeMode([Tool.from_function(alpha)], executor=executor)
+    second = CodeMode(
+        [Tool.from_function(beta)], executor=executor, limits=Limits(max_tool_calls=1)
+    )
+    plan = "names = dir(tools)\nreturn [names, await tools.{0}(), await tools.{0}()]"
+    for _ in range(2):
+        one = await first.run(plan.format("alpha"))
+        assert one.value == [["alpha"], "a", "a"], one.to_model()
+        two = await second.run(plan.format("beta"))
+        assert two.status == "error" and two.error is not None
+        assert "max_tool_calls=1" in two.error.message, two.to_model()
+        missing = await second.run("return await tools.alpha()")
+        assert missing.status == "error", missing.to_model()
+    await executor.aclose()
+
+
+async def test_a_cancelled_wait_for_a_worker_does_not_stall_the_pool() -> None:
+    """Plans beyond the pool size wait their turn. One cancelled just as it was given the
+    worker (in the same step that released it) must pass its turn on to the plans behind."""
+    gate = asyncio.Event()
+
+    async def wait_gate() -> str:
+        """Blocks until the test opens the gate."""
+        await gate.wait()
+        return "through"
+
+    cm = CodeMode([Tool.from_function(wait_gate)], executor=IsolatedExecutor(pool_size=1))
+    waiting: list[asyncio.Task[object]] = []
+
+    async def hold_then_cancel_next() -> object:
+        result = await cm.run("return await tools.wait_gate()")
+        waiting[0].cancel()  # same step as the release that woke it: its turn is taken
+        return result.value
+
+    async with cm:
+        await cm.run("return 1")  # a warm worker
+        holder = asyncio.create_task(hold_then_cancel_next())
+        await asyncio.sleep(0.2)
+        waiting.append(asyncio.create_task(cm.run("return 2")))
+        behind = asyncio.create_task(cm.run("return 3"))
+        await asyncio.sleep(0.05)
+        gate.set()
+        assert await holder == "through"
+        assert (await asyncio.wait_for(behind, 10)).value == 3
+        with pytest.raises(asyncio.CancelledError):
+            await waiting[0]
+        assert (await cm.run("return 4")).value == 4

@@ -18,6 +18,7 @@ from typing import Any
 
 from codemode_core._jsonify import jsonify
 from codemode_core.errors import ToolError
+from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError
 from codemode_core.sandbox._driver import run_plan
 from codemode_core.sandbox._os_limits import apply_confinement, set_cpu_budget
@@ -56,6 +57,9 @@ class _Connection:
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.runs: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.limits: Limits | None = None
+        self.manifest: Manifest | None = None
+        """The last limits and manifest the host sent (it sends them again only changed)."""
         self._channel = FrameChannel(read_fd, self._received, self._closed)
         self._loop = asyncio.get_running_loop()
 
@@ -162,10 +166,17 @@ class _WorkerBridge:
 
 async def _run_one(message: dict[str, Any], connection: _Connection) -> ExecutionOutcome:
     try:
-        limits = limits_from_wire(message["limits"])
+        # Sent when they differ from the previous plan's (the host keeps track).
+        if "limits" in message:
+            connection.limits = limits_from_wire(message["limits"])
+        if "manifest" in message:
+            connection.manifest = Manifest.from_wire(message["manifest"])
+        limits, manifest = connection.limits, connection.manifest
+        if limits is None or manifest is None:
+            raise ValueError("the first run request must carry limits and a manifest")
         request = ExecutionRequest(
             code=str(message["code"]),
-            manifest=Manifest.from_wire(message["manifest"]),
+            manifest=manifest,
             limits=limits,
             execution_id=str(message.get("execution_id", "")),
             seed=int(message.get("seed", 0)),

@@ -23,11 +23,12 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Coroutine, Generator
 from typing import Any
 
 from codemode_core.errors import ToolError
+from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError
+from codemode_core.sandbox._eager import start_eagerly
 from codemode_core.sandbox._plan_api import StopPlan
 from codemode_core.sandbox._wire import (
     FrameChannel,
@@ -36,7 +37,12 @@ from codemode_core.sandbox._wire import (
     limits_to_wire,
     outcome_from_wire,
 )
-from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest
+from codemode_core.sandbox.executor import (
+    Bridge,
+    ExecutionOutcome,
+    ExecutionRequest,
+    Manifest,
+)
 
 __all__ = ["IsolatedExecutor"]
 
@@ -70,16 +76,18 @@ class _Worker:
         self._stderr = _StderrTail(process, self.stderr_tail)
         self._inbox: asyncio.Future[dict[str, Any]] | None = None
         self._bridge: Bridge | None = None
-        self._calls: set[asyncio.Task[None]] = set()
+        self._calls: set[asyncio.Future[None]] = set()
         self._context = contextvars.copy_context()
         """The running plan's context: its tool calls run in copies of it, as in-process."""
+        self._manifest_sent: Manifest | None = None
+        self._limits_sent: Limits | None = None
         self.channel = FrameChannel(read_fd, self._received, self._closed)
 
     def _received(self, message: dict[str, Any]) -> None:
         """Tool calls start at once (concurrently); anything else answers the waiting step."""
         if message["type"] == "call" and self._bridge is not None:
             context = self._context.copy()  # as a task of the run would: its own copy
-            _start_eagerly(self._serve_call(message, self._bridge), context, self._calls)
+            start_eagerly(self._serve_call(message, self._bridge), context, self._calls)
         elif message["type"] == "log":
             if self._bridge is not None and isinstance(message.get("text"), str):
                 self._context.run(self._bridge.log, message["text"])
@@ -203,22 +211,30 @@ class _Worker:
     async def run(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
         self._bridge = bridge
         self._context = contextvars.copy_context()
-        self.send(
-            {
-                "type": "run",
-                "code": request.code,
-                "manifest": request.manifest.to_wire(),
-                "limits": limits_to_wire(request.limits),
-                "execution_id": request.execution_id,
-                "seed": request.seed,
-                "clock": list(request.clock),
-            }
-        )
+        message: dict[str, Any] = {
+            "type": "run",
+            "code": request.code,
+            "execution_id": request.execution_id,
+            "seed": request.seed,
+            "clock": list(request.clock),
+        }
+        # The worker keeps the last manifest and limits it was sent: an agent's plans share
+        # both, and a large catalog's manifest would otherwise cross the pipe every plan.
+        if request.manifest is not self._manifest_sent:
+            message["manifest"] = request.manifest.to_wire()
+            self._manifest_sent = request.manifest
+        if request.limits != self._limits_sent:
+            message["limits"] = limits_to_wire(request.limits)
+            self._limits_sent = request.limits
+        self.send(message)
         try:
             message = await self._next()
             if message["type"] != "done":
                 raise WireError(f"unexpected message type {message['type']!r}")
-            return outcome_from_wire(message.get("outcome"))
+            outcome = outcome_from_wire(message.get("outcome"))
+            if outcome.failure is not None and outcome.failure.kind == "internal":
+                self._manifest_sent = self._limits_sent = None  # refused: send both again
+            return outcome
         except WireError as exc:
             self.healthy = False
             raise _WorkerDied(str(exc)) from None
@@ -281,95 +297,6 @@ class _Worker:
             )
 
 
-def _start_eagerly(
-    coroutine: Coroutine[Any, Any, None], context: contextvars.Context, tasks: set[Any]
-) -> None:
-    """Start a call's coroutine as a task of its own, in `context`, running its first step at
-    once: most tool calls then finish (and reply to the worker) without waiting a loop turn.
-
-    It is always a real task, current while it runs: libraries a tool uses (anyio and sniffio
-    under httpx and pydantic-ai, `asyncio.timeout`) look for one. Python 3.12+ does this
-    itself (`eager_start`); on 3.11 the first step runs here with the task entered by hand,
-    and the task, once scheduled, continues the same coroutine if that step suspended.
-    """
-    loop = asyncio.get_running_loop()
-    if sys.version_info >= (3, 12):
-        task = asyncio.Task(coroutine, loop=loop, context=context, eager_start=True)
-    else:
-        task = _eager_task_311(loop, coroutine, context)
-    if not task.done():
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-
-class _FirstStep:
-    """What the hand-run first step left for its task: nothing (it finished), or the
-    coroutine and the future it now waits on."""
-
-    __slots__ = ("awaited", "coroutine", "error")
-
-    def __init__(self) -> None:
-        self.coroutine: Coroutine[Any, Any, None] | None = None
-        self.awaited: Any = None
-        self.error: BaseException | None = None
-
-
-def _eager_task_311(
-    loop: asyncio.AbstractEventLoop,
-    coroutine: Coroutine[Any, Any, None],
-    context: contextvars.Context,
-) -> asyncio.Task[None]:
-    first = _FirstStep()
-    task = loop.create_task(_continue(first), context=context)
-    asyncio.tasks._enter_task(loop, task)  # as Task.__step does
-    try:
-        first.awaited = context.run(coroutine.send, None)
-        first.coroutine = coroutine
-    except StopIteration:
-        pass
-    except BaseException as exc:  # raised by the task, where it belongs
-        first.error = exc
-    finally:
-        asyncio.tasks._leave_task(loop, task)
-    return task
-
-
-async def _continue(first: _FirstStep) -> None:
-    if first.error is not None:
-        raise first.error
-    if first.coroutine is not None:
-        await _Suspended(first.coroutine, first.awaited)
-
-
-class _Suspended:
-    """Awaitable that continues a coroutine started by hand: the task awaiting it receives
-    the future the coroutine waits on, and sends results (or throws) back in."""
-
-    __slots__ = ("_awaited", "_coroutine")
-
-    def __init__(self, coroutine: Coroutine[Any, Any, None], awaited: Any) -> None:
-        self._coroutine, self._awaited = coroutine, awaited
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        coroutine, awaited = self._coroutine, self._awaited
-        while True:
-            try:
-                sent = yield awaited
-            except GeneratorExit:
-                coroutine.close()
-                raise
-            except BaseException as exc:
-                try:
-                    awaited = coroutine.throw(exc)
-                except StopIteration:
-                    return
-            else:
-                try:
-                    awaited = coroutine.send(sent)
-                except StopIteration:
-                    return
-
-
 class IsolatedExecutor:
     """Runs each plan in a confined worker process taken from a warm pool.
 
@@ -394,33 +321,44 @@ class IsolatedExecutor:
         self._python = python or sys.executable
         self._idle: list[_Worker] = []
         self._count = 0
-        self._available: asyncio.Condition | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reaper: asyncio.Task[None] | None = None
         self.last_report: dict[str, Any] = {}
 
-    async def _bind_loop(self) -> asyncio.Condition:
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._available is None:
+        if self._loop is not loop:
             # Pipes belong to one event loop: a new loop needs new workers.
             if self._loop is not None and self._loop.is_running():
                 old = self._loop
                 asyncio.run_coroutine_threadsafe(self.aclose(), old)
             self._abandon()
-            self._loop, self._available = loop, asyncio.Condition()
+            self._loop = loop
+            self._waiters.clear()
             self._reaper = _keep(
                 loop.create_task(_stop_with_loop(self._idle), name="codemode-reaper")
             )
-        return self._available
+        return loop
 
     async def _acquire(self, memory_mb: int) -> _Worker:
-        available = await self._bind_loop()
-        async with available:
-            while not self._idle and self._count >= self.pool_size:
-                await available.wait()
-            if self._idle:
-                return self._idle.pop()
-            self._count += 1
+        """An idle worker, a new one while the pool has room, or the next one released.
+
+        The event loop runs one callback at a time, so checking and taking from the idle
+        list without a lock is safe; only a caller that must wait gets a future."""
+        loop = self._bind_loop()
+        while not self._idle and self._count >= self.pool_size:
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # woken and cancelled at once: pass the turn on
+                raise
+        if self._idle:
+            return self._idle.pop()
+        self._count += 1
         try:
             worker = await _Worker.start(
                 max_memory_mb=self._max_memory_mb or memory_mb,
@@ -428,24 +366,27 @@ class IsolatedExecutor:
                 python=self._python,
             )
         except BaseException:
-            async with available:
-                self._count -= 1
-                available.notify()
+            self._count -= 1
+            self._wake_one()
             raise
         self.last_report = worker.report
         return worker
 
     async def _release(self, worker: _Worker) -> None:
-        available = await self._bind_loop()
+        self._bind_loop()
         if not worker.healthy or worker.exited():
             await worker.kill()
-            async with available:
-                self._count -= 1
-                available.notify()
-            return
-        async with available:
+            self._count -= 1
+        else:
             self._idle.append(worker)
-            available.notify()
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def execute(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
         try:
@@ -454,9 +395,8 @@ class IsolatedExecutor:
             return _crashed(str(exc))
         started = time.monotonic()
         try:
-            return await asyncio.wait_for(
-                worker.run(request, bridge), request.limits.timeout + _KILL_GRACE_SECONDS
-            )
+            async with asyncio.timeout(request.limits.timeout + _KILL_GRACE_SECONDS):
+                return await worker.run(request, bridge)  # in this task: no task to start
         except TimeoutError:
             worker.healthy = False
             return ExecutionOutcome(
