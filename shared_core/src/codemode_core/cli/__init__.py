@@ -17,6 +17,7 @@ def main() -> None:
     try:
         import httpx  # noqa: F401  # the OpenAPI connector
         import mcp  # noqa: F401  # the MCP connector and server
+        import uvicorn  # noqa: F401  # serve --transport http
         import yaml  # noqa: F401  # YAML OpenAPI documents
 
         from codemode_core.cli.app import cli
