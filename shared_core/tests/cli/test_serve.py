@@ -250,6 +250,23 @@ def _serving(arguments: list[str], port: int) -> Iterator[None]:
             process.wait()
 
 
+INITIALIZE = (
+    json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "test", "version": "1"},
+            },
+        }
+    ).encode()
+    + b"\n"
+)
+
+
 def _children(parent: int, needle: str) -> list[int]:
     """Live child processes of `parent` whose command line contains `needle` (Linux /proc)."""
     found = []
@@ -276,8 +293,10 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="finds the upstream process in /proc")
-@pytest.mark.parametrize("transport", ["stdio", "http"])
-async def test_sigterm_stops_serve_and_its_upstream(transport: str) -> None:
+@pytest.mark.parametrize(
+    ("transport", "when"), [("stdio", "opening"), ("stdio", "serving"), ("http", "serving")]
+)
+async def test_sigterm_stops_serve_and_its_upstream(transport: str, when: str) -> None:
     port = free_port()
     arguments = [*CODEMODE, "serve", "--mcp-stdio", TIME]
     if transport == "http":
@@ -292,6 +311,12 @@ async def test_sigterm_stops_serve_and_its_upstream(transport: str) -> None:
             assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
             await anyio.sleep(0.1)
         connected: Any = None
+        if transport == "stdio" and when == "serving":  # a client that said hello, then waits
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(INITIALIZE)
+            process.stdin.flush()
+            answer = await anyio.to_thread.run_sync(process.stdout.readline)
+            assert b'"serverInfo"' in answer, answer
         if transport == "http":  # a client still connected (its event stream open)
             while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
                 await anyio.sleep(0.1)
@@ -315,3 +340,15 @@ async def test_sigterm_stops_serve_and_its_upstream(transport: str) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_serve_with_an_unreachable_upstream_says_so_in_one_line(transport: str) -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    arguments = ["serve", "--mcp-http", url, "--transport", transport, "--port", str(free_port())]
+    served = subprocess.run(
+        [*CODEMODE, *arguments], capture_output=True, text=True, timeout=60, stdin=subprocess.PIPE
+    )
+    assert served.returncode == 1
+    assert served.stderr.startswith(f"Error: could not connect to MCP server {url}: ConnectError")
+    assert "Traceback" not in served.stderr

@@ -6,7 +6,6 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -195,11 +194,17 @@ def serve(transport: Literal["stdio", "http"], host: str, port: int, **sources: 
     Runs until the client disconnects (stdio) or SIGTERM/SIGINT arrives; either way the
     upstream connections are closed and stdio upstreams stopped before it exits.
     """
-    from codemode_core.cli.server import build_server, serve_until_stopped
+    from codemode_core.cli.server import serve_until_stopped
 
-    server = build_server(_code_mode(**sources))
-    stopped = partial(serve_until_stopped, server, transport, host=host, port=port)
-    anyio.run(stopped)
+    code_mode = _code_mode(**sources)
+
+    async def serving() -> None:
+        try:
+            await serve_until_stopped(code_mode, transport, host=host, port=port)
+        except CodeModeError as exc:  # an unreachable upstream, before any transport started
+            raise click.ClickException(str(exc)) from None
+
+    anyio.run(serving)
 
 
 @cli.command(cls=_OrderedCommand)

@@ -9,8 +9,8 @@ When an upstream's tool list changes (the connectors list again at the start of 
 exposed tools are brought up to date after that run, and the client is told with
 `notifications/tools/list_changed`, but only if what it lists did change.
 
-`serve_until_stopped` runs the server until the client leaves or SIGTERM/SIGINT arrives, and
-then closes the upstreams (stdio servers are stopped) before it returns.
+`serve_until_stopped` opens a `CodeMode`, serves it until the client leaves or SIGTERM/SIGINT
+arrives, and then closes the upstreams (stdio servers are stopped) before it returns.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 
-from codemode_core.errors import ToolError
+from codemode_core.errors import CodeModeError, ToolError
 from codemode_core.events import ProgressEvent
 from codemode_core.runtime import CodeMode
 
@@ -58,42 +58,73 @@ def build_server(code_mode: CodeMode, *, name: str = "codemode") -> MCPServer[An
 
 
 async def serve_until_stopped(
-    server: MCPServer[Any],
+    code_mode: CodeMode,
     transport: Literal["stdio", "http"] = "stdio",
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
+    name: str = "codemode",
 ) -> None:
-    """Serve over stdio (until the client closes stdin) or streamable HTTP at
-    `http://host:port/mcp`; SIGTERM or SIGINT stops it the same clean way, through the
-    server's lifespan, so upstream connections are closed and stdio upstreams stopped."""
-    if sys.platform == "win32":  # no signal receivers there: the SDK's own loop
-        if transport == "stdio":
-            await server.run_stdio_async()
-        else:
-            await server.run_streamable_http_async(host=host, port=port)
+    """Open `code_mode`, serve it (`build_server`) over stdio or streamable HTTP at
+    `http://host:port/mcp`, and close it.
+
+    Serves until the client closes stdin (stdio) or SIGTERM/SIGINT arrives, at any point,
+    opening included; the upstream connections are closed and stdio upstreams stopped either
+    way. An upstream that cannot be reached raises its `ConnectorError` before any transport
+    starts, so the command can say so in one line.
+    """
+    if sys.platform == "win32":  # no signal receivers there: the SDK's own loops
+        async with code_mode:
+            server = build_server(code_mode, name=name)
+            if transport == "stdio":
+                await server.run_stdio_async()
+            else:
+                await server.run_streamable_http_async(host=host, port=port)
         return
+    failure: CodeModeError | None = None
     async with anyio.create_task_group() as group:
-        if transport == "stdio":
-            relay = _StdinRelay()
-            group.start_soon(_on_signal, relay.close, group.cancel_scope)
-            await server.run_stdio_async()
+        stop = _Stop(group.cancel_scope.cancel)  # until the server runs: stop opening
+        group.start_soon(_on_signal, stop, group.cancel_scope)
+        try:
+            await code_mode.open()
+        except CodeModeError as exc:
+            failure = exc
         else:
-            app = server.streamable_http_app(host=host)  # loopback: Host/Origin are checked
-            config = uvicorn.Config(
-                app,
-                host=host,
-                port=port,
-                log_level=server.settings.log_level.lower(),
-                timeout_graceful_shutdown=3,  # open event streams would otherwise hold it up
-            )
-            web = _Uvicorn(config)
-            group.start_soon(_on_signal, web.stop, group.cancel_scope)
-            await web.serve()
-        group.cancel_scope.cancel()  # the server has stopped: stop waiting for signals
+            server = build_server(code_mode, name=name)
+            if transport == "stdio":
+                stop.action = _StdinRelay().close
+                await server.run_stdio_async()
+            else:
+                app = server.streamable_http_app(host=host)  # loopback: Host/Origin checked
+                config = uvicorn.Config(
+                    app,
+                    host=host,
+                    port=port,
+                    log_level=server.settings.log_level.lower(),
+                    timeout_graceful_shutdown=3,  # open event streams would hold it up
+                )
+                web = _Uvicorn(config)
+                stop.action = web.stop
+                await web.serve()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await code_mode.aclose()
+            group.cancel_scope.cancel()  # stopped: stop waiting for signals
+    if failure is not None:
+        raise failure
 
 
-async def _on_signal(stop: Callable[[], None], everything: anyio.CancelScope) -> None:
+class _Stop:
+    """What a stop signal does now: cancel the opening, then close stdin or stop uvicorn."""
+
+    def __init__(self, action: Callable[[], None]) -> None:
+        self.action = action
+
+    def __call__(self) -> None:
+        self.action()
+
+
+async def _on_signal(stop: _Stop, everything: anyio.CancelScope) -> None:
     """On SIGTERM or SIGINT, ask the server to stop; if it has not within the grace period
     (a plan still running), cancel it, which still leaves the lifespan properly."""
     with anyio.open_signal_receiver(*_STOP_SIGNALS) as received:
