@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -246,3 +248,107 @@ def _serving(arguments: list[str], port: int) -> Iterator[None]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+INITIALIZE = (
+    json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "test", "version": "1"},
+            },
+        }
+    ).encode()
+    + b"\n"
+)
+
+
+def _children(parent: int, needle: str) -> list[int]:
+    """Live child processes of `parent` whose command line contains `needle` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == parent and state != "Z" and needle in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the upstream process in /proc")
+@pytest.mark.parametrize(
+    ("transport", "when"), [("stdio", "opening"), ("stdio", "serving"), ("http", "serving")]
+)
+async def test_sigterm_stops_serve_and_its_upstream(transport: str, when: str) -> None:
+    port = free_port()
+    arguments = [*CODEMODE, "serve", "--mcp-stdio", TIME]
+    if transport == "http":
+        arguments += ["--transport", "http", "--port", str(port)]
+    # Over stdio the client's end stays open: the server must not wait for its next message.
+    process = subprocess.Popen(
+        arguments, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (upstream := _children(process.pid, "mcp_server_time")):
+            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+            await anyio.sleep(0.1)
+        connected: Any = None
+        if transport == "stdio" and when == "serving":  # a client that said hello, then waits
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(INITIALIZE)
+            process.stdin.flush()
+            answer = await anyio.to_thread.run_sync(process.stdout.readline)
+            assert b'"serverInfo"' in answer, answer
+        if transport == "http":  # a client still connected (its event stream open)
+            while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+                await anyio.sleep(0.1)
+            connected = Client(f"http://127.0.0.1:{port}/mcp")
+            client = await connected.__aenter__()
+            assert not (await client.call_tool("run_code", {"code": "return 1"})).is_error
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        code = await anyio.to_thread.run_sync(process.wait, 20)
+        if connected is not None:
+            with contextlib.suppress(Exception):  # the server went away under it
+                await connected.__aexit__(None, None, None)
+        assert code == 0, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() - started < 10
+        for _ in range(50):  # the upstream was stopped with it, not left behind
+            if not _running(upstream[0]):
+                break
+            await anyio.sleep(0.1)
+        assert not _running(upstream[0])
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_serve_with_an_unreachable_upstream_says_so_in_one_line(transport: str) -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    arguments = ["serve", "--mcp-http", url, "--transport", transport, "--port", str(free_port())]
+    served = subprocess.run(
+        [*CODEMODE, *arguments], capture_output=True, text=True, timeout=60, stdin=subprocess.PIPE
+    )
+    assert served.returncode == 1
+    assert served.stderr.startswith(f"Error: could not connect to MCP server {url}: ConnectError")
+    assert "Traceback" not in served.stderr

@@ -1,7 +1,8 @@
 """The `codemode` command: serve Code Mode over MCP, print stubs, run a plan.
 
 Needs the `cli` extra (`pip install 'codemode-core[cli]'`): click, and the MCP and OpenAPI
-connectors' libraries.
+connectors' libraries. Without them the command says what to install instead of failing
+with an import error (`python -m codemode_core.cli` is the same command).
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ __all__ = ["main"]
 def main() -> None:
     """Entry point of the `codemode` console script."""
     try:
+        import httpx  # noqa: F401  # the OpenAPI connector
+        import mcp  # noqa: F401  # the MCP connector and server
+        import uvicorn  # noqa: F401  # serve --transport http
+        import yaml  # noqa: F401  # YAML OpenAPI documents
+
         from codemode_core.cli.app import cli
     except ImportError as exc:
         sys.stderr.write(
@@ -21,4 +27,4 @@ def main() -> None:
             "pip install 'codemode-core[cli]'\n"
         )
         raise SystemExit(2) from None
-    cli()
+    cli(prog_name="codemode")

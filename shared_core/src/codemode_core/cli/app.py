@@ -7,18 +7,20 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+import anyio
 import click
 
 from codemode_core.connectors.base import Connector
-from codemode_core.errors import CodeModeError
+from codemode_core.errors import CodeModeError, ConfigurationError
 from codemode_core.limits import Limits
 from codemode_core.runtime import CodeMode
 
 __all__ = ["cli"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_ORDER = "codemode.typed_options"
 
 
 def _sources(command: F) -> F:
@@ -46,6 +48,29 @@ def _sources(command: F) -> F:
             help="An OpenAPI 3.x service: a spec path or URL (JSON or YAML).",
         ),
         click.option(
+            "--header",
+            "header",
+            multiple=True,
+            metavar="'NAME: VALUE'",
+            help="An HTTP header for the --mcp-http or --openapi source just before it, e.g. "
+            "'Authorization: Bearer ${TOKEN}' (${VAR} is read from the environment).",
+        ),
+        click.option(
+            "--env",
+            "env",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="An environment variable for the --mcp-stdio server just before it "
+            "(${VAR} in VALUE is read from this process's environment).",
+        ),
+        click.option(
+            "--base-url",
+            "base_url",
+            multiple=True,
+            metavar="URL",
+            help="Where to send the requests of the --openapi source just before it.",
+        ),
+        click.option(
             "--namespace",
             "namespaces",
             multiple=True,
@@ -58,7 +83,8 @@ def _sources(command: F) -> F:
             "config",
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
             help="A JSON or TOML file with `mcpServers` (the shape MCP clients use) and "
-            "`openapi` entries; credentials in it stay in this process.",
+            "`openapi` entries; credentials in it stay in this process, and ${VAR}, "
+            "${env:VAR} or ${VAR:-default} in its strings are read from the environment.",
         ),
         click.option(
             "--discovery",
@@ -87,17 +113,33 @@ def _code_mode(
     mcp_stdio: Sequence[str],
     mcp_http: Sequence[str],
     openapi: Sequence[str],
+    header: Sequence[str],
+    env: Sequence[str],
+    base_url: Sequence[str],
     namespaces: Sequence[str],
     config: Path | None,
     discovery: str,
     executor: str | None,
     timeout: float | None,
 ) -> CodeMode:
-    from codemode_core.cli.sources import connectors_from_config, connectors_from_options
+    from codemode_core.cli.sources import connectors_from_arguments, connectors_from_config
 
-    connectors: list[Connector] = connectors_from_options(mcp_stdio, mcp_http, openapi, namespaces)
-    if config is not None:
-        connectors += connectors_from_config(config)
+    values = {
+        "--mcp-stdio": iter(mcp_stdio),
+        "--mcp-http": iter(mcp_http),
+        "--openapi": iter(openapi),
+        "--header": iter(header),
+        "--env": iter(env),
+        "--base-url": iter(base_url),
+    }
+    typed = click.get_current_context().meta.get(_ORDER, [])
+    arguments = [(flag, next(values[flag])) for flag in typed if flag in values]
+    try:
+        connectors: list[Connector] = connectors_from_arguments(arguments, namespaces)
+        if config is not None:
+            connectors += connectors_from_config(config)
+    except ConfigurationError as exc:
+        raise click.UsageError(str(exc)) from None
     if not connectors:
         raise click.UsageError(
             "give at least one source: --mcp-stdio, --mcp-http, --openapi or --config"
@@ -111,6 +153,19 @@ def _code_mode(
     )
 
 
+class _OrderedCommand(click.Command):
+    """A command that remembers the order its options were typed in.
+
+    Click keeps each option's values but not how different options interleave, and a
+    source modifier (`--header`, `--env`, `--base-url`) belongs to the source just before it.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        _, _, typed = self.make_parser(ctx).parse_args(args=list(args))
+        ctx.meta[_ORDER] = [param.opts[0] for param in typed if param.opts]
+        return super().parse_args(ctx, args)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Code Mode for any MCP client: one run_code tool over MCP servers and OpenAPI services.
@@ -122,7 +177,7 @@ def cli() -> None:
     """
 
 
-@cli.command()
+@cli.command(cls=_OrderedCommand)
 @_sources
 @click.option(
     "--transport",
@@ -133,18 +188,26 @@ def cli() -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP: address to bind.")
 @click.option("--port", type=int, default=8000, show_default=True, help="HTTP: port.")
-def serve(transport: str, host: str, port: int, **sources: Any) -> None:
-    """Serve Code Mode over MCP: a run_code tool (plus search/describe in discovery mode)."""
-    from codemode_core.cli.server import build_server
+def serve(transport: Literal["stdio", "http"], host: str, port: int, **sources: Any) -> None:
+    """Serve Code Mode over MCP: a run_code tool (plus search/describe in discovery mode).
 
-    server = build_server(_code_mode(**sources))
-    if transport == "stdio":
-        server.run("stdio")
-    else:
-        server.run("streamable-http", host=host, port=port)
+    Runs until the client disconnects (stdio) or SIGTERM/SIGINT arrives; either way the
+    upstream connections are closed and stdio upstreams stopped before it exits.
+    """
+    from codemode_core.cli.server import serve_until_stopped
+
+    code_mode = _code_mode(**sources)
+
+    async def serving() -> None:
+        try:
+            await serve_until_stopped(code_mode, transport, host=host, port=port)
+        except CodeModeError as exc:  # an unreachable upstream, before any transport started
+            raise click.ClickException(str(exc)) from None
+
+    anyio.run(serving)
 
 
-@cli.command()
+@cli.command(cls=_OrderedCommand)
 @_sources
 def stubs(**sources: Any) -> None:
     """Print the typed stubs a model would read for these sources."""
@@ -156,7 +219,7 @@ def stubs(**sources: Any) -> None:
     click.echo(_guarded(show))
 
 
-@cli.command()
+@cli.command(cls=_OrderedCommand)
 @_sources
 @click.argument("plan_file", type=click.File("r"))
 def run(plan_file: Any, **sources: Any) -> None:
