@@ -4,6 +4,7 @@
 # parameter by comparing real annotation objects, which postponed (string) annotations defeat.
 
 import hashlib
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -175,10 +176,12 @@ async def _run_with_approvals(
     """Run the plan; while it waits for approvals, wait for the human's answer on the workflow.
 
     LlamaIndex's `ctx.wait_for_event` stops the step and replays it when the answer arrives.
-    The execution is named after the plan, so the replayed step finds the paused execution
-    (and its journal) instead of running the plan again: no tool runs twice.
+    The execution is named after the workflow run and the plan, so the replayed step finds
+    the paused execution (and its journal) instead of running the plan again, and the same
+    plan in another run (another user's, on a shared tool) is an execution of its own.
     """
-    execution_id = "li-" + hashlib.sha256(code.encode()).hexdigest()[:24]
+    scope = await _run_scope(ctx)
+    execution_id = "li-" + hashlib.sha256(f"{scope}\n{code}".encode()).hexdigest()[:24]
     if await code_mode.paused_record(execution_id) is None:
         result = await code_mode.run(code, observer=observer, execution_id=execution_id)
     else:
@@ -212,3 +215,24 @@ async def _run_with_approvals(
         }
         result = await code_mode.resume(execution_id, decisions, observer=observer)
     return result
+
+
+_SCOPE_KEY = "codemode_run_scope"
+
+
+async def _run_scope(ctx: Context) -> str:
+    """A random id kept in the workflow's state: the same for every step of one run (and
+    for a replayed step, or a run restored from `ctx.to_dict()`), new for the next run.
+
+    Created under the state's lock, so concurrent code calls of one run agree on it. A
+    custom typed state without room for it gives "" (executions then named by plan only).
+    """
+    try:
+        async with ctx.store.edit_state() as state:
+            scope = state.get(_SCOPE_KEY)
+            if not isinstance(scope, str):
+                scope = uuid.uuid4().hex
+                state[_SCOPE_KEY] = scope
+    except (AttributeError, TypeError, KeyError, ValueError):
+        return ""
+    return scope

@@ -101,3 +101,43 @@ async def test_input_required_event_then_response_resumes_the_plan(
     [shown] = [m.content for m in script.seen[-1] if m.role.value == "tool"]
     assert shown == expected
     assert ["find_customer", "list_orders"] + (["refund"] if decision == "approve" else []) == MADE
+
+
+async def test_the_same_plan_in_two_runs_pauses_and_resumes_separately() -> None:
+    """Two conversations on one shared tool send the identical plan; each pauses on its own
+    execution, and each answer resumes only its own (approve one, reject the other)."""
+    MADE.clear()
+    run_code = create_codemode_tool(TOOLS, require_approval={"refund": True}, executor="inprocess")
+    scripts = [
+        Script(code_call(PLAN, "c1"), ChatMessage(role=MessageRole.ASSISTANT, content="Done.")),
+        Script(code_call(PLAN, "c1"), ChatMessage(role=MessageRole.ASSISTANT, content="Done.")),
+    ]
+    handlers = [
+        FunctionAgent(tools=[run_code], llm=script.llm()).run(user_msg="refund ada")
+        for script in scripts
+    ]
+    asked: list[CodeModeApprovalRequired] = []
+    streams = [handler.stream_events().__aiter__() for handler in handlers]
+    for stream in streams:  # both runs reach their approval before either is answered
+        async for event in stream:
+            if isinstance(event, CodeModeApprovalRequired):
+                asked.append(event)
+                break
+    assert len(asked) == 2 and asked[0].execution_id != asked[1].execution_id
+    assert MADE.count("find_customer") == 2 and "refund" not in MADE
+    decisions: list[Any] = ["approve", {"type": "reject", "message": "not this one"}]
+    for handler, event, decision in zip(handlers, asked, decisions, strict=True):
+        [request] = event.requests
+        handler.ctx.send_event(
+            CodeModeApproval(
+                execution_id=event.execution_id, decisions={request["request_id"]: decision}
+            )
+        )
+    for stream in streams:
+        async for _ in stream:
+            pass
+    for handler in handlers:
+        assert str(await handler) == "Done."
+    shown = [[m.content for m in s.seen[-1] if m.role.value == "tool"] for s in scripts]
+    assert shown == [['"refunded 30.0 on 103"'], ['"no refund: not approved: not this one"']]
+    assert MADE.count("find_customer") == 2 and MADE.count("refund") == 1
