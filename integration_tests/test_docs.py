@@ -21,6 +21,10 @@ def _blocks(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("path", DOC_FILES, ids=lambda p: p.name)
+# Raised inside llama-index's own workflow internals (inspect over pydantic models) whenever
+# its agents run, as in docs/llamaindex.md; the adapter's own tests filter them the same way.
+@pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince20")
+@pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince211")
 def test_doc_examples_run(path: Path) -> None:
     namespace: dict[str, object] = {"__name__": f"doc_{path.stem}"}
     for index, block in enumerate(_blocks(path)):
