@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bare_worker import BareWorker
+
 from codemode_core import CodeMode, Limits, Tool
 from codemode_core.sandbox import IsolatedExecutor
 
@@ -92,6 +94,9 @@ for x in items:
 ]
 
 Contender = Callable[[Plan], Awaitable[Any]]
+FLOOR = "floor: plain exec in a worker (bare)"
+"""No sandbox, no checks: one frame out and back per call. What process switches and two
+Python processes cost on this machine, which any Python-worker design pays."""
 
 
 @dataclass
@@ -130,9 +135,20 @@ async def _field() -> Field:
         exec(body_code, namespace)
         return eval(last_code, namespace)
 
+    bare = BareWorker(dict(FUNCTIONS))
+
+    async def close_bare() -> None:
+        bare.close()
+
+    found.closers.append(close_bare)
+
+    async def run_bare(plan: Plan) -> Any:
+        return await bare.run(plan.plain)
+
     found.contenders["codemode in-process"] = run_inprocess
     found.contenders["codemode isolated (warm pool)"] = run_isolated
     found.contenders["plain exec (no sandbox)"] = run_exec
+    found.contenders[FLOOR] = run_bare
     try:
         from smolagents.local_python_executor import LocalPythonExecutor
     except ImportError:
@@ -242,7 +258,7 @@ async def concurrent_throughput(found: Field, plans: int = 50, rounds: int = 5) 
     plan = PLANS[1]
     rows = []
     for name, contender in found.contenders.items():
-        if name.startswith(("plain exec", "smolagents")):
+        if name.startswith(("plain exec", "smolagents", "floor")):
             continue  # synchronous: nothing runs concurrently
         walls = []
         for _ in range(rounds):
@@ -271,6 +287,11 @@ def render(report: dict[str, Any]) -> str:
     ours = by_plan[(PLANS[1].name, "codemode isolated (warm pool)")]
     if monty:
         lines.append(f"\nisolated / monty, 20-call plan: {ours / monty:.2f} (target: at most 0.50)")
+        floor = by_plan[(PLANS[1].name, FLOOR)]
+        lines.append(
+            f"bare Python worker / monty, 20-call plan: {floor / monty:.2f} "
+            "(the floor of a Python worker on this machine)"
+        )
     for name, note in report["notes"].items():
         lines.append(f"{name}: {note}")
     per_call = report["per_call"]
