@@ -131,6 +131,8 @@ class FrameChannel:
         """Read frames synchronously until `done()` or `timeout` seconds pass, bypassing the
         event loop. For a caller that knows nothing else could run meanwhile: it saves a loop
         turn and a task wake-up per round trip."""
+        if not self._closed:
+            self._readable()  # the reply is often in already (the peer ran while we wrote)
         deadline = time.monotonic() + timeout
         while not done() and not self._closed:
             remaining = deadline - time.monotonic()
