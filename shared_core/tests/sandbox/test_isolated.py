@@ -284,3 +284,109 @@ async def test_a_cancelled_wait_for_a_worker_does_not_stall_the_pool() -> None:
         with pytest.raises(asyncio.CancelledError):
             await waiting[0]
         assert (await cm.run("return 4")).value == 4
+
+
+def _children() -> set[int]:
+    """This process's live children (workers are started from the loop's thread)."""
+    found: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as children:
+            found.update(int(pid) for pid in children.read().split())
+    return {pid for pid in found if _running(pid)}
+
+
+async def test_a_plan_cancelled_again_while_its_worker_is_killed_frees_its_slot() -> None:
+    """anyio re-delivers a cancellation until the task ends: a second cancel that lands while
+    the cancelled plan's worker is being killed must still give its place in the pool back."""
+    cm = CodeMode([], executor=IsolatedExecutor(pool_size=1), limits=Limits(timeout=5.0))
+    async with cm:
+        assert (await cm.run("return 1")).value == 1
+        plan = asyncio.create_task(cm.run("import re\nre.match('(a+)+$', 'a' * 64 + 'b')"))
+        await asyncio.sleep(0.3)
+        while not plan.done():  # as a cancelled anyio scope does
+            plan.cancel()
+            await asyncio.sleep(0)
+        assert (await asyncio.wait_for(cm.run("return 2"), 10)).value == 2
+
+
+async def test_a_plan_cancelled_while_its_worker_starts_leaves_no_process() -> None:
+    before = _children()
+    cm = CodeMode([], executor=IsolatedExecutor(pool_size=1))
+    async with cm:
+        plan = asyncio.create_task(cm.run("return 1"))
+        for _ in range(1000):  # until the worker process exists (it then warms up)
+            await asyncio.sleep(0.001)
+            if _children() - before:
+                break
+        plan.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await plan
+        assert _children() - before == set()
+        assert (await cm.run("return 2")).value == 2
+
+
+async def test_a_plan_that_cannot_be_sent_leaves_the_next_its_own_tools_and_limits() -> None:
+    """The worker keeps the last manifest and limits it was *sent*: a plan the host cannot
+    encode (a lone surrogate, as a model's JSON may carry) must not make the host believe the
+    worker has another `CodeMode`'s, and so run that one's next plan with the first's."""
+
+    def alpha() -> str:
+        """A."""
+        return "a"
+
+    def beta() -> str:
+        """B."""
+        return "b"
+
+    executor = IsolatedExecutor(pool_size=1)
+    first = CodeMode([Tool.from_function(alpha)], executor=executor)
+    second = CodeMode(
+        [Tool.from_function(beta)], executor=executor, limits=Limits(max_operations=1_000)
+    )
+    try:
+        assert (await first.run("return dir(tools)")).value == ["alpha"]
+        unsendable = await second.run("return 'x\udc80'")
+        assert unsendable.status == "error", unsendable.to_model()
+        assert (await second.run("return dir(tools)")).value == ["beta"]
+        loop = await second.run("for i in range(100_000):\n    pass\nreturn 'done'")
+        assert loop.error is not None and loop.error.kind == "budget", loop.to_model()
+    finally:
+        await executor.aclose()
+
+
+async def test_tool_results_the_wire_cannot_carry_fail_the_call_at_once() -> None:
+    """A result JSON cannot carry (a lone surrogate, an int beyond the parser's 4300 digits)
+    is a failed call the plan can handle, not a plan stalled until its deadline."""
+
+    def surrogate() -> str:
+        """Text with a lone surrogate (e.g. a file name decoded with surrogateescape)."""
+        return b"caf\xe9".decode("utf-8", "surrogateescape")
+
+    def huge() -> int:
+        """An int of 5001 digits."""
+        return 10**5000
+
+    tools = [Tool.from_function(surrogate), Tool.from_function(huge)]
+    cm = CodeMode(tools, executor=IsolatedExecutor(pool_size=1), limits=Limits(timeout=10.0))
+    plan = "try:\n    await tools.{}()\nexcept ToolError as e:\n    return str(e)"
+    async with cm:
+        for name in ("surrogate", "huge"):
+            started = time.monotonic()
+            result = await cm.run(plan.format(name))
+            assert result.status == "ok", result.to_model()
+            assert "could not be read" in result.value or "cannot be returned" in result.value
+            assert time.monotonic() - started < 5
+        await asyncio.sleep(0.2)  # a worker that could not read a reply exits after its plan
+        assert (await cm.run("return 3")).value == 3  # and is replaced
+
+
+async def test_a_worker_that_died_while_idle_is_replaced_before_the_next_plan() -> None:
+    executor = IsolatedExecutor(pool_size=1)
+    cm = CodeMode([], executor=executor)
+    async with cm:
+        assert (await cm.run("return 1")).value == 1
+        (worker,) = executor._idle
+        os.kill(worker.process.pid, 9)  # e.g. the kernel's OOM killer, between plans
+        await asyncio.sleep(0.1)
+        result = await cm.run("return 2")
+        assert result.value == 2, result.to_model()

@@ -91,6 +91,7 @@ class FrameChannel:
         self._on_close = on_close
         self._buffer = bytearray()
         self._closed = False
+        self._paused = False
         self._loop = asyncio.get_running_loop()
         os.set_blocking(fd, False)
         self._loop.add_reader(fd, self._readable)
@@ -106,9 +107,12 @@ class FrameChannel:
         if not chunk:
             self._fail(WireError("the peer closed the pipe"))
             return
+        self._buffer += chunk
+        self._deliver()
+
+    def _deliver(self) -> None:
         buffer = self._buffer
-        buffer += chunk
-        while len(buffer) >= _HEADER.size:
+        while len(buffer) >= _HEADER.size and not self._paused and not self._closed:
             (size,) = _HEADER.unpack_from(buffer)
             if size > MAX_FRAME_BYTES:
                 self._fail(WireError(f"frame of {size:,} bytes exceeds the limit"))
@@ -126,6 +130,18 @@ class FrameChannel:
             self._on_message(message)
             if self._closed:
                 return
+
+    def pause(self) -> None:
+        """Deliver no more frames until `resume()` (the peer is not reading ours)."""
+        if not self._paused and not self._closed:
+            self._paused = True
+            self._loop.remove_reader(self._fd)
+
+    def resume(self) -> None:
+        if self._paused and not self._closed:
+            self._paused = False
+            self._loop.add_reader(self._fd, self._readable)
+            self._loop.call_soon(self._deliver)  # frames already read, from a loop callback
 
     def pump(self, done: Callable[[], bool], timeout: float) -> None:
         """Read frames synchronously until `done()` or `timeout` seconds pass, bypassing the

@@ -93,7 +93,12 @@ class _Connection:
             self.runs.put_nowait(message)
 
     def _closed(self, error: WireError) -> None:
-        self.runs.put_nowait(None)  # the host went away: stop
+        # The host went away, or sent a frame we cannot read (e.g. an int JSON parsers refuse):
+        # calls waiting for a reply fail now, rather than hold the plan until its deadline.
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(ToolError(f"the reply could not be read: {error}"))
+        self.runs.put_nowait(None)  # stop
 
     async def request(self, payload: dict[str, Any]) -> Any:
         call_id = next(self._ids)

@@ -82,6 +82,9 @@ class _Worker:
         self._manifest_sent: Manifest | None = None
         self._limits_sent: Limits | None = None
         self.channel = FrameChannel(read_fd, self._received, self._closed)
+        protocol = transport.get_protocol()
+        if isinstance(protocol, _FlowControl):
+            protocol.channel = self.channel
 
     def _received(self, message: dict[str, Any]) -> None:
         """Tool calls start at once (concurrently); anything else answers the waiting step."""
@@ -151,9 +154,19 @@ class _Worker:
             os.close(to_worker_r)
             os.close(to_host_w)
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.connect_write_pipe(
-            asyncio.Protocol, os.fdopen(to_worker_w, "wb", buffering=0)
-        )
+        try:
+            transport, _ = await loop.connect_write_pipe(
+                _FlowControl, os.fdopen(to_worker_w, "wb", buffering=0)
+            )
+        except BaseException:  # e.g. cancelled: the process and our ends must not outlive it
+            os.close(to_host_r)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            if process.stderr is not None:
+                process.stderr.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         worker = cls(process, to_host_r, transport, workdir)
         worker.send({"type": "init", "max_memory_mb": max_memory_mb, "seccomp": seccomp})
         try:
@@ -161,6 +174,9 @@ class _Worker:
         except (WireError, TimeoutError) as exc:
             await worker.kill()
             raise _WorkerDied(f"the worker did not start: {exc}. {worker.stderr()}") from None
+        except BaseException:  # cancelled while it started: nobody else would stop it
+            worker.kill_now()
+            raise
         report = ready.get("report")
         worker.report = report if isinstance(report, dict) else {}
         return worker
@@ -209,8 +225,6 @@ class _Worker:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def run(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
-        self._bridge = bridge
-        self._context = contextvars.copy_context()
         message: dict[str, Any] = {
             "type": "run",
             "code": request.code,
@@ -222,11 +236,12 @@ class _Worker:
         # both, and a large catalog's manifest would otherwise cross the pipe every plan.
         if request.manifest is not self._manifest_sent:
             message["manifest"] = request.manifest.to_wire()
-            self._manifest_sent = request.manifest
         if request.limits != self._limits_sent:
             message["limits"] = limits_to_wire(request.limits)
-            self._limits_sent = request.limits
-        self.send(message)
+        self.send(message)  # may raise (e.g. a plan that cannot be encoded): nothing was sent
+        self._manifest_sent, self._limits_sent = request.manifest, request.limits
+        self._bridge = bridge
+        self._context = contextvars.copy_context()
         try:
             message = await self._next()
             if message["type"] != "done":
@@ -286,15 +301,36 @@ class _Worker:
             reply.update(ok=False, error=f"codemode internal error ({type(exc).__name__})")
         try:
             self.send(reply)
-        except WireError as exc:  # a result too large for one frame
+        except (WireError, ValueError) as exc:  # too large, or not encodable (e.g. a lone
+            # surrogate, an int too long for JSON): answer, or the plan waits until timeout
             self.send(
                 {
                     "type": "reply",
                     "id": call_id,
                     "ok": False,
-                    "error": f"the tool result is too large to return: {exc}",
+                    "error": f"the tool result cannot be returned to the plan: {exc}",
                 }
             )
+
+
+class _FlowControl(asyncio.Protocol):
+    """The host's end of the pipe to a worker: while the worker does not read what the host
+    sends it (the pipe and the transport's buffer are full), the host reads no more of its
+    frames, so a worker flooding calls cannot make the host buffer replies without bound."""
+
+    channel: FrameChannel | None = None
+
+    def pause_writing(self) -> None:
+        if self.channel is not None:
+            self.channel.pause()
+
+    def resume_writing(self) -> None:
+        if self.channel is not None:
+            self.channel.resume()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.channel is not None:  # read on: the worker's end of frames says why
+            self.channel.resume()
 
 
 class IsolatedExecutor:
@@ -347,17 +383,22 @@ class IsolatedExecutor:
         The event loop runs one callback at a time, so checking and taking from the idle
         list without a lock is safe; only a caller that must wait gets a future."""
         loop = self._bind_loop()
-        while not self._idle and self._count >= self.pool_size:
-            waiter = loop.create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    self._wake_one()  # woken and cancelled at once: pass the turn on
-                raise
-        if self._idle:
-            return self._idle.pop()
+        while True:
+            while not self._idle and self._count >= self.pool_size:
+                waiter = loop.create_future()
+                self._waiters.append(waiter)
+                try:
+                    await waiter
+                except asyncio.CancelledError:
+                    if waiter.done() and not waiter.cancelled():
+                        self._wake_one()  # woken and cancelled at once: pass the turn on
+                    raise
+            if not self._idle:
+                break
+            worker = self._idle.pop()
+            if worker.healthy and not worker.exited():
+                return worker
+            await self._release(worker)  # it died while idle (killed, out of memory): replace it
         self._count += 1
         try:
             worker = await _Worker.start(
@@ -374,12 +415,15 @@ class IsolatedExecutor:
 
     async def _release(self, worker: _Worker) -> None:
         self._bind_loop()
-        if not worker.healthy or worker.exited():
-            await worker.kill()
-            self._count -= 1
-        else:
+        if worker.healthy and not worker.exited():
             self._idle.append(worker)
-        self._wake_one()
+            self._wake_one()
+            return
+        try:
+            await worker.kill()  # may be cancelled again (anyio re-cancels): still count it
+        finally:
+            self._count -= 1
+            self._wake_one()
 
     def _wake_one(self) -> None:
         while self._waiters:
