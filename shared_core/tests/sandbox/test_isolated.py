@@ -325,10 +325,12 @@ async def test_a_plan_cancelled_while_its_worker_starts_leaves_no_process() -> N
         assert (await cm.run("return 2")).value == 2
 
 
-async def test_a_plan_that_cannot_be_sent_leaves_the_next_its_own_tools_and_limits() -> None:
+async def test_a_plan_that_cannot_be_sent_leaves_the_next_its_own_tools_and_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The worker keeps the last manifest and limits it was *sent*: a plan the host cannot
-    encode (a lone surrogate, as a model's JSON may carry) must not make the host believe the
-    worker has another `CodeMode`'s, and so run that one's next plan with the first's."""
+    send (here: larger than a frame may be) must not make the host believe the worker has
+    another `CodeMode`'s, and so run that one's next plan with the first's."""
 
     def alpha() -> str:
         """A."""
@@ -338,6 +340,7 @@ async def test_a_plan_that_cannot_be_sent_leaves_the_next_its_own_tools_and_limi
         """B."""
         return "b"
 
+    monkeypatch.setattr("codemode_core.sandbox._wire.MAX_FRAME_BYTES", 4096)  # host side
     executor = IsolatedExecutor(pool_size=1)
     first = CodeMode([Tool.from_function(alpha)], executor=executor)
     second = CodeMode(
@@ -345,7 +348,7 @@ async def test_a_plan_that_cannot_be_sent_leaves_the_next_its_own_tools_and_limi
     )
     try:
         assert (await first.run("return dir(tools)")).value == ["alpha"]
-        unsendable = await second.run("return 'x\udc80'")
+        unsendable = await second.run(f"return '{'x' * 5000}'")
         assert unsendable.status == "error", unsendable.to_model()
         assert (await second.run("return dir(tools)")).value == ["beta"]
         loop = await second.run("for i in range(100_000):\n    pass\nreturn 'done'")
@@ -355,11 +358,12 @@ async def test_a_plan_that_cannot_be_sent_leaves_the_next_its_own_tools_and_limi
 
 
 async def test_tool_results_the_wire_cannot_carry_fail_the_call_at_once() -> None:
-    """A result JSON cannot carry (a lone surrogate, an int beyond the parser's 4300 digits)
-    is a failed call the plan can handle, not a plan stalled until its deadline."""
+    """A result JSON cannot carry (an int beyond the worker parser's 4300 digits) is a failed
+    call the plan can handle, not a plan stalled until its deadline; text with lone
+    surrogates (a file name decoded with surrogateescape) arrives with U+FFFD in their place."""
 
     def surrogate() -> str:
-        """Text with a lone surrogate (e.g. a file name decoded with surrogateescape)."""
+        """Text with a lone surrogate."""
         return b"caf\xe9".decode("utf-8", "surrogateescape")
 
     def huge() -> int:
@@ -368,14 +372,15 @@ async def test_tool_results_the_wire_cannot_carry_fail_the_call_at_once() -> Non
 
     tools = [Tool.from_function(surrogate), Tool.from_function(huge)]
     cm = CodeMode(tools, executor=IsolatedExecutor(pool_size=1), limits=Limits(timeout=10.0))
-    plan = "try:\n    await tools.{}()\nexcept ToolError as e:\n    return str(e)"
     async with cm:
-        for name in ("surrogate", "huge"):
-            started = time.monotonic()
-            result = await cm.run(plan.format(name))
-            assert result.status == "ok", result.to_model()
-            assert "could not be read" in result.value or "cannot be returned" in result.value
-            assert time.monotonic() - started < 5
+        assert (await cm.run("return await tools.surrogate()")).value == "caf\ufffd"
+        started = time.monotonic()
+        result = await cm.run(
+            "try:\n    await tools.huge()\nexcept ToolError as e:\n    return str(e)"
+        )
+        assert result.status == "ok", result.to_model()
+        assert "could not be read" in result.value or "cannot be returned" in result.value
+        assert time.monotonic() - started < 5
         await asyncio.sleep(0.2)  # a worker that could not read a reply exits after its plan
         assert (await cm.run("return 3")).value == 3  # and is replaced
 
@@ -390,3 +395,20 @@ async def test_a_worker_that_died_while_idle_is_replaced_before_the_next_plan() 
         await asyncio.sleep(0.1)
         result = await cm.run("return 2")
         assert result.value == 2, result.to_model()
+
+
+async def test_text_no_utf8_can_carry_crosses_the_wire_as_replacement_characters() -> None:
+    """A plan can build lone surrogates ("\\udc80"); returned, printed or passed to a tool
+    they arrive as U+FFFD instead of killing the worker (which was reported as out of memory)."""
+
+    def echo(text: str) -> str:
+        """Echo."""
+        return text
+
+    cm = CodeMode([Tool.from_function(echo)], executor=IsolatedExecutor(pool_size=1))
+    async with cm:
+        returned = await cm.run("return 'a' + chr(0xDC80)")
+        assert (returned.status, returned.value) == ("ok", "a\ufffd"), returned.to_model()
+        printed = await cm.run("print(chr(0xD800))\nreturn await tools.echo(text=chr(0xDFFF))")
+        assert (printed.status, printed.value) == ("ok", "\ufffd"), printed.to_model()
+        assert list(printed.logs) == ["\ufffd"]

@@ -113,6 +113,9 @@ async def test_malformed_frames_are_a_crashed_worker(tmp_path: Path, mode: str) 
         assert result.status == "error" and result.error is not None
         assert result.error.kind == "crashed", result.to_model()
         assert time.monotonic() - started < 3
+        if mode != "partial_then_exit":  # the others the host refused and stopped
+            assert "refused" in result.error.message, result.to_model()
+            assert "out of memory" not in result.error.message
 
 
 async def test_odd_calls_are_answered_only_from_the_runs_catalog(tmp_path: Path) -> None:

@@ -4,8 +4,10 @@
 # parameter by comparing real annotation objects, which postponed (string) annotations defeat.
 
 import hashlib
+import itertools
+import logging
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from llama_index.core.bridge.pydantic import BaseModel, Field
@@ -24,6 +26,8 @@ from codemode_llamaindex.events import (
 )
 
 __all__ = ["CodeModeInput", "CodeModeTool", "CodeModeToolSpec", "create_codemode_tool"]
+
+log = logging.getLogger("codemode.llamaindex")
 
 
 class CodeModeInput(BaseModel):
@@ -181,11 +185,11 @@ async def _run_with_approvals(
     plan in another run (another user's, on a shared tool) is an execution of its own.
     """
     scope = await _run_scope(ctx)
-    execution_id = "li-" + hashlib.sha256(f"{scope}\n{code}".encode()).hexdigest()[:24]
-    if await code_mode.paused_record(execution_id) is None:
-        result = await code_mode.run(code, observer=observer, execution_id=execution_id)
+    execution_id, replayed = await _execution_for(code_mode, scope, code)
+    if replayed:
+        result = None  # the replayed step of a paused plan: wait for its answer, resume
     else:
-        result = None
+        result = await code_mode.run(code, observer=observer, execution_id=execution_id)
     while result is None or result.status == "paused":
         paused = await code_mode.paused_record(execution_id)
         assert paused is not None
@@ -217,6 +221,19 @@ async def _run_with_approvals(
     return result
 
 
+async def _execution_for(code_mode: CodeMode, scope: str, code: str) -> tuple[str, bool]:
+    """The execution a code call is: the first of this run's executions of this plan that is
+    paused (this is the replayed step: resume it) or unused (run it). Finished and running
+    ones are earlier or concurrent calls of the same plan, e.g. a model retrying it."""
+    base = "li-" + hashlib.sha256(f"{scope}\n{code}".encode()).hexdigest()[:24]
+    for attempt in itertools.count():
+        execution_id = base if attempt == 0 else f"{base}-{attempt}"
+        record = await code_mode.store.load(execution_id)
+        if record is None or record.state == "paused":
+            return execution_id, record is not None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 _SCOPE_KEY = "codemode_run_scope"
 
 
@@ -224,15 +241,41 @@ async def _run_scope(ctx: Context) -> str:
     """A random id kept in the workflow's state: the same for every step of one run (and
     for a replayed step, or a run restored from `ctx.to_dict()`), new for the next run.
 
-    Created under the state's lock, so concurrent code calls of one run agree on it. A
-    custom typed state without room for it gives "" (executions then named by plan only).
+    Created under the state's lock, so concurrent code calls of one run agree on it. A typed
+    state keeps it in a `codemode_run_scope: str | None = None` field if it declares one;
+    otherwise the run's own id stands in (a restored run then gets a new one).
     """
+    scope: str | None = None
     try:
         async with ctx.store.edit_state() as state:
-            scope = state.get(_SCOPE_KEY)
-            if not isinstance(scope, str):
-                scope = uuid.uuid4().hex
+            if isinstance(state, MutableMapping) or hasattr(state, "__setitem__"):
+                found = state.get(_SCOPE_KEY)
+                scope = found if isinstance(found, str) else uuid.uuid4().hex
                 state[_SCOPE_KEY] = scope
+            elif _SCOPE_KEY in getattr(type(state), "model_fields", {}):
+                found = getattr(state, _SCOPE_KEY)
+                scope = found if isinstance(found, str) else uuid.uuid4().hex
+                setattr(state, _SCOPE_KEY, scope)
     except (AttributeError, TypeError, KeyError, ValueError):
-        return ""
-    return scope
+        scope = None
+    return scope if scope is not None else _run_id(ctx)
+
+
+def _run_id(ctx: Context) -> str:
+    """The workflow run's id, where the runtime tells it (durable state stores do publicly;
+    the in-memory runtime only through its adapter)."""
+    for path in (("store", "run_id"), ("_face", "_internal_adapter", "run_id")):
+        value: Any = ctx
+        try:
+            for name in path:
+                value = getattr(value, name)
+        except (AttributeError, RuntimeError):
+            continue
+        if isinstance(value, str) and value:
+            return value
+    log.warning(
+        "codemode: this workflow's state has no room for a run scope and its run id is not "
+        "known; add `codemode_run_scope: str | None = None` to the state model, or the same "
+        "plan paused in two runs at once would share an execution"
+    )
+    return ""

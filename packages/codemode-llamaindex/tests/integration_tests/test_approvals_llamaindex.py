@@ -2,13 +2,16 @@
 the matching response event resumes it, and no tool runs twice."""
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
+from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.llms.mock import MockFunctionCallingLLM
 from llama_index.core.tools import FunctionTool
+from llama_index.core.workflow import Context, StartEvent, StopEvent, Workflow, step
 
 from codemode_llamaindex import CodeModeApproval, CodeModeApprovalRequired, create_codemode_tool
 
@@ -141,3 +144,83 @@ async def test_the_same_plan_in_two_runs_pauses_and_resumes_separately() -> None
     shown = [[m.content for m in s.seen[-1] if m.role.value == "tool"] for s in scripts]
     assert shown == [['"refunded 30.0 on 103"'], ['"no refund: not approved: not this one"']]
     assert MADE.count("find_customer") == 2 and MADE.count("refund") == 1
+
+
+async def test_the_same_plan_again_in_one_run_is_a_new_execution(tmp_path: Path) -> None:
+    """With a durable store, a model sending the plan it already ran (a retry) gets a new
+    execution, paused and resumed on its own; the finished one is not reused or clashed with."""
+    MADE.clear()
+    done = ChatMessage(role=MessageRole.ASSISTANT, content="Done.")
+    script = Script(code_call(PLAN, "c1"), code_call(PLAN, "c2"), done)
+    run_code = create_codemode_tool(
+        TOOLS,
+        require_approval={"refund": True},
+        executor="inprocess",
+        store=str(tmp_path / "executions.db"),
+    )
+    handler = FunctionAgent(tools=[run_code], llm=script.llm()).run(user_msg="refund ada twice")
+    asked: list[str] = []
+    async for event in handler.stream_events():
+        if isinstance(event, CodeModeApprovalRequired):
+            asked.append(event.execution_id)
+            [request] = event.requests
+            handler.ctx.send_event(
+                CodeModeApproval(
+                    execution_id=event.execution_id,
+                    decisions={request["request_id"]: "approve"},
+                )
+            )
+    assert str(await handler) == "Done."
+    assert len(asked) == 2 and asked[0] != asked[1]
+    tool_results = [m.content for m in script.seen[-1] if m.role.value == "tool"]
+    assert tool_results == ['"refunded 30.0 on 103"'] * 2
+    assert MADE == ["find_customer", "list_orders", "refund"] * 2
+
+
+class TypedState(BaseModel):
+    """A workflow's own typed state: no room for codemode's run scope."""
+
+    note: str = ""
+
+
+class TypedStateFlow(Workflow):
+    def __init__(self, run_code: Any) -> None:
+        super().__init__(timeout=30)
+        self.run_code = run_code
+
+    @step
+    async def refund(self, ctx: Context[TypedState], ev: StartEvent) -> StopEvent:
+        output = await self.run_code.acall(code=PLAN, ctx=ctx)
+        return StopEvent(result=output.raw_output.value)  # the ExecutionResult's value
+
+
+async def test_runs_with_a_typed_state_still_get_executions_of_their_own() -> None:
+    """A typed workflow state cannot hold the run scope; the scope then lives with the
+    context object, so two runs of the same plan still pause and resume separately."""
+    MADE.clear()
+    run_code = create_codemode_tool(TOOLS, require_approval={"refund": True}, executor="inprocess")
+    handlers = [TypedStateFlow(run_code).run() for _ in range(2)]
+    streams = [handler.stream_events().__aiter__() for handler in handlers]
+    asked: list[CodeModeApprovalRequired] = []
+    for stream in streams:
+        async for event in stream:
+            if isinstance(event, CodeModeApprovalRequired):
+                asked.append(event)
+                break
+    assert len(asked) == 2 and asked[0].execution_id != asked[1].execution_id
+    decisions: list[Any] = ["approve", "reject"]
+    for handler, event, decision in zip(handlers, asked, decisions, strict=True):
+        [request] = event.requests
+        assert handler.ctx is not None
+        handler.ctx.send_event(
+            CodeModeApproval(
+                execution_id=event.execution_id, decisions={request["request_id"]: decision}
+            )
+        )
+    for stream in streams:
+        async for _ in stream:
+            pass
+    results = [await handler for handler in handlers]
+    assert results[0] == "refunded 30.0 on 103"
+    assert results[1].startswith("no refund: not approved")
+    assert MADE.count("refund") == 1

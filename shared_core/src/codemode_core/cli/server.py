@@ -42,6 +42,7 @@ _INSTRUCTIONS = (
 )
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _GRACE_SECONDS = 5.0
+_RELAY_CLOSE_WAIT_SECONDS = 0.5
 
 
 def build_server(code_mode: CodeMode, *, name: str = "codemode") -> MCPServer[Any]:
@@ -165,10 +166,18 @@ class _StdinRelay:
         self.close()
 
     def close(self) -> None:
-        with self._lock:
+        """Give the SDK end-of-file. The relay holds the lock while it writes, and a write
+        blocks if the SDK stopped reading with the pipe full: then wait at most a moment, and
+        leave the pipe to the grace period's cancel rather than hang the event loop (closing
+        under a write in flight could hand its descriptor number to another file)."""
+        if not self._lock.acquire(timeout=_RELAY_CLOSE_WAIT_SECONDS):
+            return
+        try:
             if not self._closed:
                 self._closed = True
                 os.close(self._write_end)
+        finally:
+            self._lock.release()
 
 
 class _Uvicorn(uvicorn.Server):

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import select
 import struct
 import time
@@ -47,6 +48,7 @@ __all__ = [
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class WireError(Exception):
@@ -56,8 +58,11 @@ class WireError(Exception):
 def encode(message: dict[str, Any]) -> bytes:
     try:
         body = to_json(message, fallback=str, inf_nan_mode="constants")
-    except (PydanticSerializationError, ValueError):  # e.g. bytes that are not UTF-8
-        body = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    except (PydanticSerializationError, ValueError):
+        # What pydantic-core refuses: bytes that are not UTF-8, and lone surrogates ("\udc80",
+        # text no UTF-8 can carry, which a plan can build): sent as U+FFFD, never a crash.
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str)
+        body = _SURROGATE.sub("\ufffd", text).encode()
     if len(body) > MAX_FRAME_BYTES:
         raise WireError(f"message of {len(body):,} bytes exceeds the {MAX_FRAME_BYTES:,} limit")
     return _HEADER.pack(len(body)) + body

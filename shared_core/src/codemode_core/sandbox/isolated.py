@@ -238,7 +238,7 @@ class _Worker:
             message["manifest"] = request.manifest.to_wire()
         if request.limits != self._limits_sent:
             message["limits"] = limits_to_wire(request.limits)
-        self.send(message)  # may raise (e.g. a plan that cannot be encoded): nothing was sent
+        self.send(message)  # may raise (a plan over the frame size limit): nothing was sent
         self._manifest_sent, self._limits_sent = request.manifest, request.limits
         self._bridge = bridge
         self._context = contextvars.copy_context()
@@ -451,10 +451,10 @@ class IsolatedExecutor:
                     "did not stop; its worker process was killed. Do less per plan.",
                 ),
             )
-        except _WorkerDied:
+        except _WorkerDied as exc:
             worker.healthy = False
             await worker.kill()
-            return _death_outcome(worker, request, time.monotonic() - started)
+            return _death_outcome(worker, request, time.monotonic() - started, str(exc))
         except asyncio.CancelledError:
             worker.healthy = False
             raise
@@ -578,12 +578,23 @@ def _close_without_loop(transport: asyncio.WriteTransport) -> None:
         transport._closed = True  # type: ignore[attr-defined]  # no loop left to close it
 
 
-def _death_outcome(worker: _Worker, request: ExecutionRequest, elapsed: float) -> ExecutionOutcome:
+_PIPE_GONE = ("the peer closed the pipe", "the pipe failed")
+
+
+def _death_outcome(
+    worker: _Worker, request: ExecutionRequest, elapsed: float, reason: str
+) -> ExecutionOutcome:
     """Translate how a worker died into the error kind and message the model reads.
 
     A death at or after the plan's deadline counts as running out of time as well: the CPU
-    limit and the host's deadline race, and either may stop the worker first.
+    limit and the host's deadline race, and either may stop the worker first. A worker that
+    broke the protocol (`reason` is the wire error) was stopped by the host, not by the kernel.
     """
+    if not reason.startswith(_PIPE_GONE):
+        return _crashed(
+            f"the worker process sent a message the host refused ({reason[:200]}) and was "
+            "stopped; the plan's calls so far are in the record"
+        )
     code = worker.process.poll()
     if code == -signal.SIGXCPU or elapsed >= request.limits.timeout:
         return ExecutionOutcome(
