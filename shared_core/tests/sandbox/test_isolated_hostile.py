@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from codemode_core import CodeMode, Limits, Tool
+from codemode_core import CodeMode, Limits, ProgressEvent, Tool
 from codemode_core.sandbox import IsolatedExecutor
 
 _FAKE_WORKER = r"""
@@ -71,6 +71,10 @@ while True:
         send({"type": "clock", "value": "noon"})
         replies = [read_frame() for _ in calls]
         send({"type": "done", "outcome": {"status": "ok", "value": replies}})
+    elif mode == "log_flood":  # far more printed text than max_output_chars allows
+        for number in range(int(run["code"])):
+            send({"type": "log", "text": "line %d" % number})
+        send({"type": "done", "outcome": {"status": "ok", "value": 1}})
     elif mode == "flood":  # calls as fast as the pipe takes them; never reads a reply
         for number in range(int(run["code"])):
             send({"type": "call", "id": number, "op": "tool", "name": "tools.big"})
@@ -151,3 +155,22 @@ async def test_a_flood_of_calls_never_read_does_not_fill_the_hosts_memory(
         result = await cm.run("20000")  # the number of calls to send
     assert result.error is not None and result.error.kind == "timeout", result.to_model()
     assert len(served) < 100, len(served)  # ~ (pipe + high-water mark) / 100 kB, not 20000
+
+
+async def test_a_flood_of_log_lines_reaches_the_observer_only_up_to_the_output_cap(
+    tmp_path: Path,
+) -> None:
+    """An honest worker stops sending printed lines at `max_output_chars`; the host holds a
+    compromised one to the same cap, so a flood cannot queue a delivery per line."""
+    seen: list[str] = []
+
+    def observe(event: ProgressEvent) -> None:
+        if event.kind == "log":
+            seen.append(event.text or "")
+
+    executor = IsolatedExecutor(pool_size=1, python=_fake_python(tmp_path, "log_flood"))
+    cm = CodeMode([], executor=executor, limits=Limits(max_output_chars=1_000))
+    async with cm:
+        result = await cm.run("100000", observer=observe)  # the number of lines to send
+    assert result.status == "ok", result.to_model()
+    assert 100 < len(seen) < 300, len(seen)  # ~2,000 characters' worth of "line N"

@@ -79,6 +79,8 @@ class _Worker:
         self._calls: set[asyncio.Future[None]] = set()
         self._context = contextvars.copy_context()
         """The running plan's context: its tool calls run in copies of it, as in-process."""
+        self._log_room = 0
+        """Characters of log lines the running plan may still send (`max_output_chars`)."""
         self._manifest_sent: Manifest | None = None
         self._limits_sent: Limits | None = None
         self.channel = FrameChannel(read_fd, self._received, self._closed)
@@ -92,8 +94,12 @@ class _Worker:
             context = self._context.copy()  # as a task of the run would: its own copy
             start_eagerly(self._serve_call(message, self._bridge), context, self._calls)
         elif message["type"] == "log":
-            if self._bridge is not None and isinstance(message.get("text"), str):
-                self._context.run(self._bridge.log, message["text"])
+            text = message.get("text")
+            if self._bridge is not None and isinstance(text, str) and self._log_room > 0:
+                # An honest worker stops at max_output_chars; a compromised one is held to it
+                # here, or a flood of lines would queue a delivery each for the observer.
+                self._log_room -= len(text) + 1
+                self._context.run(self._bridge.log, text)
         elif message["type"] == "clock":
             value = message.get("value")
             if self._bridge is not None and isinstance(value, (int, float)):
@@ -241,6 +247,7 @@ class _Worker:
         self.send(message)  # may raise (a plan over the frame size limit): nothing was sent
         self._manifest_sent, self._limits_sent = request.manifest, request.limits
         self._bridge = bridge
+        self._log_room = request.limits.max_output_chars + 1_000  # + the truncation note
         self._context = contextvars.copy_context()
         try:
             message = await self._next()
