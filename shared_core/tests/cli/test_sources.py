@@ -222,6 +222,10 @@ def test_expand_env_forms() -> None:
             ("--mcp-http", "http://h/mcp", "--header", "Authorization: ${NO_SUCH_TOKEN_VAR}"),
             "--header Authorization: the environment variable NO_SUCH_TOKEN_VAR is not set",
         ),
+        (  # a token in the URL itself is masked where the source is named
+            ("--mcp-http", "https://me:pw-secret@h/mcp?token=tok-secret", "--env", "A=b"),
+            "--env follows --mcp-http 'https://me:***@h/mcp?***', but it is only for",
+        ),
     ],
 )
 def test_usage_mistakes_name_the_flag_and_the_fix(args: tuple[str, ...], message: str) -> None:
@@ -229,6 +233,7 @@ def test_usage_mistakes_name_the_flag_and_the_fix(args: tuple[str, ...], message
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Bearer x" not in result.output  # a header value may be a secret
+    assert "secret" not in result.output
 
 
 def test_help_lists_the_modifiers() -> None:

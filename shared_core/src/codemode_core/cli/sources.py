@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from codemode_core.connectors.base import Connector
 from codemode_core.errors import ConfigurationError
@@ -138,6 +139,12 @@ class _Source:
     env: dict[str, str] = field(default_factory=dict)
     base_url: str | None = None
 
+    @property
+    def shown(self) -> str:
+        """The source as error messages show it: a URL's password and query (where tokens
+        hide) are masked."""
+        return _masked(self.value)
+
     def connector(self, spare_namespaces: Iterator[str]) -> Connector:
         from codemode_core.connectors import MCPConnector, OpenAPIConnector
 
@@ -147,7 +154,7 @@ class _Source:
             words = shlex.split(target)
             if not words:
                 raise ConfigurationError(
-                    f"--mcp-stdio {self.value!r}: give a command, e.g. 'uvx mcp-server-time'"
+                    f"--mcp-stdio {self.shown!r}: give a command, e.g. 'uvx mcp-server-time'"
                 )
             return MCPConnector.stdio(
                 words[0], words[1:], env=self.env or None, namespace=namespace
@@ -157,6 +164,22 @@ class _Source:
         return OpenAPIConnector(
             target, base_url=self.base_url, headers=self.headers or None, namespace=namespace
         )
+
+
+def _masked(text: str) -> str:
+    """`text` with the password and query of any http(s) URL in it replaced by `***`."""
+
+    def mask(match: re.Match[str]) -> str:
+        url = urlsplit(match.group(0))
+        netloc = url.netloc
+        if url.password is not None:
+            netloc = netloc.replace(f":{url.password}@", ":***@")
+        return urlunsplit(url._replace(netloc=netloc, query="***" if url.query else ""))
+
+    return _URL.sub(mask, text)
+
+
+_URL = re.compile(r"https?://[^\s'\"]+")
 
 
 def _modify(
@@ -174,7 +197,7 @@ def _modify(
             "--mcp-http": " (an MCP server over HTTP takes --header 'Name: value')",
         }.get(source.flag, "")
         raise ConfigurationError(
-            f"{flag} follows {source.flag} {source.value!r}, but it is only for {kinds_text} "
+            f"{flag} follows {source.flag} {source.shown!r}, but it is only for {kinds_text} "
             f"sources{hint}: move it after the source it is for"
         )
     if flag == "--header":
@@ -182,7 +205,7 @@ def _modify(
         if not sep or not name.strip():
             raise ConfigurationError(
                 f'--header takes "Name: value" (e.g. "Authorization: Bearer ${{TOKEN}}"); '
-                f"the one after {source.flag} {source.value!r} has no name before a ':'"
+                f"the one after {source.flag} {source.shown!r} has no name before a ':'"
             )
         source.headers[name.strip()] = expand_env(text.strip(), f"--header {name.strip()}", environ)
     elif flag == "--env":
@@ -190,12 +213,12 @@ def _modify(
         if not sep or not name:
             raise ConfigurationError(
                 f"--env takes KEY=VALUE (e.g. GITHUB_TOKEN=${{GITHUB_TOKEN}}); the one after "
-                f"{source.flag} {source.value!r} has no KEY= before its value"
+                f"{source.flag} {source.shown!r} has no KEY= before its value"
             )
         source.env[name] = expand_env(text, f"--env {name}", environ)
     elif source.base_url is not None:
         raise ConfigurationError(
-            f"--base-url is given twice for --openapi {source.value!r}: keep one"
+            f"--base-url is given twice for --openapi {source.shown!r}: keep one"
         )
     else:
         source.base_url = value
