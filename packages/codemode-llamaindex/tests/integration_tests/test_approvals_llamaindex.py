@@ -119,26 +119,9 @@ async def test_the_same_plan_in_two_runs_pauses_and_resumes_separately() -> None
         FunctionAgent(tools=[run_code], llm=script.llm()).run(user_msg="refund ada")
         for script in scripts
     ]
-    asked: list[CodeModeApprovalRequired] = []
-    streams = [handler.stream_events().__aiter__() for handler in handlers]
-    for stream in streams:  # both runs reach their approval before either is answered
-        async for event in stream:
-            if isinstance(event, CodeModeApprovalRequired):
-                asked.append(event)
-                break
-    assert len(asked) == 2 and asked[0].execution_id != asked[1].execution_id
-    assert MADE.count("find_customer") == 2 and "refund" not in MADE
     decisions: list[Any] = ["approve", {"type": "reject", "message": "not this one"}]
-    for handler, event, decision in zip(handlers, asked, decisions, strict=True):
-        [request] = event.requests
-        handler.ctx.send_event(
-            CodeModeApproval(
-                execution_id=event.execution_id, decisions={request["request_id"]: decision}
-            )
-        )
-    for stream in streams:
-        async for _ in stream:
-            pass
+    await _pause_all_then_answer(handlers, decisions)
+    assert MADE.count("find_customer") == 2
     for handler in handlers:
         assert str(await handler) == "Done."
     shown = [[m.content for m in s.seen[-1] if m.role.value == "tool"] for s in scripts]
@@ -200,6 +183,17 @@ async def test_runs_with_a_typed_state_still_get_executions_of_their_own() -> No
     MADE.clear()
     run_code = create_codemode_tool(TOOLS, require_approval={"refund": True}, executor="inprocess")
     handlers = [TypedStateFlow(run_code).run() for _ in range(2)]
+    await _pause_all_then_answer(handlers, ["approve", "reject"])
+    results = [await handler for handler in handlers]
+    assert results[0] == "refunded 30.0 on 103"
+    assert results[1].startswith("no refund: not approved")
+    assert MADE.count("refund") == 1
+
+
+async def _pause_all_then_answer(handlers: list[Any], decisions: list[Any]) -> None:
+    """Let every run reach its approval request before any is answered (so their plans are
+    paused at the same time), check each has an execution of its own, answer each with its
+    decision, and let them finish."""
     streams = [handler.stream_events().__aiter__() for handler in handlers]
     asked: list[CodeModeApprovalRequired] = []
     for stream in streams:
@@ -207,8 +201,8 @@ async def test_runs_with_a_typed_state_still_get_executions_of_their_own() -> No
             if isinstance(event, CodeModeApprovalRequired):
                 asked.append(event)
                 break
-    assert len(asked) == 2 and asked[0].execution_id != asked[1].execution_id
-    decisions: list[Any] = ["approve", "reject"]
+    assert len({event.execution_id for event in asked}) == len(handlers)
+    assert "refund" not in MADE  # nothing approved yet
     for handler, event, decision in zip(handlers, asked, decisions, strict=True):
         [request] = event.requests
         assert handler.ctx is not None
@@ -220,7 +214,3 @@ async def test_runs_with_a_typed_state_still_get_executions_of_their_own() -> No
     for stream in streams:
         async for _ in stream:
             pass
-    results = [await handler for handler in handlers]
-    assert results[0] == "refunded 30.0 on 103"
-    assert results[1].startswith("no refund: not approved")
-    assert MADE.count("refund") == 1
