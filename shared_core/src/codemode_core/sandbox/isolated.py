@@ -308,8 +308,8 @@ class _Worker:
             reply.update(ok=False, error=f"codemode internal error ({type(exc).__name__})")
         try:
             self.send(reply)
-        except (WireError, ValueError) as exc:  # too large, or not encodable (e.g. a lone
-            # surrogate, an int too long for JSON): answer, or the plan waits until timeout
+        except (WireError, ValueError) as exc:  # too large for a frame, or not encodable at
+            # all: answer anyway, or the plan would wait until its timeout
             self.send(
                 {
                     "type": "reply",
