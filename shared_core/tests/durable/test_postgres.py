@@ -15,13 +15,14 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+import postgres_support
 from codemode_core import CodeMode, ConfigurationError, StoreError
 from codemode_core.durable import ExecutionRecord, approve
 from codemode_core.durable._postgres_schema import LATEST_VERSION, MIGRATIONS, qualified
 from codemode_core.durable.postgres import PostgresStore
 from codemode_core.snippets import Snippet
 from durable_support import REFUND_PLAN, Counter, shop_tools
-from postgres_support import start_postgres
+from postgres_support import start_postgres, stop_postgres
 
 
 async def _applied(dsn: str, schema: str) -> list[tuple[int, str]]:
@@ -207,7 +208,14 @@ def test_psycopg_loads_only_when_postgres_store_is_used() -> None:
 
 
 def test_a_test_server_that_cannot_start_fails_the_tests(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pgserver
+    try:
+        import pgserver
+    except ImportError:  # Python 3.13: the system's PostgreSQL stands in for pgserver
+        monkeypatch.setattr(postgres_support, "_system_bindir", lambda: None)
+        with pytest.raises(pytest.fail.Exception, match="do not skip") as caught:
+            start_postgres()
+        assert "no system PostgreSQL was found" in str(caught.value)
+        return
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("initdb: could not create directory")
@@ -216,6 +224,24 @@ def test_a_test_server_that_cannot_start_fails_the_tests(monkeypatch: pytest.Mon
     with pytest.raises(pytest.fail.Exception, match="do not skip") as caught:
         start_postgres()
     assert "initdb: could not create directory" in str(caught.value)
+
+
+def test_the_system_postgresql_serves_when_pgserver_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The 3.13 path, exercised on every Python so it cannot rot where pgserver exists."""
+    import psycopg
+
+    monkeypatch.setattr(postgres_support, "_pgserver_available", lambda: False)
+    server = start_postgres()
+    try:
+        assert isinstance(server, postgres_support.SystemPostgres)
+        with psycopg.connect(server.get_uri()) as connection:
+            row = connection.execute("select 40 + 2").fetchone()
+        assert row == (42,)
+    finally:
+        stop_postgres(server)
+    assert not server.pgdata.exists()
 
 
 async def test_a_postgres_url_as_store_pauses_and_resumes(postgres_dsn: str) -> None:

@@ -86,7 +86,11 @@ def _fake_python(tmp_path: Path, mode: str) -> str:
     script = tmp_path / "fake_worker.py"
     script.write_text(_FAKE_WORKER)
     launcher = tmp_path / f"python-{mode}"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} {mode} "$@"\n')
+    # `python -c ...` (the executor's version probe) reaches the real interpreter.
+    launcher.write_text(
+        f'#!/bin/sh\n[ "$1" = -c ] && exec {sys.executable} "$@"\n'
+        f'exec {sys.executable} {script} {mode} "$@"\n'
+    )
     launcher.chmod(0o755)
     return str(launcher)
 

@@ -9,13 +9,22 @@ OS-level limits.
 from __future__ import annotations
 
 from codemode_core.sandbox._driver import run_plan
+from codemode_core.sandbox._interpreter import check_interpreter
 from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest
 
 __all__ = ["InProcessExecutor"]
 
 
 class InProcessExecutor:
-    """Runs plans in this process under the RestrictedPython policy and compiled-in budgets."""
+    """Runs plans in this process under the RestrictedPython policy and compiled-in budgets.
+
+    Args:
+        strict: refuse to start (`ConfigurationError`) on a Python version the sandbox was
+            not verified on, instead of warning once.
+    """
+
+    def __init__(self, *, strict: bool = False) -> None:
+        check_interpreter("InProcessExecutor", strict=strict)
 
     async def execute(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
         return await run_plan(request, bridge)

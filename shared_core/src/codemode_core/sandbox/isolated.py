@@ -29,6 +29,7 @@ from codemode_core.errors import ToolError
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError
 from codemode_core.sandbox._eager import start_eagerly
+from codemode_core.sandbox._interpreter import check_interpreter
 from codemode_core.sandbox._plan_api import StopPlan
 from codemode_core.sandbox._wire import (
     FrameChannel,
@@ -348,6 +349,8 @@ class IsolatedExecutor:
         max_memory_mb: Address-space cap per worker; default: the plan's `Limits.max_memory_mb`.
         seccomp: Install the syscall filter where available (Linux with libseccomp).
         python: Interpreter for workers (defaults to the host's).
+        strict: Refuse to start (`ConfigurationError`) when the workers' Python version is not
+            one the sandbox was verified on, instead of warning once.
     """
 
     def __init__(
@@ -357,6 +360,7 @@ class IsolatedExecutor:
         max_memory_mb: int | None = None,
         seccomp: bool = True,
         python: str | None = None,
+        strict: bool = False,
     ) -> None:
         self.pool_size = max(1, pool_size)
         self._max_memory_mb = max_memory_mb
@@ -368,6 +372,7 @@ class IsolatedExecutor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reaper: asyncio.Task[None] | None = None
         self.last_report: dict[str, Any] = {}
+        check_interpreter("IsolatedExecutor", strict=strict, python=python)
 
     def _bind_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()

@@ -21,8 +21,15 @@ from RestrictedPython.transformer import (
 __all__ = [
     "ALLOWED_MODULES",
     "FORBIDDEN_BUILTINS",
+    "VERIFIED_INTERPRETERS",
     "CodeModePolicy",
 ]
+
+VERIFIED_INTERPRETERS: tuple[tuple[int, int], ...] = ((3, 11), (3, 12), (3, 13))
+"""CPython minor versions this policy and the runtime guards were verified on (CI runs the
+sandbox and red-team suites on each). A new minor version brings new syntax, bytecode and
+builtins' attributes that nobody has reviewed yet, so the executors warn on any other version
+(and refuse to run with `strict=True`); see `sandbox/_interpreter.py`."""
 
 ALLOWED_MODULES = frozenset(
     {
@@ -184,6 +191,34 @@ class CodeModePolicy(RestrictingNodeTransformer):
         and plans only need dicts and functions."""
         self.error(node, "class definitions are not available in plans; use dicts and functions.")
         return node
+
+    # Syntax newer than the plan language --------------------------------------------------
+
+    def visit_TryStar(self, node: ast.AST) -> Any:
+        """Deny `except*` because exception groups only arise from task groups, which plans do
+        not have; `asyncio.gather` raises plain exceptions."""
+        self.error(node, "`except*` is not available in plans; use a plain `except`.")
+        return node
+
+    def visit_TypeAlias(self, node: ast.AST) -> Any:
+        """Deny `type X = ...` (3.12) because it creates a lazily evaluated alias object and
+        plans have no use for type declarations."""
+        self.error(
+            node, "`type` alias statements are not available in plans; leave type hints out."
+        )
+        return node
+
+    def visit_TypeVar(self, node: ast.AST) -> Any:
+        """Deny type parameters (`def f[T](...)`, 3.12) because they create TypeVar objects;
+        plans gain nothing from generics."""
+        self.error(
+            node,
+            "type parameters (`def f[T](...)`) are not available in plans; drop the `[...]`.",
+        )
+        return node
+
+    visit_ParamSpec = visit_TypeVar
+    visit_TypeVarTuple = visit_TypeVar
 
     # Imports -----------------------------------------------------------------------------
 

@@ -33,4 +33,4 @@ def test_top_level_yield_is_refused() -> None:
 def test_try_star_is_refused() -> None:
     result = compile_plan("try:\n    pass\nexcept* ValueError:\n    pass")
     assert isinstance(result, PlanRejected)
-    assert "TryStar statements are not allowed." in result.message
+    assert result.message == "Line 1: `except*` is not available in plans; use a plain `except`."
