@@ -21,7 +21,7 @@ VENV_BIN := $(VENV)/bin
 VERSION_SUITES := shared_core/tests/sandbox shared_core/tests/redteam shared_core/tests/test_runtime.py packages
 OTHER_PYTHONS := python3.12 python3.13
 
-.PHONY: all bootstrap sync test lint format typecheck pytest postgres demo bench clean test-versions pytest-sandbox-adapters
+.PHONY: all bootstrap sync test lint format typecheck pytest postgres demo bench soak clean test-versions pytest-sandbox-adapters
 
 all: test
 
@@ -60,6 +60,10 @@ test-versions:
 		echo "== sandbox, red-team and adapter suites on $$python =="; \
 		$(MAKE) --no-print-directory pytest-sandbox-adapters PYTHON=$$python || exit 1; \
 	done
+
+# Fault and load scenarios with figures (minutes; not part of `make test`, which runs a smoke).
+soak: sync postgres
+	$(VENV_BIN)/python -m soak
 
 demo: sync
 	$(VENV_BIN)/python -m demo
