@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 outcomes.append(outcome)
         finally:
             if server is not None:
-                from postgres_support import stop_postgres  # type: ignore[import-not-found]
+                from postgres_support import stop_postgres
 
                 stop_postgres(server)
     failed = [o.name for o in outcomes if not o.ok]
