@@ -13,11 +13,14 @@ from pathlib import Path
 from soak._common import Outcome
 from soak.leaks import SoakConfig, run_soak
 from soak.load import LoadConfig, run_load
+from soak.stores import postgres_restarter
 from soak.workers import WorkerCrashConfig, run_worker_crashes
 
 SCENARIOS = [
     "load-sqlite",
     "load-postgres",
+    "store-restart-postgres",
+    "store-contention-sqlite",
     "worker-crashes",
     "soak-inprocess",
     "soak-isolated",
@@ -41,6 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = args.only or SCENARIOS
     load = LoadConfig(processes=2, conversations=5, seconds=2) if args.quick else LoadConfig()
+    faults = (
+        LoadConfig(processes=2, conversations=5, seconds=4, store_faults=True)
+        if args.quick
+        else LoadConfig(processes=4, conversations=25, seconds=30, store_faults=True)
+    )
+    contention = (
+        LoadConfig(processes=4, conversations=10, seconds=3, store_faults=True)
+        if args.quick
+        else LoadConfig(processes=8, conversations=50, seconds=30, store_faults=True)
+    )
     crashes = (
         WorkerCrashConfig(plans=80, after=10, kill_every=0.15)
         if args.quick
@@ -61,6 +74,20 @@ def main(argv: list[str] | None = None) -> int:
                     if server is None:
                         dsn, server = _postgres()
                     outcome = run_load(dsn, workdir, load, "load on PostgreSQL")
+                elif name == "store-restart-postgres":
+                    if server is None:
+                        dsn, server = _postgres()
+                    outcome = run_load(
+                        dsn,
+                        workdir,
+                        faults,
+                        "PostgreSQL restarted under load",
+                        fault=postgres_restarter(server),
+                        fault_at=faults.seconds / 3,
+                    )
+                elif name == "store-contention-sqlite":
+                    store = str(workdir / "contention.sqlite")
+                    outcome = run_load(store, workdir, contention, "SQLite under write contention")
                 elif name == "worker-crashes":
                     outcome = asyncio.run(run_worker_crashes(workdir, crashes))
                 else:

@@ -86,8 +86,16 @@ def conversation_plan(conversation: str) -> str:
 EXPECTED_TOTAL = sum(step * 10 for step in range(1, READS + 1))
 
 
-def effect_problems(log: EffectLog, finished: Iterable[str], started: Iterable[str]) -> list[str]:
-    """Every finished conversation's reads and write exactly once; nothing for unknown ones."""
+def effect_problems(
+    log: EffectLog,
+    finished: Iterable[str],
+    started: Iterable[str],
+    *,
+    ended: Iterable[str] = (),
+) -> list[str]:
+    """Every finished conversation's reads and write exactly once; nothing for unknown ones;
+    no effect twice anywhere. `ended`: conversations that failed cleanly before pausing (their
+    effects so far count, but they are not lost)."""
     counts = log.counts()
     problems: list[str] = []
     finished_set, started_set = set(finished), set(started)
@@ -103,8 +111,8 @@ def effect_problems(log: EffectLog, finished: Iterable[str], started: Iterable[s
         if conversation not in started_set:
             problems.append(f"{kind} {step} of unknown conversation {conversation}")
         elif seen > 1 and conversation not in finished_set:
-            problems.append(f"{conversation}: {kind} {step} ran {seen} times (unfinished)")
-    lost = sorted(started_set - finished_set)
+            problems.append(f"{conversation}: {kind} {step} ran {seen} times")
+    lost = sorted(started_set - finished_set - set(ended))
     if lost:
         problems.append(f"{len(lost)} conversations never finished, e.g. {lost[:3]}")
     return problems

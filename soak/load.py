@@ -15,6 +15,7 @@ import queue
 import random
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,11 @@ class LoadConfig:
     """Conversations in flight per process."""
     seconds: float = 60.0
     executor: str = "inprocess"
+    store_faults: bool = False
+    """A fault is injected into the store: a plan that fails with a clear store error before
+    it paused counts as ended (not lost), and resumes are retried until the store is back."""
+    retry_for: float = 60.0
+    """Seconds a resume that fails on the store is retried (with `store_faults`)."""
 
 
 def _serve(
@@ -74,7 +80,7 @@ async def _serve_async(
     stop_starting: Any,
     all_done: Any,
 ) -> None:
-    from codemode_core import CodeMode, approve
+    from codemode_core import CodeMode, ResumeError, StoreError, approve
 
     rng = random.Random(index)
     log = EffectLog(log_path)
@@ -92,13 +98,31 @@ async def _serve_async(
         async def finish(
             conversation: str, execution_id: str, request_id: str, began: float, run_seconds: float
         ) -> None:
-            try:
-                started = time.perf_counter()
-                done = await cm.resume(execution_id, {request_id: approve})
-                resume_seconds = time.perf_counter() - started
-            except Exception as exc:  # a lost conversation: reported, never hidden
-                events.put(("error", conversation, f"resume raised {exc!r}"))
-                return
+            started = time.perf_counter()
+            retry_until = started + (config.retry_for if config.store_faults else 0.0)
+            while True:
+                try:
+                    done = await cm.resume(execution_id, {request_id: approve})
+                except StoreError as exc:
+                    failure = f"resume raised {exc!r}"
+                except ResumeError as exc:
+                    # A resume the fault broke mid-way holds its claim until the lease lapses.
+                    if not config.store_faults or "already running" not in str(exc):
+                        events.put(("error", conversation, f"resume raised {exc!r}"))
+                        return
+                    failure = f"resume raised {exc!r}"
+                except Exception as exc:  # a lost conversation: reported, never hidden
+                    events.put(("error", conversation, f"resume raised {exc!r}"))
+                    return
+                else:
+                    if done.error is None or done.error.kind != "store":
+                        break
+                    failure = f"resume ended {done.status}: {done.error}"
+                if time.perf_counter() > retry_until:
+                    events.put(("error", conversation, failure))
+                    return
+                await asyncio.sleep(0.5)  # the store is away: the paused execution waits
+            resume_seconds = time.perf_counter() - started
             if done.value != f"wrote {EXPECTED_TOTAL}":
                 events.put(("error", conversation, f"resume ended {done.status}: {done.error}"))
                 return
@@ -112,6 +136,10 @@ async def _serve_async(
             try:
                 events.put(("started", conversation))
                 paused = await cm.run(conversation_plan(conversation))
+            except StoreError as exc:
+                kind = "store_failed" if config.store_faults else "error"
+                events.put((kind, conversation, f"run raised {exc!r}"))
+                return
             except Exception as exc:
                 events.put(("error", conversation, f"run raised {exc!r}"))
                 return
@@ -119,7 +147,9 @@ async def _serve_async(
                 starting -= 1
             run_seconds = time.perf_counter() - began
             if paused.status != "paused" or not paused.pending:
-                events.put(("error", conversation, f"run ended {paused.status}: {paused.error}"))
+                store_error = paused.error is not None and paused.error.kind == "store"
+                kind = "store_failed" if store_error and config.store_faults else "error"
+                events.put((kind, conversation, f"run ended {paused.status}: {paused.error}"))
                 return
             request_id = paused.pending[0].request_id
             if config.processes > 1 and rng.random() < 0.5:
@@ -150,8 +180,17 @@ async def _serve_async(
             await asyncio.wait(tasks, timeout=10)
 
 
-def run_load(store: str, workdir: Path, config: LoadConfig, name: str) -> Outcome:
-    """Run the load against `store` (a SQLite path or PostgreSQL URL) and verify the effects."""
+def run_load(
+    store: str,
+    workdir: Path,
+    config: LoadConfig,
+    name: str,
+    *,
+    fault: Callable[[], str] | None = None,
+    fault_at: float = 0.0,
+) -> Outcome:
+    """Run the load against `store` (a SQLite path or PostgreSQL URL) and verify the effects;
+    `fault`, if given, is called `fault_at` seconds in and returns what it did."""
     outcome = Outcome(name)
     context = multiprocessing.get_context("spawn")
     handoffs, events = context.Queue(), context.Queue()
@@ -170,6 +209,7 @@ def run_load(store: str, workdir: Path, config: LoadConfig, name: str) -> Outcom
     started: set[str] = set()
     finished: dict[str, tuple[float, float, float]] = {}
     errors: dict[str, str] = {}
+    store_failed: dict[str, str] = {}
     ready: set[str] = set()
 
     def pump(timeout: float) -> None:
@@ -186,6 +226,8 @@ def run_load(store: str, workdir: Path, config: LoadConfig, name: str) -> Outcom
             finished[conversation] = (event[2], event[3], event[4])
         elif kind == "crashed":
             outcome.problems.append(f"{conversation} crashed: {event[2]}")
+        elif kind == "store_failed":
+            store_failed[conversation] = event[2]
         else:
             errors[conversation] = event[2]
 
@@ -197,11 +239,18 @@ def run_load(store: str, workdir: Path, config: LoadConfig, name: str) -> Outcom
     go.set()
     began = time.monotonic()
     drain_by = began + config.seconds + 60
+    fault_pending = fault is not None
     while time.monotonic() < began + config.seconds:
         pump(0.1)
+        if fault is not None and fault_pending and time.monotonic() >= began + fault_at:
+            fault_pending = False
+            outcome.figures.append(f"fault at {time.monotonic() - began:.1f} s: {fault()}")
     stop_starting.set()
     ended_at = time.monotonic()
-    while len(finished) + len(errors) < len(started) and time.monotonic() < drain_by:
+    while (
+        len(finished) + len(errors) + len(store_failed) < len(started)
+        and time.monotonic() < drain_by
+    ):
         pump(0.1)
         if not any(p.is_alive() for p in processes):
             break
@@ -225,8 +274,9 @@ def run_load(store: str, workdir: Path, config: LoadConfig, name: str) -> Outcom
     )
     outcome.figures.append(
         f"conversations: {len(started)} started, {len(finished)} finished, "
-        f"{len(errors)} errors; {len(finished) / max(elapsed, 1e-9):.1f} conversations/s "
-        f"(each a paused and a resumed plan: {2 * len(finished) / max(elapsed, 1e-9):.1f} plans/s)"
+        f"{len(errors)} errors, {len(store_failed)} failed cleanly on the store before "
+        f"pausing; {len(finished) / max(elapsed, 1e-9):.1f} conversations/s (each a paused "
+        f"and a resumed plan: {2 * len(finished) / max(elapsed, 1e-9):.1f} plans/s)"
     )
     outcome.figures.append(
         latency_line("run (5 calls, to the pause)", [f[0] for f in finished.values()])
@@ -238,7 +288,12 @@ def run_load(store: str, workdir: Path, config: LoadConfig, name: str) -> Outcom
         outcome.problems.append(f"{conversation}: {message}")
     if len(errors) > 10:
         outcome.problems.append(f"... {len(errors) - 10} more errors")
-    outcome.problems += effect_problems(EffectLog(log_path), finished, started)
+    if store_failed:
+        sample = next(iter(store_failed.values()))
+        outcome.figures.append(f"a plan that met the fault reads: {sample[:200]}")
+    outcome.problems += effect_problems(
+        EffectLog(log_path), finished, started, ended=set(store_failed)
+    )
     if not finished:
         outcome.problems.append("no conversation finished")
     return outcome
