@@ -75,12 +75,20 @@ def _rows(db: sqlite3.Connection, sql: str, parameters: Sequence[Any] = ()) -> l
 
 
 class SQLiteStore:
-    """Executions and journals in a SQLite database file (created, and migrated, on open)."""
+    """Executions and journals in a SQLite database file (created, and migrated, on open).
+
+    Args:
+        path: The database file (created, with its directory, if missing).
+        timeout: Seconds an operation waits for another process's write lock before it fails
+            with `StoreError` ("database is locked"); a run meeting it ends with an error of
+            kind `store`.
+    """
 
     durable = True
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
         self.path = Path(path)
+        self.timeout = timeout
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
         with self._lock:
@@ -93,7 +101,7 @@ class SQLiteStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+                self.path, check_same_thread=False, isolation_level=None, timeout=self.timeout
             )
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from None
