@@ -10,8 +10,9 @@ ToolError (Exception)             a tool call failed; the plan sees it and may c
 ```
 
 Plan failures never escape `CodeMode.run()`: they become `ExecutionResult.error` with a `kind`
-from `ErrorKind`. `ToolError` is the one class that crosses into plans: tool functions may raise
-it to report a clean, model-facing message, and plans catch it with `except ToolError as e`.
+from `ErrorKind`; so does a `StoreError` met while running or resuming a plan (kind `store`).
+`ToolError` is the one class that crosses into plans: tool functions may raise it to report a
+clean, model-facing message, and plans catch it with `except ToolError as e`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ ErrorKind = Literal[
     "budget",  # an operation/tool-call/size/memory budget ran out
     "crashed",  # the isolated worker died
     "diverged",  # a resumed plan took a different path than its journal (see `CodeMode.resume`)
+    "store",  # the execution store failed (disk full, locked, unreachable); calls that ran are kept
     "internal",  # a bug in codemode itself; the message says so
 ]
 """The closed set of reasons a plan can fail; adapters may switch on it."""

@@ -29,10 +29,17 @@ from codemode_core.dispatch import (
 from codemode_core.dispatch.approve import ApproveCalls
 from codemode_core.dispatch.journal import JournalCalls
 from codemode_core.durable.approvals import Approver, Decision, as_decision
+from codemode_core.durable.failures import Stage, store_failure
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, RunJournal, call_key
 from codemode_core.durable.store import MemoryStore, Store
-from codemode_core.errors import ConfigurationError, ConnectorError, ResumeError, ToolError
-from codemode_core.events import Observer, ProgressEvent, notify
+from codemode_core.errors import (
+    ConfigurationError,
+    ConnectorError,
+    ResumeError,
+    StoreError,
+    ToolError,
+)
+from codemode_core.events import Observer, ProgressEvent, log, notify
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError, ExecutionResult, PendingApproval
 from codemode_core.sandbox import (
@@ -102,7 +109,7 @@ class _Session:
             await self._code_mode.save_snippet(
                 name, code, description=description, parameters=parameters
             )
-        except SnippetError as exc:
+        except (SnippetError, StoreError) as exc:  # the plan may handle it, like a tool's
             raise ToolError(str(exc), tool="codemode.save_snippet") from None
         return f"saved: later plans call it as `await snippets.{name}(...)`"
 
@@ -407,8 +414,12 @@ class CodeMode:
             created_at=now,
             updated_at=now,
         )
-        if self._journal_live:
-            await self.store.create(record)
+        try:
+            await self._refresh_snippets()
+            if self._journal_live:
+                await self.store.create(record)
+        except StoreError as exc:
+            return self._store_failed(record.execution_id, exc, "start")
         return await self._execute(RunJournal(record), observer)
 
     async def resume(
@@ -436,7 +447,20 @@ class CodeMode:
             ResumeError: unknown, expired, finished or already-resumed executions, and
                 decisions for requests the execution does not have.
         """
-        given = dict(decisions or {})
+        try:
+            await self._refresh_snippets()
+            journal = await self._claim(execution_id, dict(decisions or {}), record)
+        except StoreError as exc:
+            return self._store_failed(execution_id, exc, "resume")
+        return await self._execute(journal, observer)
+
+    async def _claim(
+        self,
+        execution_id: str,
+        given: dict[str, Decision | bool],
+        record: ExecutionRecord | None,
+    ) -> RunJournal:
+        """Claim the paused execution and build the journal its resumed run replays."""
         if record is not None:  # carried by the caller (e.g. in a framework's checkpoint)
             if record.execution_id != execution_id or record.state != "paused":
                 raise ResumeError(
@@ -471,7 +495,7 @@ class CodeMode:
             key = call_key(pending.tool, pending.arguments)
             if key not in resolved:
                 journal.undecided[key] = pending
-        return await self._execute(journal, observer)
+        return journal
 
     async def paused_record(self, execution_id: str) -> ExecutionRecord | None:
         """The stored record of a paused execution (to keep it elsewhere, e.g. in a
@@ -493,7 +517,6 @@ class CodeMode:
             journal=journal if journaled else None,
             approver=self._approver,
         )
-        await self._refresh_snippets()
         session = _Session(self, ctx, self._durable_chain if journaled else self._plain_chain)
         if failure is not None:  # a connector that never connected: say why, run nothing
             outcome = ExecutionOutcome(status="error", failure=failure)
@@ -519,7 +542,13 @@ class CodeMode:
         if session.deliveries:  # log lines were streamed as printed; let them arrive
             await asyncio.gather(*session.deliveries)
         pending = tuple(journal.new_pending)
-        await self._keep(journal, outcome.status, pending)
+        try:
+            await self._keep(journal, outcome.status, pending)
+        except StoreError as exc:  # the calls that ran stay in the result
+            stage: Stage = outcome.status
+            outcome = dataclasses.replace(
+                outcome, status="error", value=None, failure=store_failure(exc, stage)
+            )
         result = self._result(record.execution_id, outcome, ctx, time.perf_counter() - started)
         if outcome.status == "paused":
             return dataclasses.replace(result, pending=pending)
@@ -559,7 +588,10 @@ class CodeMode:
             await self.store.finish(record.execution_id, state, now=now)
         if now - self._pruned_at > _PRUNE_INTERVAL_SECONDS:
             self._pruned_at = now
-            await self.store.prune(now=now, keep=self._max_executions)
+            try:
+                await self.store.prune(now=now, keep=self._max_executions)
+            except StoreError as exc:  # housekeeping: this run is recorded; the next prunes
+                log.warning("codemode: pruning old executions failed: %s", exc)
 
     async def _connector_failure(self) -> ExecutionError | None:
         """Reconnect dead connectors; an error only if one has never connected.
@@ -574,6 +606,11 @@ class CodeMode:
         if len(self._connected) == len(self._connectors):
             return None
         return ExecutionError(kind="tool", message="; ".join(failures))
+
+    def _store_failed(self, execution_id: str, exc: StoreError, stage: Stage) -> ExecutionResult:
+        """A run or resume the store stopped before the plan started (nothing ran)."""
+        failure = store_failure(exc, stage)
+        return ExecutionResult(status="error", execution_id=execution_id, error=failure)
 
     def _result(
         self, execution_id: str, outcome: ExecutionOutcome, ctx: CallContext, duration: float
