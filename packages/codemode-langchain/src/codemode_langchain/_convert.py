@@ -24,7 +24,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ValidationError
 
 from codemode_core import Tool, ToolError
-from codemode_core.tools import describe_validation_error, output_schema_of
+from codemode_core.integration import describe_validation_error, output_schema_of
 
 __all__ = ["OuterCall", "current_call", "to_codemode_tool", "to_codemode_tools"]
 

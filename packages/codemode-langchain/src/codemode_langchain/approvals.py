@@ -23,8 +23,8 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import AfterValidator, Discriminator, StrictBool
 from typing_extensions import TypedDict
 
-from codemode_core import CodeMode, ExecutionResult, PendingApproval
-from codemode_core.durable import Decision, approve, edit, reject
+from codemode_core import CodeMode, Decision, ExecutionResult, PendingApproval, approve, reject
+from codemode_core.integration import edit
 
 __all__ = [
     "ActionRequest",

@@ -29,9 +29,16 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.func import task
 from langgraph.types import interrupt
 
-from codemode_core import CodeMode, ExecutionError, ExecutionResult, Observer, ResumeError
-from codemode_core.durable import Decision, ExecutionRecord
-from codemode_core.durable.transfer import (
+from codemode_core import (
+    CodeMode,
+    Decision,
+    ExecutionError,
+    ExecutionResult,
+    Observer,
+    ResumeError,
+)
+from codemode_core.integration import (
+    ExecutionRecord,
     adopt,
     record_from_data,
     record_to_data,

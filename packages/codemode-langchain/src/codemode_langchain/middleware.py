@@ -18,8 +18,8 @@ from langchain_core.tools import BaseTool
 from langgraph.types import Command
 
 from codemode_core import CodeMode
-from codemode_core.durable import require_approval as mark_approvals
-from codemode_core.tools import ApprovalPredicate
+from codemode_core.integration import ApprovalPredicate
+from codemode_core.integration import require_approval as mark_approvals
 from codemode_langchain._convert import to_codemode_tools
 from codemode_langchain.tools import CodeModeTool
 

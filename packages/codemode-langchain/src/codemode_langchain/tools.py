@@ -17,8 +17,8 @@ from langchain_core.tools import BaseTool, InjectedToolArg
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from codemode_core import CodeMode, ExecutionResult, ProgressEvent
-from codemode_core.durable import require_approval as mark_approvals
-from codemode_core.tools import ApprovalPredicate
+from codemode_core.integration import ApprovalPredicate
+from codemode_core.integration import require_approval as mark_approvals
 from codemode_langchain._convert import OuterCall, current_call, to_codemode_tools
 
 __all__ = ["CodeModeArtifact", "CodeModeTool", "create_codemode_tool", "stream_payload"]

@@ -27,7 +27,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from codemode_core import CodeMode
-from codemode_core.tools import ApprovalPredicate
+from codemode_core.integration import ApprovalPredicate
 from codemode_langchain import CodeModeTool, create_codemode_tool
 from codemode_langchain.graph import CallOrder, call_order
 

@@ -28,7 +28,7 @@ from llama_index.core.tools.types import adapt_to_async_tool
 from llama_index.core.workflow import Context
 
 from codemode_core import ConfigurationError, Tool, ToolError
-from codemode_core.tools import describe_validation_error, output_schema_of
+from codemode_core.integration import describe_validation_error, output_schema_of
 
 __all__ = [
     "NativeTool",

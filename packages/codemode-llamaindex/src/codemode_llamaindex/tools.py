@@ -16,8 +16,8 @@ from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSp
 from llama_index.core.workflow import Context
 
 from codemode_core import CodeMode, ConfigurationError, ExecutionResult
-from codemode_core.durable.approvals import decision_from
-from codemode_core.durable.approvals import require_approval as approval_rules
+from codemode_core.integration import decision_from
+from codemode_core.integration import require_approval as approval_rules
 from codemode_llamaindex._convert import NativeTool, OuterCall, current_call, to_codemode_tools
 from codemode_llamaindex.events import (
     CodeModeApproval,

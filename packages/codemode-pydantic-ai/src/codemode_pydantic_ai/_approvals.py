@@ -17,8 +17,8 @@ from typing import Any
 from pydantic_ai import RunContext
 from pydantic_ai.tools import ToolApproved, ToolDenied
 
-from codemode_core import Decision, ExecutionResult, PendingApproval, approve
-from codemode_core.durable.approvals import decision_from, edit, reject
+from codemode_core import Decision, ExecutionResult, PendingApproval, approve, reject
+from codemode_core.integration import decision_from, edit
 
 __all__ = ["deferred_metadata", "execution_id_for", "from_pydantic_ai", "resume_decisions"]
 

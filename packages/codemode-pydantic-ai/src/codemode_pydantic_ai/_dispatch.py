@@ -37,9 +37,7 @@ from pydantic_ai.tools import DeferredToolRequests, ToolDenied
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
 
 from codemode_core import Decision, PendingApproval, ToolError
-from codemode_core.catalog import Catalog
-from codemode_core.durable.approvals import Approver
-from codemode_core.tools import describe_validation_error
+from codemode_core.integration import Approver, Catalog, describe_validation_error
 from codemode_pydantic_ai._approvals import from_pydantic_ai
 from codemode_pydantic_ai._barrier import Barrier
 

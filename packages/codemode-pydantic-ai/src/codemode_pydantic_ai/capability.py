@@ -9,8 +9,7 @@ from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.tools import AgentDepsT, ToolSelector
 from pydantic_ai.toolsets import AbstractToolset
 
-from codemode_core.durable import MemoryStore
-from codemode_core.sandbox import resolve_executor
+from codemode_core.integration import MemoryStore, resolve_executor
 from codemode_pydantic_ai.toolset import CodeModeToolset
 
 __all__ = ["CodeModeCapability"]

@@ -19,10 +19,12 @@ from pydantic_ai.toolsets import (
 )
 
 from codemode_core import CodeMode, ExecutionResult, Observer, ProgressEvent, ResumeError
-from codemode_core.durable import MemoryStore
-from codemode_core.durable.approvals import require_approval
-from codemode_core.sandbox import resolve_executor
-from codemode_core.tools import ApprovalPredicate
+from codemode_core.integration import (
+    ApprovalPredicate,
+    MemoryStore,
+    require_approval,
+    resolve_executor,
+)
 from codemode_pydantic_ai._approvals import deferred_metadata, execution_id_for, resume_decisions
 from codemode_pydantic_ai._convert import (
     CODE_ARGS_VALIDATOR,
