@@ -8,6 +8,8 @@ resumed after an approval, in a process where no model call happened yet, has th
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -18,16 +20,30 @@ from langchain_core.tools import BaseTool
 from langgraph.types import Command
 
 from codemode_core import CodeMode
-from codemode_core.integration import ApprovalPredicate
+from codemode_core.integration import (
+    ApprovalPredicate,
+    MemoryStore,
+    check_approval_rules,
+    check_options,
+    resolve_executor,
+)
 from codemode_core.integration import require_approval as mark_approvals
 from codemode_langchain._convert import to_codemode_tools
 from codemode_langchain.tools import CodeModeTool
 
 __all__ = ["CodeModeMiddleware"]
 
+_CACHED_TOOL_SETS = 16
+"""Distinct tool sets whose code tools are kept (the least recently used is dropped)."""
+
 
 class CodeModeMiddleware(AgentMiddleware):
     """Shows the model one code tool in place of the agent's tools.
+
+    Stateless, like LangChain's own middlewares: one instance may serve any number of agents
+    and concurrent runs. Each model call and each code call gets the code tool for the tools
+    of its own request (built once per distinct set of tools and kept), never a shared one
+    that another run could repoint.
 
     Args:
         name: The code tool's name.
@@ -45,30 +61,53 @@ class CodeModeMiddleware(AgentMiddleware):
         **options: Any,
     ) -> None:
         super().__init__()
-        self._options = options
-        self._rules = require_approval
-        self._wrapped: tuple[int, ...] = ()
+        check_options("CodeModeMiddleware", options, own=("name", "require_approval"))
+        check_approval_rules("CodeModeMiddleware", require_approval)
+        # One executor and one store for every tool set: warm isolated workers are shared,
+        # and a plan paused under one tool set is found again when its graph resumes.
+        executor = resolve_executor(options.get("executor"))
+        store = options.get("store")
+        self._options = {**options, "executor": executor, "store": store or MemoryStore()}
+        self._rules = dict(require_approval or {})
+        self._cache_lock = threading.Lock()
+        self._cache_tools: OrderedDict[tuple[int, ...], tuple[list[BaseTool], CodeModeTool]]
+        self._cache_tools = OrderedDict()
         self.code_tool = CodeModeTool(
-            name=name, description="Run a Python plan.", code_mode=CodeMode([], **options)
+            name=name,
+            description="Run a Python plan.",
+            code_mode=CodeMode([], **self._options),
         )
+        """Registers the code tool's name with the agent's tool node; each request runs the
+        code tool built for its own tools (`code_tool_for`)."""
         self.tools = [self.code_tool]
 
-    def _use(self, tools: Iterable[object]) -> None:
-        """Point the code tool at `tools` (LangChain tools other than itself)."""
+    def code_tool_for(self, tools: Iterable[object]) -> CodeModeTool:
+        """The code tool whose plans call `tools` (LangChain tools other than the code tool)."""
         native = [t for t in tools if isinstance(t, BaseTool) and t.name != self.code_tool.name]
-        key = tuple(sorted(id(t) for t in native))
-        if key != self._wrapped:
-            code_mode = CodeMode(
-                mark_approvals(to_codemode_tools(native), self._rules), **self._options
-            )
-            self.code_tool.code_mode = code_mode
-            self.code_tool.description = code_mode.description
-            self._wrapped = key
+        key = tuple(id(t) for t in native)
+        with self._cache_lock:
+            cached = self._cache_tools.get(key)
+            if cached is not None:
+                self._cache_tools.move_to_end(key)
+                return cached[1]
+        # Every rule must name one of `tools` (a typo must not skip an approval), so an agent
+        # sharing this middleware needs the tools its rules name.
+        converted = mark_approvals(to_codemode_tools(native), self._rules)
+        code_mode = CodeMode(converted, **self._options)
+        tool = CodeModeTool(
+            name=self.code_tool.name, description=code_mode.description, code_mode=code_mode
+        )
+        with self._cache_lock:
+            # The native tools are kept with it, so their ids cannot be reused meanwhile.
+            self._cache_tools[key] = (native, tool)
+            while len(self._cache_tools) > _CACHED_TOOL_SETS:
+                self._cache_tools.popitem(last=False)
+        return tool
 
     def _rewrite(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
-        self._use(request.tools)
+        code_tool = self.code_tool_for(request.tools)
         others = [t for t in request.tools if not isinstance(t, BaseTool)]  # provider tools
-        return request.override(tools=[self.code_tool, *others])
+        return request.override(tools=[code_tool, *others])
 
     def wrap_model_call(
         self,
@@ -84,22 +123,21 @@ class CodeModeMiddleware(AgentMiddleware):
     ) -> ModelResponse[Any]:
         return await handler(self._rewrite(request))
 
-    def _before_code_call(self, request: ToolCallRequest) -> None:
-        if request.tool_call["name"] == self.code_tool.name:
-            self._use(request.runtime.tools)
+    def _for_code_call(self, request: ToolCallRequest) -> ToolCallRequest:
+        if request.tool_call["name"] != self.code_tool.name:
+            return request
+        return request.override(tool=self.code_tool_for(request.runtime.tools))
 
     def wrap_tool_call(
         self,
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]],
     ) -> ToolMessage | Command[Any]:
-        self._before_code_call(request)
-        return handler(request)
+        return handler(self._for_code_call(request))
 
     async def awrap_tool_call(
         self,
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
-        self._before_code_call(request)
-        return await handler(request)
+        return await handler(self._for_code_call(request))

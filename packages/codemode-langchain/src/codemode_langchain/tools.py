@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
@@ -11,6 +12,7 @@ from langchain_core.callbacks import (
     adispatch_custom_event,
     dispatch_custom_event,
 )
+from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import patch_config
 from langchain_core.tools import BaseTool, InjectedToolArg
@@ -22,6 +24,11 @@ from codemode_core.integration import require_approval as mark_approvals
 from codemode_langchain._convert import OuterCall, current_call, to_codemode_tools
 
 __all__ = ["CodeModeArtifact", "CodeModeTool", "create_codemode_tool", "stream_payload"]
+
+_tool_call_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "codemode_langchain_tool_call_id", default=None
+)
+"""The id of the tool call being run (`BaseTool` passes it to `run`, not to `_run`)."""
 
 EVENT_PREFIX = "codemode"
 """Custom events are named `codemode.tool_start`, `codemode.tool_end`, `codemode.log`."""
@@ -91,7 +98,7 @@ class CodeModeTool(BaseTool):
                 result = self.code_mode.run_sync(code, observer=report)
         finally:
             current_call.reset(token)
-        return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
+        return self._output(result, outer)
 
     async def _arun(
         self,
@@ -122,7 +129,42 @@ class CodeModeTool(BaseTool):
                 result = await self.code_mode.run(code, observer=report)
         finally:
             current_call.reset(token)
-        return result.to_model(), CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
+        return self._output(result, outer)
+
+    def run(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        token = _tool_call_id.set(kwargs.get("tool_call_id"))
+        try:
+            return super().run(tool_input, *args, **kwargs)
+        finally:
+            _tool_call_id.reset(token)
+
+    async def arun(self, tool_input: Any, *args: Any, **kwargs: Any) -> Any:
+        token = _tool_call_id.set(kwargs.get("tool_call_id"))
+        try:
+            return await super().arun(tool_input, *args, **kwargs)
+        finally:
+            _tool_call_id.reset(token)
+
+    def _output(self, result: ExecutionResult, outer: OuterCall) -> tuple[Any, CodeModeArtifact]:
+        """The text for the model and the artifact; a failed plan, called with a tool call,
+        is a `ToolMessage` with `status="error"`, as a native tool's handled failure is.
+
+        `BaseTool` sets the status only for a `ToolException`, which would lose the artifact
+        (the full result, with the record of the calls that did run); a `ToolMessage` given as
+        the content is passed through as it is, artifact and status included.
+        """
+        artifact = CodeModeArtifact(result=result, tool_artifacts=outer.artifacts)
+        call_id = _tool_call_id.get()
+        if result.status != "error" or call_id is None:
+            return result.to_model(), artifact
+        message = ToolMessage(
+            result.to_model(),
+            artifact=artifact,
+            tool_call_id=call_id,
+            name=self.name,
+            status="error",
+        )
+        return message, artifact
 
     def _pauses_in_graph(self, runtime: Any) -> bool:
         """Inside a LangGraph tool node, a plan that may wait for a human interrupts the graph

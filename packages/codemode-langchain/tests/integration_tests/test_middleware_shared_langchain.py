@@ -1,0 +1,80 @@
+"""One `CodeModeMiddleware` shared by agents with different tools, as LangChain's own
+middlewares are: every plan runs against its own agent's tools, and the model of each agent
+reads its own agent's stubs, however the runs interleave."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import tool
+
+from codemode_langchain import CodeModeMiddleware
+from langchain_fakes import ScriptedChatModel, code_call
+
+
+@tool
+async def weather(city: str) -> dict[str, Any]:
+    """Today's weather in a city."""
+    await asyncio.sleep(0.01)
+    return {"city": city, "temp_c": 21}
+
+
+@tool
+async def stock(symbol: str) -> dict[str, Any]:
+    """The last price of a stock."""
+    await asyncio.sleep(0.01)
+    return {"symbol": symbol, "price": 10.5}
+
+
+class DescribingModel(ScriptedChatModel):
+    """Also records the code tool's description it is offered (the stubs the model reads)."""
+
+    descriptions: list[str] = []  # noqa: RUF012  # replaced per instance below
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> DescribingModel:
+        self.descriptions = [*self.descriptions, *(getattr(t, "description", "") for t in tools)]
+        return super().bind_tools(tools, **kwargs)  # type: ignore[return-value]
+
+
+async def test_one_middleware_serves_two_agents_with_different_tools_concurrently() -> None:
+    shared = CodeModeMiddleware(executor="inprocess")
+    plans = {
+        "weather": 'return await tools.weather(city="Oslo")',
+        "stock": 'return await tools.stock(symbol="ACME")',
+    }
+
+    async def ask(i: int) -> tuple[str, DescribingModel, dict[str, Any]]:
+        kind = "weather" if i % 2 else "stock"
+        model = DescribingModel(
+            messages=iter([code_call(plans[kind], f"call_{i}"), AIMessage(content="done")])
+        )
+        agent = create_agent(
+            model, tools=[weather if kind == "weather" else stock], middleware=[shared]
+        )
+        return kind, model, await agent.ainvoke({"messages": [("user", f"question {i}")]})
+
+    runs = await asyncio.gather(*(ask(i) for i in range(10)))
+    for kind, model, state in runs:
+        (message,) = [m for m in state["messages"] if isinstance(m, ToolMessage)]
+        assert message.status == "success", message.content
+        assert ("21" if kind == "weather" else "10.5") in message.content
+        other = "stock" if kind == "weather" else "weather"
+        assert all(f"def {kind}(" in d and f"def {other}(" not in d for d in model.descriptions)
+
+
+async def test_a_middleware_keeps_no_per_run_state() -> None:
+    """Two agents, one after the other: the second does not change what the first uses."""
+    shared = CodeModeMiddleware(executor="inprocess")
+    create_agent(ScriptedChatModel(messages=iter([])), tools=[weather], middleware=[shared])
+    before = dict(vars(shared))
+    model = ScriptedChatModel(
+        messages=iter([code_call('return await tools.stock(symbol="X")', "c1"), AIMessage("ok")])
+    )
+    agent = create_agent(model, tools=[stock], middleware=[shared])
+    await agent.ainvoke({"messages": [("user", "go")]})
+    assert {k: v for k, v in vars(shared).items() if not k.startswith("_cache")} == {
+        k: v for k, v in before.items() if not k.startswith("_cache")
+    }
