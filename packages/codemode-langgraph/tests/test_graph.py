@@ -217,6 +217,10 @@ async def test_failing_plan_then_corrected_plan() -> None:
 
     failed, fixed = tool_messages(state["messages"])
     assert "line 1" in str(failed.content) and "mail" in str(failed.content)
+    # As a native tool's handled failure: status "error", the full result still attached.
+    assert (failed.status, fixed.status) == ("error", "success")
+    assert isinstance(failed.artifact, CodeModeArtifact)
+    assert failed.artifact.result.error is not None
     assert "gold" in str(fixed.content)
     assert state["messages"][-1].content == "Ada is gold."
     assert CALLS == ["find_customer"]  # the bad call never reached the tool

@@ -390,7 +390,7 @@ async def test_capability_wraps_all_of_an_agents_tools() -> None:
 
 
 def test_invalid_options_fail_at_construction() -> None:
-    with pytest.raises(TypeError, match="unexpected keyword argument 'timeout'"):
+    with pytest.raises(TypeError, match="CodeModeToolset got an unknown option 'timeout'"):
         CodeModeToolset(shop_tools, timeout=3)
 
 

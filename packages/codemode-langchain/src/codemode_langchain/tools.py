@@ -19,7 +19,7 @@ from langchain_core.tools import BaseTool, InjectedToolArg
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from codemode_core import CodeMode, ExecutionResult, ProgressEvent
-from codemode_core.integration import ApprovalPredicate
+from codemode_core.integration import ApprovalPredicate, check_approval_rules, check_options
 from codemode_core.integration import require_approval as mark_approvals
 from codemode_langchain._convert import OuterCall, current_call, to_codemode_tools
 
@@ -225,5 +225,7 @@ def create_codemode_tool(
             human-in-the-loop request; elsewhere, or with an `approver=`, see `CodeMode`.
         **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `approver`, ...).
     """
+    check_options("create_codemode_tool", options, own=("name", "require_approval"))
+    check_approval_rules("create_codemode_tool", require_approval)
     code_mode = CodeMode(mark_approvals(to_codemode_tools(tools), require_approval), **options)
     return CodeModeTool(name=name, description=code_mode.description, code_mode=code_mode)

@@ -14,13 +14,42 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 from langgraph.types import Checkpointer, Send
 
-from codemode_langgraph.node import CodeModeNode
+from codemode_core.integration import check_approval_rules, check_options
+from codemode_langgraph.node import NODE_OPTIONS, CodeModeNode
 
-__all__ = ["create_codemode_agent"]
+__all__ = ["chat_model_from_name", "create_codemode_agent"]
+
+_AGENT_OPTIONS = ("checkpointer", "store", "system_prompt", "name")
+
+
+def _code_mode_part(options: dict[str, Any]) -> dict[str, Any]:
+    """The options `CodeModeNode` passes on to `CodeMode` (the node's own taken out)."""
+    return {k: v for k, v in options.items() if k not in NODE_OPTIONS}
+
+
+def chat_model_from_name(name: str) -> BaseChatModel:
+    """A chat model from its name (`"openai:gpt-4.1"`), as `create_agent` accepts one.
+
+    LangChain's `init_chat_model` does it; it lives in `langchain`, which this package does
+    not need otherwise (install `codemode-langgraph[models]`, or pass a model instance).
+    """
+    try:
+        from langchain.chat_models import init_chat_model
+    except ImportError:
+        raise ImportError(
+            f"create_codemode_agent got the model name {name!r}; model names are resolved by "
+            "LangChain's init_chat_model, which needs langchain: "
+            "pip install 'codemode-langgraph[models]' (and the provider's package, e.g. "
+            "langchain-openai), or pass a chat model instance"
+        ) from None
+    model = init_chat_model(name)
+    if not isinstance(model, BaseChatModel):  # a configurable model: no name was resolved
+        raise TypeError(f"create_codemode_agent: {name!r} did not name one chat model")
+    return model
 
 
 def create_codemode_agent(
-    model: BaseChatModel,
+    model: BaseChatModel | str,
     tools: Sequence[BaseTool | Callable[..., Any]],
     *,
     checkpointer: Checkpointer = None,
@@ -39,7 +68,9 @@ def create_codemode_agent(
     each.
 
     Args:
-        model: A chat model that supports tool calling (`bind_tools`).
+        model: A chat model that supports tool calling (`bind_tools`), or its name as
+            `langchain.agents.create_agent` takes it (`"openai:gpt-4.1"`), made by LangChain's
+            `init_chat_model` (needs `langchain` and the provider's package).
         tools: The tools plans may call (see `CodeModeNode`).
         checkpointer: Persists conversations between invocations (per `thread_id`).
         store: A LangGraph store, for tools that declare `InjectedStore`.
@@ -48,6 +79,11 @@ def create_codemode_agent(
         **options: Passed to `CodeModeNode` (`require_approval`, ...) and on to
             `codemode_core.CodeMode` (`limits`, `executor`, `approver`, ...).
     """
+    own = [*_AGENT_OPTIONS, *(o for o in NODE_OPTIONS if o != "name")]
+    check_options("create_codemode_agent", _code_mode_part(options), own=own)
+    check_approval_rules("create_codemode_agent", options.get("require_approval"))
+    if isinstance(model, str):
+        model = chat_model_from_name(model)
     node = CodeModeNode(tools, **options)
     bound = model.bind_tools([node.code_tool])
     prefix: list[AnyMessage] = [SystemMessage(system_prompt)] if system_prompt else []

@@ -27,11 +27,24 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from codemode_core import CodeMode
-from codemode_core.integration import ApprovalPredicate
+from codemode_core.integration import ApprovalPredicate, check_approval_rules, check_options
 from codemode_langchain import CodeModeTool, create_codemode_tool
 from codemode_langchain.graph import CallOrder, call_order
 
-__all__ = ["CodeModeNode"]
+__all__ = ["NODE_OPTIONS", "CodeModeNode"]
+
+NODE_OPTIONS = (
+    "name",
+    "code_tool_name",
+    "messages_key",
+    "require_approval",
+    "tags",
+    "handle_tool_errors",
+)
+"""`CodeModeNode`'s own options; every other keyword is a `CodeMode` option."""
+
+_TOOL_NODE_DEFAULT: Any = object()
+"""`handle_tool_errors` not given: `ToolNode`'s own default applies."""
 
 Execute = Callable[[ToolCallRequest], ToolMessage | Command[Any]]
 AsyncExecute = Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]]
@@ -47,6 +60,9 @@ class CodeModeNode(ToolNode):
         name: The node's name in the graph (`tools_condition` routes to `"tools"`).
         code_tool_name: The name the model calls the code tool by.
         messages_key: The state key holding the messages (as in `ToolNode`).
+        tags: Tags of the node's runs (as in `ToolNode`).
+        handle_tool_errors: As in `ToolNode`: what an exception the code tool raises becomes.
+            A failed plan is not one: it is always a `ToolMessage` with `status="error"`.
         require_approval: `{tool name: True | predicate(arguments)}`: those calls wait for a
             human; the graph is interrupted (it needs a checkpointer) and resumed with
             `Command(resume=...)`.
@@ -61,17 +77,25 @@ class CodeModeNode(ToolNode):
         code_tool_name: str = "run_code",
         messages_key: str = "messages",
         require_approval: Mapping[str, bool | ApprovalPredicate] | None = None,
+        tags: list[str] | None = None,
+        handle_tool_errors: Any = _TOOL_NODE_DEFAULT,
         **options: Any,
     ) -> None:
+        check_options("CodeModeNode", options, own=NODE_OPTIONS)
+        check_approval_rules("CodeModeNode", require_approval)
         code_tool = create_codemode_tool(
             tools, name=code_tool_name, require_approval=require_approval, **options
         )
+        as_tool_node: dict[str, Any] = {"tags": tags}
+        if handle_tool_errors is not _TOOL_NODE_DEFAULT:
+            as_tool_node["handle_tool_errors"] = handle_tool_errors
         super().__init__(
             [code_tool],
             name=name,
             messages_key=messages_key,
             wrap_tool_call=self._in_order,
             awrap_tool_call=self._ain_order,
+            **as_tool_node,
         )
         self._code_tool = code_tool
 

@@ -3,6 +3,7 @@
 # No `from __future__ import annotations` here: `FunctionTool` finds the workflow `Context`
 # parameter by comparing real annotation objects, which postponed (string) annotations defeat.
 
+import contextvars
 import hashlib
 import itertools
 import logging
@@ -16,7 +17,7 @@ from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSp
 from llama_index.core.workflow import Context
 
 from codemode_core import CodeMode, ConfigurationError, ExecutionResult
-from codemode_core.integration import decision_from
+from codemode_core.integration import check_approval_rules, check_options, decision_from
 from codemode_core.integration import require_approval as approval_rules
 from codemode_llamaindex._convert import NativeTool, OuterCall, current_call, to_codemode_tools
 from codemode_llamaindex.events import (
@@ -28,6 +29,11 @@ from codemode_llamaindex.events import (
 __all__ = ["CodeModeInput", "CodeModeTool", "CodeModeToolSpec", "create_codemode_tool"]
 
 log = logging.getLogger("codemode.llamaindex")
+
+_caller: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "codemode_llamaindex_caller", default="CodeModeToolSpec"
+)
+"""What the user called, for the errors about its options."""
 
 
 class CodeModeInput(BaseModel):
@@ -88,6 +94,9 @@ class CodeModeToolSpec(BaseToolSpec):
         require_approval: Mapping[str, bool | Callable[[Mapping[str, Any]], bool]] | None = None,
         **options: Any,
     ) -> None:
+        caller = _caller.get()
+        check_options(caller, options, own=("name", "require_approval"))
+        check_approval_rules(caller, require_approval)
         self.name = name
         converted = approval_rules(to_codemode_tools(tools), require_approval)
         self.code_mode = CodeMode(converted, **options)
@@ -171,7 +180,12 @@ def create_codemode_tool(
             (an `InputRequiredEvent`) and continues when a matching `CodeModeApproval` arrives.
         **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `discovery`, ...).
     """
-    return CodeModeToolSpec(tools, name=name, require_approval=require_approval, **options)._tool()
+    token = _caller.set("create_codemode_tool")
+    try:
+        spec = CodeModeToolSpec(tools, name=name, require_approval=require_approval, **options)
+    finally:
+        _caller.reset(token)
+    return spec._tool()
 
 
 async def _run_with_approvals(

@@ -2,46 +2,68 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.tools import AgentDepsT, ToolSelector
 from pydantic_ai.toolsets import AbstractToolset
 
-from codemode_core.integration import MemoryStore, resolve_executor
-from codemode_pydantic_ai.toolset import CodeModeToolset
+from codemode_core.integration import ApprovalPredicate
+from codemode_pydantic_ai.toolset import CodeModeToolset, options_checked_as
 
 __all__ = ["CodeModeCapability"]
 
 
-@dataclass
+@dataclass(init=False)
 class CodeModeCapability(AbstractCapability[AgentDepsT]):
     """Wraps all of an agent's tools (its own, its toolsets', other capabilities') in one
     `CodeModeToolset`: `Agent(model, tools=[...], capabilities=[CodeModeCapability()])`.
 
-    The fields are `CodeModeToolset`'s; `options` holds the `CodeMode` options (`limits`,
-    `executor`, `discovery`, `approver`, `store`, ...). The executor and the store are created
-    once, so an isolated executor's warm workers serve every run of the agent, and a run with
-    `DeferredToolResults` finds the plan the run before it paused.
+    Takes what `CodeModeToolset` takes (`tools`, `name`, `max_retries`, `require_approval`,
+    and the `CodeMode` options such as `limits=`, `executor=`, `approver=`, `store=`, as
+    keywords or in `options`), checked here, when the capability is built. The executor and
+    the store are created once, so an isolated executor's warm workers serve every run of the
+    agent, and a run with `DeferredToolResults` finds the plan the run before it paused.
     """
 
-    tools: ToolSelector[AgentDepsT] = "all"
+    tools: ToolSelector[AgentDepsT]
     """Which tools plans call; the others stay direct tools."""
-    name: str = "run_code"
+    name: str
     """The code tool's name."""
-    max_retries: int = 3
+    max_retries: int
     """How often the model may retry after a failed plan."""
-    options: dict[str, Any] = field(default_factory=dict)
-    """Passed to `codemode_core.CodeMode`."""
+    options: dict[str, Any]
+    """Passed to `codemode_core.CodeMode` (the executor and store resolved once)."""
+    require_approval: dict[str, bool | ApprovalPredicate]
+    """`{tool_name: True | predicate(arguments)}`: calls that need a human."""
 
-    def __post_init__(self) -> None:
-        store = self.options.get("store")
-        self.options = {
-            **self.options,
-            "executor": resolve_executor(self.options.get("executor")),
-            "store": MemoryStore() if store is None else store,
-        }
+    def __init__(
+        self,
+        *,
+        tools: ToolSelector[AgentDepsT] = "all",
+        name: str = "run_code",
+        max_retries: int = 3,
+        options: Mapping[str, Any] | None = None,
+        require_approval: Mapping[str, bool | ApprovalPredicate] | None = None,
+        **code_mode_options: Any,
+    ) -> None:
+        with options_checked_as("CodeModeCapability"):
+            template: CodeModeToolset[AgentDepsT] = CodeModeToolset(
+                [],
+                tools=tools,
+                name=name,
+                max_retries=max_retries,
+                options=dict(options or {}),
+                require_approval=require_approval,
+                **code_mode_options,
+            )
+        self.tools = tools
+        self.name = name
+        self.max_retries = max_retries
+        self.options = template.options
+        self.require_approval = template.require_approval
 
     @classmethod
     def get_serialization_name(cls) -> str | None:
@@ -56,4 +78,5 @@ class CodeModeCapability(AbstractCapability[AgentDepsT]):
             name=self.name,
             max_retries=self.max_retries,
             options=self.options,
+            require_approval=self.require_approval,
         )

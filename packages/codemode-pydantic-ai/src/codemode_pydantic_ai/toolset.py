@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,8 @@ from codemode_core import CodeMode, ExecutionResult, Observer, ProgressEvent, Re
 from codemode_core.integration import (
     ApprovalPredicate,
     MemoryStore,
+    check_approval_rules,
+    check_options,
     require_approval,
     resolve_executor,
 )
@@ -35,7 +39,7 @@ from codemode_pydantic_ai._convert import (
 from codemode_pydantic_ai._dispatch import NestedCalls, active_calls, inline_approver
 from codemode_pydantic_ai.events import to_custom_event
 
-__all__ = ["CodeModeToolset", "ToolsetOrTools"]
+__all__ = ["TOOLSET_OPTIONS", "CodeModeToolset", "ToolsetOrTools", "options_checked_as"]
 
 ToolsetOrTools = (
     AbstractToolset[AgentDepsT]
@@ -44,6 +48,14 @@ ToolsetOrTools = (
 """A toolset, or a list of toolsets, `Tool`s and plain functions (combined into one)."""
 
 _CACHED_CATALOGS = 8
+
+TOOLSET_OPTIONS = ("tools", "name", "max_retries", "options", "require_approval")
+"""`CodeModeToolset`'s own options (and `CodeModeCapability`'s); the rest are `CodeMode`'s."""
+
+_caller: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "codemode_pydantic_ai_caller", default="CodeModeToolset"
+)
+"""What the user called, for the errors about its options (`CodeModeCapability` sets it)."""
 
 
 @dataclass(kw_only=True)
@@ -127,12 +139,14 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         **code_mode_options: Any,
     ) -> None:
         merged = {**(options or {}), **code_mode_options}
+        caller = _caller.get()
+        check_options(caller, merged, own=TOOLSET_OPTIONS)
+        check_approval_rules(caller, require_approval)
         # One executor for every catalog this toolset builds (and every copy pydantic-ai makes
         # of it per run or step): an isolated executor's warm workers are shared, not per step.
         merged["executor"] = resolve_executor(merged.get("executor"))
         if merged.get("store") is None:  # one store, so a follow-up run finds a paused plan
             merged["store"] = MemoryStore()
-        CodeMode((), **merged)  # unknown or invalid options fail here, not at the first plan
         self.wrapped = as_toolset(wrapped)
         self.tools = tools
         self.name = name
@@ -243,6 +257,16 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
                 self._code_modes.pop(next(iter(self._code_modes)))
             self._code_modes[key] = code_mode
         return code_mode
+
+
+@contextlib.contextmanager
+def options_checked_as(caller: str) -> Iterator[None]:
+    """Errors about options that `CodeModeToolset` raises meanwhile name `caller`."""
+    token = _caller.set(caller)
+    try:
+        yield
+    finally:
+        _caller.reset(token)
 
 
 def as_toolset(wrapped: ToolsetOrTools[AgentDepsT]) -> AbstractToolset[AgentDepsT]:
