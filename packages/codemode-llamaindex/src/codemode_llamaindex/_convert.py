@@ -9,6 +9,8 @@ workflow `Context` injected where a `FunctionTool` asks for one, exactly as `Fun
 from __future__ import annotations
 
 import contextvars
+import functools
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +70,9 @@ def to_codemode_tools(tools: Iterable[NativeTool]) -> list[Tool]:
 
 def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
     """One LlamaIndex tool (or plain callable, wrapped with `FunctionTool.from_defaults`)."""
-    tool = native if isinstance(native, BaseTool) else FunctionTool.from_defaults(fn=native)
+    tool = (
+        native if isinstance(native, BaseTool) else FunctionTool.from_defaults(fn=_resolved(native))
+    )
     metadata = tool.metadata
     if not metadata.name:
         raise ConfigurationError(
@@ -100,6 +104,37 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
         binder=_binder(metadata.fn_schema, list(input_schema.get("properties", {}))),
         metadata={"llamaindex_tool": tool},
     )
+
+
+def _resolved(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn`, as LlamaIndex can read it when its module has `from __future__ import annotations`.
+
+    `FunctionTool.from_defaults` reads `inspect.signature(fn)`, whose annotations are then
+    strings (`"Booking"`): pydantic cannot build the argument model from them, and a
+    `Context` parameter is not recognised. A thin proxy carries the signature with the
+    annotations evaluated in `fn`'s own module (`__wrapped__` points at `fn`, so return type
+    hints resolve there too); a function whose annotations are objects already is given as is.
+    """
+    try:
+        plain = inspect.signature(fn)
+        evaluated = inspect.signature(fn, eval_str=True)
+    except (NameError, TypeError, ValueError, SyntaxError):
+        return fn  # unresolvable or no signature: LlamaIndex reports it as it would
+    if evaluated == plain:
+        return fn
+    if inspect.iscoroutinefunction(fn):
+
+        async def proxy(*args: Any, **kwargs: Any) -> Any:
+            return await fn(*args, **kwargs)
+
+    else:
+
+        def proxy(*args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+    functools.update_wrapper(proxy, fn)
+    proxy.__signature__ = evaluated  # type: ignore[attr-defined]
+    return proxy
 
 
 def _plan_value(tool: BaseTool, output: ToolOutput) -> Any:

@@ -4,6 +4,9 @@
 # real annotation objects.
 
 import datetime
+import importlib.util
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -293,3 +296,28 @@ async def test_partial_params_stay_host_side() -> None:
     assert "sk-host" not in output.content
     refused = await code_tool.acall(code="return await tools.charge(7, 9.5, api_key='x')")
     assert "unexpected argument(s) api_key" in refused.content
+
+
+async def test_plain_functions_from_a_module_with_postponed_annotations() -> None:
+    """`from __future__ import annotations` leaves only strings in the signature; the tools
+    work as the same functions do in `Tool.from_function`."""
+    module = _load(Path(__file__).with_name("future_annotated_tools.py"))
+    book, run_name = module.book, module.run_name
+    code_mode = create_codemode_tool([book, run_name], executor="inprocess").code_mode
+    stubs = code_mode.stubs
+    assert "class Booking(TypedDict):" in stubs
+    assert "async def book(booking: Booking, day: str, note: str | None = None)" in stubs
+    assert "async def run_name() -> str:" in stubs  # the Context parameter is recognised
+    result = await code_mode.run(
+        'return await tools.book(booking={"hotel": "Ritz", "nights": 2}, day="2026-12-03")'
+    )
+    assert result.value == {"total": 20.0, "day": "2026-12-03"}
+
+
+def _load(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # pydantic resolves the module's names through it
+    spec.loader.exec_module(module)
+    return module
