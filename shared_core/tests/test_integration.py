@@ -16,6 +16,7 @@ def test_integration_all_is_pinned_and_sorted() -> None:
         "adopt",
         "check_approval_rules",
         "check_options",
+        "clean_description",
         "decision_from",
         "describe_validation_error",
         "edit",

@@ -30,7 +30,12 @@ from codemode_core.durable.transfer import (
     result_to_data,
 )
 from codemode_core.sandbox import resolve_executor
-from codemode_core.tools import ApprovalPredicate, describe_validation_error, output_schema_of
+from codemode_core.tools import (
+    ApprovalPredicate,
+    clean_description,
+    describe_validation_error,
+    output_schema_of,
+)
 
 __all__ = [
     "ApprovalPredicate",
@@ -42,6 +47,7 @@ __all__ = [
     "adopt",
     "check_approval_rules",
     "check_options",
+    "clean_description",
     "decision_from",
     "describe_validation_error",
     "edit",

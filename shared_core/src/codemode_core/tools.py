@@ -10,6 +10,7 @@ __all__ = [
     "ApprovalPredicate",
     "ArgumentBinder",
     "Tool",
+    "clean_description",
     "describe_validation_error",
     "output_schema_of",
 ]
@@ -119,3 +120,13 @@ def describe_validation_error(exc: Any, accepted: list[str]) -> str:
     from codemode_core._function_schema import describe_errors
 
     return describe_errors(exc, tuple(accepted))
+
+
+def clean_description(text: str | None) -> str:
+    """A native tool's description as a docstring reads: `inspect.cleandoc`, so the lines
+    after the first lose the indentation they had in the source (`@tool` without
+    `parse_docstring`, LlamaIndex's `FunctionTool` keep it), and the model reads an `Args:`
+    block at the stub's own indentation."""
+    import inspect
+
+    return inspect.cleandoc(text or "")

@@ -21,10 +21,14 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, InjectedToolCallId, ToolException
 from langchain_core.tools import tool as as_langchain_tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from codemode_core import Tool, ToolError
-from codemode_core.integration import describe_validation_error, output_schema_of
+from codemode_core.integration import (
+    clean_description,
+    describe_validation_error,
+    output_schema_of,
+)
 
 __all__ = ["OuterCall", "current_call", "to_codemode_tool", "to_codemode_tools"]
 
@@ -53,7 +57,7 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
     """One LangChain tool (or plain callable, wrapped with `@tool`) as a neutral tool."""
     tool = native if isinstance(native, BaseTool) else as_langchain_tool(native)
     spec = convert_to_openai_tool(tool)["function"]
-    input_schema = spec.get("parameters") or {"type": "object", "properties": {}}
+    input_schema = _input_schema(tool) or spec.get("parameters") or {"type": "object"}
     injections = _injections(tool)
     needs_tool_call = (
         tool.response_format == "content_and_artifact" or _wants_call_id(tool) or bool(injections)
@@ -87,13 +91,32 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
 
     return Tool(
         tool.name,
-        tool.description or spec.get("description", ""),
+        clean_description(tool.description or spec.get("description", "")),
         input_schema,
         call,
         _output_schema(tool),
         binder=_pass_through,
         metadata={"langchain_tool": tool},
     )
+
+
+def _input_schema(tool: BaseTool) -> dict[str, Any] | None:
+    """The JSON Schema of what the model passes (injected arguments left out), with the
+    argument models' own names (`Booking`) kept as `$defs`, where the schema is pydantic's.
+
+    `convert_to_openai_tool` inlines nested models and drops their names, so the stubs would
+    name them after the tool and argument (`BookHotelBooking`). None: use its schema instead.
+    """
+    schema = tool.tool_call_schema
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        return None
+    try:
+        generated = schema.model_json_schema()
+    except Exception:  # a schema pydantic cannot render: LangChain's own conversion decides
+        return None
+    generated.pop("title", None)
+    generated.pop("description", None)  # the tool's description is the stub's docstring
+    return generated
 
 
 def _pass_through(arguments: dict[str, Any]) -> dict[str, Any]:

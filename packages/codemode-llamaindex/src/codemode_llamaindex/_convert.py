@@ -30,7 +30,11 @@ from llama_index.core.tools.types import adapt_to_async_tool
 from llama_index.core.workflow import Context
 
 from codemode_core import ConfigurationError, Tool, ToolError
-from codemode_core.integration import describe_validation_error, output_schema_of
+from codemode_core.integration import (
+    clean_description,
+    describe_validation_error,
+    output_schema_of,
+)
 
 __all__ = [
     "NativeTool",
@@ -122,16 +126,19 @@ def _resolved(fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn  # unresolvable or no signature: LlamaIndex reports it as it would
     if evaluated == plain:
         return fn
+    proxy: Callable[..., Any]
     if inspect.iscoroutinefunction(fn):
 
-        async def proxy(*args: Any, **kwargs: Any) -> Any:
+        async def call_async(*args: Any, **kwargs: Any) -> Any:
             return await fn(*args, **kwargs)
 
+        proxy = call_async
     else:
 
-        def proxy(*args: Any, **kwargs: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
             return fn(*args, **kwargs)
 
+        proxy = call
     functools.update_wrapper(proxy, fn)
     proxy.__signature__ = evaluated  # type: ignore[attr-defined]
     return proxy
@@ -161,11 +168,12 @@ def _plan_value(tool: BaseTool, output: ToolOutput) -> Any:
 
 
 def _description(name: str, text: str) -> str:
-    """`FunctionTool.from_defaults` prefixes the signature; the stub already shows it."""
+    """`FunctionTool.from_defaults` prefixes the signature (the stub already shows it) and
+    keeps the docstring's source indentation (the stub has its own)."""
     head, _, rest = text.partition("\n")
     if head.startswith(f"{name}(") and ")" in head:
-        return rest.strip()
-    return text.strip()
+        return clean_description(rest)
+    return clean_description(text)
 
 
 class _FnSchemaBinder:

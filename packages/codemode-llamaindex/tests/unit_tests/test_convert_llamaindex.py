@@ -321,3 +321,24 @@ def _load(path: Path) -> Any:
     sys.modules[path.stem] = module  # pydantic resolves the module's names through it
     spec.loader.exec_module(module)
     return module
+
+
+def test_function_tool_docstring_reaches_the_stub_dedented() -> None:
+    def reserve(table: int, guests: int = 2) -> str:
+        """Reserve a table.
+
+        Args:
+            table: The table number.
+            guests: How many people.
+        """
+        return f"table {table}"
+
+    for native in (reserve, FunctionTool.from_defaults(fn=reserve)):
+        stubs = create_codemode_tool([native], executor="inprocess").code_mode.stubs
+        assert (
+            '        """Reserve a table.\n\n'
+            "        Args:\n"
+            "            table: The table number.\n"
+            "            guests: How many people.\n"
+            '        """\n'
+        ) in stubs
