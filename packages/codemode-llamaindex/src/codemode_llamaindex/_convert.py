@@ -140,7 +140,7 @@ def _resolved(fn: Callable[..., Any]) -> Callable[..., Any]:
 
         proxy = call
     functools.update_wrapper(proxy, fn)
-    proxy.__signature__ = evaluated  # type: ignore[attr-defined]
+    setattr(proxy, "__signature__", evaluated)  # noqa: B010  # read by inspect.signature
     return proxy
 
 
