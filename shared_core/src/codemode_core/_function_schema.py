@@ -14,6 +14,7 @@ import inspect
 import re
 import reprlib
 import typing
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -23,9 +24,16 @@ import pydantic
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from codemode_core._typeddict import pydantic_ready
 from codemode_core.errors import ConfigurationError, ToolError
 
-__all__ = ["FunctionSchema", "describe_errors", "function_schema", "output_schema_for"]
+__all__ = [
+    "FunctionSchema",
+    "UnsupportedReturnType",
+    "describe_errors",
+    "function_schema",
+    "output_schema_for",
+]
 
 _short = reprlib.Repr()
 _short.maxstring = 40
@@ -54,6 +62,7 @@ def function_schema(
     try:
         signature = inspect.signature(fn)
         hints = typing.get_type_hints(target, include_extras=True)
+        hints = {key: pydantic_ready(hint) for key, hint in hints.items()}
     except (TypeError, ValueError, NameError) as exc:
         raise ConfigurationError(f"cannot read the signature of {tool_name!r}: {exc}") from exc
 
@@ -152,11 +161,22 @@ def output_schema_for(annotation: Any) -> dict[str, Any] | None:
         return None
     try:
         schema: dict[str, Any] = _strip_titles(
-            TypeAdapter(annotation).json_schema(mode="serialization")
+            TypeAdapter(pydantic_ready(annotation)).json_schema(mode="serialization")
         )
-    except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError):
+    except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError) as exc:
+        warnings.warn(  # the stub will say `-> Any`: never drop a type without saying so
+            f"the return type {annotation!r} has no JSON Schema, so the stub shows `-> Any` "
+            f"({str(exc).splitlines()[0]}). Use JSON-like types (TypedDict, pydantic models, "
+            "dataclasses, lists, dicts, str, int, ...).",
+            UnsupportedReturnType,
+            stacklevel=2,
+        )
         return None
     return schema
+
+
+class UnsupportedReturnType(UserWarning):
+    """A tool's return annotation has no JSON Schema: its stub says `-> Any`."""
 
 
 def _output_schema(annotation: Any, doc: docstring_parser.Docstring) -> dict[str, Any] | None:
