@@ -60,26 +60,25 @@ def test_typing_typeddict_return_types_are_schemas_not_any() -> None:
     assert "Any" not in stubs
 
 
-def test_the_same_classes_from_typing_extensions_give_the_same_stubs() -> None:
-    class Item(typing_extensions.TypedDict):
-        """One line of an order."""
+Line = typing.TypedDict("Line", {"sku": str, "qty": int})  # noqa: UP013  # same name twice
+LineTE = typing_extensions.TypedDict("Line", {"sku": str, "qty": int})  # noqa: UP013
 
-        sku: str
-        qty: int
 
-    def get_order(order_id: int) -> Item:
-        """Fetch one order."""
-        return {"sku": "A-1", "qty": order_id}
+def line_of(order_id: int) -> list[Line]:
+    """Lines of an order."""
+    return []
 
-    def get_order_typing(order_id: int) -> globals()["Item"]:  # type: ignore[valid-type]
-        """Fetch one order."""
-        return {"sku": "A-1", "qty": order_id}
 
-    ours = CodeMode([Tool.from_function(get_order)], executor="inprocess").stubs
-    theirs = CodeMode(
-        [Tool.from_function(get_order_typing, name="get_order")], executor="inprocess"
-    ).stubs
-    assert ours == theirs
+def line_of_te(order_id: int) -> list[LineTE]:
+    """Lines of an order."""
+    return []
+
+
+def test_the_same_class_from_typing_extensions_gives_the_same_stubs() -> None:
+    ours = CodeMode([Tool.from_function(line_of)], executor="inprocess").stubs
+    theirs = CodeMode([Tool.from_function(line_of_te, name="line_of")], executor="inprocess")
+    assert ours == theirs.stubs
+    assert "-> list[Line]:" in ours
 
 
 async def test_typing_typeddict_parameters_validate() -> None:

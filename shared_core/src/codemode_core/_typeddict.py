@@ -67,7 +67,7 @@ def _rebuilt(cls: type, seen: dict[type, Any]) -> Any:
         hints = typing.get_type_hints(cls, include_extras=True)
     except (NameError, TypeError):
         return cls  # unresolvable: pydantic reports it, as before
-    required = getattr(cls, "__required_keys__", frozenset())
+    required: frozenset[str] = getattr(cls, "__required_keys__", frozenset())
     # Forward references to `cls` inside its own fields resolve to the rebuilt class.
     seen[cls] = typing_extensions.ForwardRef(cls.__name__)
     fields: dict[str, Any] = {}
@@ -82,7 +82,8 @@ def _rebuilt(cls: type, seen: dict[type, Any]) -> Any:
         else:
             wrapper = typing_extensions.NotRequired
         fields[name] = wrapper[_convert(hint, seen)]
-    rebuilt: Any = typing_extensions.TypedDict(cls.__name__, fields)  # type: ignore[operator]
+    make: Any = typing_extensions.TypedDict  # the functional form, with a computed name
+    rebuilt: Any = make(cls.__name__, fields)
     rebuilt.__doc__ = cls.__doc__
     rebuilt.__module__ = cls.__module__
     rebuilt.__qualname__ = cls.__qualname__
