@@ -204,6 +204,10 @@ class CodeMode:
         self.catalog = Catalog(self._tools)
         self._connectors = tuple(connectors)
         self._connected: dict[int, Sequence[Tool]] = {}
+        self._opened = False
+        """`open()` succeeded (with `tolerate_failures`, possibly without every connector)."""
+        self._tolerant = False
+        """Opened with `tolerate_failures=True`: unreachable connectors do not fail runs."""
         """Connector index → the tools it gave at its last successful connect (in the catalog)."""
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
@@ -269,15 +273,22 @@ class CodeMode:
 
     # Connectors -----------------------------------------------------------------------
 
-    async def open(self) -> None:
+    async def open(self, *, tolerate_failures: bool = False) -> list[str]:
         """Connect every connector and add its tools (what `async with CodeMode(...)` does).
 
         Raises `ConnectorError` (after closing the ones that did connect) when one cannot.
+        With `tolerate_failures=True` (a server that must keep serving the healthy upstreams)
+        it starts with the connectors that did connect and returns why the others did not;
+        each run tries those again, and their tools appear once they connect. That stays so
+        for later `open()` calls (`async with`) until `aclose()`.
         """
+        self._tolerant = self._tolerant or tolerate_failures
         failures = await self._connect()
-        if failures:
+        if failures and not self._tolerant:
             await self._close_connectors()
             raise ConnectorError("; ".join(failures))
+        self._opened = True
+        return failures
 
     async def _connect(self) -> list[str]:
         """(Re)connect the connectors; rebuild the catalog if their tools changed."""
@@ -314,7 +325,7 @@ class CodeMode:
         return summaries
 
     def _require_connected(self) -> None:
-        if len(self._connected) < len(self._connectors):
+        if len(self._connected) < len(self._connectors) and not self._opened:
             raise ConfigurationError(
                 "the connectors are not connected yet, so their tools are unknown: use "
                 "`async with CodeMode(...) as cm:` or `await cm.open()` first"
@@ -603,8 +614,8 @@ class CodeMode:
             failures = await self._connect()
         except ConfigurationError as exc:  # e.g. a reconnected server now clashes by name
             return ExecutionError(kind="tool", message=str(exc))
-        if len(self._connected) == len(self._connectors):
-            return None
+        if len(self._connected) == len(self._connectors) or self._tolerant:
+            return None  # tolerant: plans run against the connectors that are up
         return ExecutionError(kind="tool", message="; ".join(failures))
 
     def _store_failed(self, execution_id: str, exc: StoreError, stage: Stage) -> ExecutionResult:
@@ -692,6 +703,7 @@ class CodeMode:
     async def _release(self) -> None:
         await self._executor.aclose()
         await self._close_connectors()
+        self._opened = self._tolerant = False
         if self._owns_store:  # made here from a path; it reopens if used again
             await self.store.aclose()
 

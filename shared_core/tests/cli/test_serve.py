@@ -352,3 +352,57 @@ def test_serve_with_an_unreachable_upstream_says_so_in_one_line(transport: str) 
     assert served.returncode == 1
     assert served.stderr.startswith(f"Error: could not connect to MCP server {url}: ConnectError")
     assert "Traceback" not in served.stderr
+
+
+def test_stubs_start_with_the_healthy_upstreams_and_warn_about_the_others() -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    shown = subprocess.run(
+        [*CODEMODE, "stubs", "--mcp-stdio", TIME, "--mcp-http", f"notes={url}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "class time:" in shown.stdout and "class notes:" not in shown.stdout
+    assert shown.stderr.startswith(
+        f"codemode: warning: could not connect to MCP server {url}: ConnectError"
+    )
+    assert "trying it again at each run" in shown.stderr and "Traceback" not in shown.stderr
+
+
+async def test_serve_starts_without_an_unreachable_upstream_and_adds_it_when_it_answers(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    config = tmp_path / "servers.json"
+    config.write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "time": {
+                        "command": sys.executable,
+                        "args": ["-m", "mcp_server_time", "--local-timezone", "UTC"],
+                    },
+                    "notes": {"url": f"http://127.0.0.1:{port}/mcp"},  # not running yet
+                }
+            }
+        )
+    )
+    serve = ["serve", "--config", str(config), "--executor", "inprocess"]
+    target = StdioServerParameters(command=CODEMODE[0], args=[*CODEMODE[1:], *serve])
+    async with Client(target) as client:
+        (run_code,) = (await client.list_tools()).tools
+        assert "class time:" in (run_code.description or "")
+        assert "class notes:" not in (run_code.description or "")
+        now = 'return (await tools.time.get_current_time(timezone="UTC"))["timezone"]'
+        alive = await client.call_tool("run_code", {"code": now})
+        assert not alive.is_error and "UTC" in _text(alive)
+        missing = await client.call_tool("run_code", {"code": "return await tools.notes.x()"})
+        assert missing.is_error
+        with notes_http_server(port):  # the upstream comes up: the next run connects it
+            found = await client.call_tool(
+                "run_code", {"code": "return len(await tools.notes.find_notes(tag='x')) >= 0"}
+            )
+            assert not found.is_error, _text(found)
+            (run_code,) = (await client.list_tools()).tools
+            assert "class notes:" in (run_code.description or "")

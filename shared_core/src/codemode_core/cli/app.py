@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 import anyio
 import click
 
+from codemode_core.cli.upstreams import open_upstreams
 from codemode_core.connectors.base import Connector
 from codemode_core.errors import CodeModeError, ConfigurationError
 from codemode_core.limits import Limits
@@ -213,7 +214,9 @@ def stubs(**sources: Any) -> None:
     """Print the typed stubs a model would read for these sources."""
 
     async def show() -> str:
-        async with _code_mode(**sources) as code_mode:
+        code_mode = _code_mode(**sources)
+        await open_upstreams(code_mode)
+        async with code_mode:
             return code_mode.stubs
 
     click.echo(_guarded(show))
@@ -227,7 +230,9 @@ def run(plan_file: Any, **sources: Any) -> None:
     code = plan_file.read()
 
     async def execute() -> str:
-        async with _code_mode(**sources) as code_mode:
+        code_mode = _code_mode(**sources)
+        await open_upstreams(code_mode)
+        async with code_mode:
             result = await code_mode.run(code)
         return json.dumps(
             {

@@ -30,6 +30,7 @@ import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 
+from codemode_core.cli.upstreams import open_upstreams
 from codemode_core.errors import CodeModeError, ToolError
 from codemode_core.events import ProgressEvent
 from codemode_core.runtime import CodeMode
@@ -71,10 +72,14 @@ async def serve_until_stopped(
 
     Serves until the client closes stdin (stdio) or SIGTERM/SIGINT arrives, at any point,
     opening included; the upstream connections are closed and stdio upstreams stopped either
-    way. An upstream that cannot be reached raises its `ConnectorError` before any transport
-    starts, so the command can say so in one line.
+    way. An upstream that cannot be reached is reported on stderr and left out; every run
+    tries it again (as it does for one that dies later), and its tools are added (the client
+    told of the change) once it answers. Only when none can be reached is that a
+    `ConnectorError`, raised before any transport starts, so the command can say so in one
+    line.
     """
     if sys.platform == "win32":  # no signal receivers there: the SDK's own loops
+        await open_upstreams(code_mode)
         async with code_mode:
             server = build_server(code_mode, name=name)
             if transport == "stdio":
@@ -87,7 +92,7 @@ async def serve_until_stopped(
         stop = _Stop(group.cancel_scope.cancel)  # until the server runs: stop opening
         group.start_soon(_on_signal, stop, group.cancel_scope)
         try:
-            await code_mode.open()
+            await open_upstreams(code_mode)
         except CodeModeError as exc:
             failure = exc
         else:
