@@ -110,3 +110,29 @@ async def test_in_discovery_mode_search_finds_a_new_tool() -> None:
         tools_after = {tool.name for tool in (await client.list_tools()).tools}
     assert tools == tools_after == {"run_code", "search", "describe"}
     assert "tools.shelf.lend_book" in _text(found)
+
+
+def greet(name: str) -> str:
+    """Say hello."""
+    return f"hello {name}"
+
+
+async def test_run_code_schema_and_result_say_what_they_hold(recwarn: Any) -> None:
+    """The `code` argument is described; the structured result keeps the value and the printed
+    lines apart (the text for the model has both); printing warns about nothing."""
+    code_mode = CodeMode([Tool.from_function(greet)], executor="inprocess")
+    async with Client(build_server(code_mode)) as client:
+        [tool] = (await client.list_tools()).tools
+        code = tool.input_schema["properties"]["code"]
+        assert "body of an async Python function" in code["description"]
+        assert tool.output_schema is not None
+        assert set(tool.output_schema["properties"]) == {"value", "logs"}
+        result = await client.call_tool(
+            "run_code",
+            {"code": "print('one')\nprint('two')\nreturn {'said': await tools.greet('ada')}"},
+        )
+    assert not result.is_error
+    assert result.structured_content == {"value": {"said": "hello ada"}, "logs": ["one", "two"]}
+    assert _text(result) == '{"said": "hello ada"}\n\nLogs:\none\ntwo'
+    deprecations = [w for w in recwarn if "deprecated" in str(w.message).lower()]
+    assert deprecations == []

@@ -21,26 +21,48 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types import CallToolResult, TextContent
+from pydantic import Field
+from typing_extensions import TypedDict
 
 from codemode_core.cli.upstreams import open_upstreams
 from codemode_core.errors import CodeModeError, ToolError
 from codemode_core.events import ProgressEvent
 from codemode_core.runtime import CodeMode
 
-__all__ = ["build_server", "serve_until_stopped"]
+__all__ = ["CODE_DESCRIPTION", "PlanOutput", "build_server", "serve_until_stopped"]
 
 _INSTRUCTIONS = (
     "Code Mode: write one short async Python plan with run_code that calls the tools in its "
     "description and returns only what you need, instead of calling tools one by one."
 )
+CODE_DESCRIPTION = (
+    "The plan: the body of an async Python function. Call the tools in this tool's "
+    "description with `await tools.<name>(...)` and `return` what you need."
+)
+"""What `run_code`'s one argument says about itself in the input schema."""
+
+
+class PlanOutput(TypedDict):
+    """`run_code`'s structured result (its `outputSchema`); a failed plan is an `isError`
+    result with the error's text instead."""
+
+    value: Any
+    """What the plan returned (JSON)."""
+    logs: list[str]
+    """The lines the plan printed, in order (kept apart from the value)."""
+
+
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _GRACE_SECONDS = 5.0
 _RELAY_CLOSE_WAIT_SECONDS = 0.5
@@ -49,6 +71,12 @@ _RELAY_CLOSE_WAIT_SECONDS = 0.5
 def build_server(code_mode: CodeMode, *, name: str = "codemode") -> MCPServer[Any]:
     """An `MCPServer` whose lifespan opens `code_mode` (connecting its upstreams), registers
     the Code Mode tools (their description needs the upstreams' tools), and closes it."""
+
+    # Plan output goes out as MCP log messages, a capability deprecated as of 2026-07-28 that
+    # handshake-era clients still show; deliberately kept, so not warned about at every line.
+    warnings.filterwarnings(
+        "ignore", message="The logging capability is deprecated", category=MCPDeprecationWarning
+    )
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Any]) -> AsyncIterator[None]:
@@ -227,14 +255,23 @@ class _CodeModeTools:
         self._shown = wanted
         return True
 
-    async def run_code(self, code: str, ctx: Context) -> str:
+    async def run_code(
+        self,
+        code: Annotated[str, Field(description=CODE_DESCRIPTION)],
+        ctx: Context,
+    ) -> Annotated[CallToolResult, PlanOutput]:
         result = await self._code_mode.run(code, observer=_Progress(ctx))
         if self.sync():  # the run listed an upstream's tools again, and they changed
             await ctx.request_context.session.send_tool_list_changed()  # handshake-era clients
             await ctx.notify_tools_changed()  # 2026-07-28 clients (subscriptions/listen)
         if result.status == "error":
             raise MCPToolError(result.to_model())
-        return result.to_model()
+        # The model reads the text; a client that reads structured content gets the value and
+        # the printed lines apart (the text appends the logs to the value).
+        return CallToolResult(
+            content=[TextContent(text=result.to_model())],
+            structured_content={"value": result.value, "logs": list(result.logs)},
+        )
 
     async def search(self, query: str, limit: int = 10) -> str:
         """Find tools by what they do; returns name, summary and signature of each match."""
@@ -257,7 +294,15 @@ class _Progress:
 
     async def __call__(self, event: ProgressEvent) -> None:
         if event.kind == "log":
-            await self._ctx.info(event.text or "", logger_name="codemode.plan")
+            # MCP's logging capability is deprecated (2026-07-28); handshake-era clients still
+            # show these lines as they come, later ones get them only if they opt in. The
+            # session sends (or drops) it; every line is in the result either way.
+            await self._ctx.request_context.session.send_log_message(
+                level="info",
+                data=event.text or "",
+                logger="codemode.plan",
+                related_request_id=self._ctx.request_id,
+            )
         elif event.kind == "tool_end":
             self._done += 1
             status = "failed" if event.error else "done"
