@@ -6,6 +6,7 @@ which extra is missing."""
 from __future__ import annotations
 
 import subprocess
+import tarfile
 import sys
 from pathlib import Path
 
@@ -83,7 +84,10 @@ def test_the_cli_extra_gives_a_working_codemode_command(wheel: Path, tmp_path: P
     ):
         assert bare.returncode == 2
         assert bare.stdout == ""
-        assert bare.stderr.startswith("codemode: the command line needs the `cli` extra")
+        assert bare.stderr.startswith(
+            "codemode: the command line needs the `cli` extra "
+            "(missing: click, httpx, mcp, pyyaml, uvicorn)"
+        )
         assert bare.stderr.rstrip().endswith("pip install 'codemode-core[cli]'")
 
     spec = tmp_path / "mini.json"
@@ -93,6 +97,8 @@ def test_the_cli_extra_gives_a_working_codemode_command(wheel: Path, tmp_path: P
         '{"get": {"operationId": "ping", "responses": {"204": {"description": "pong"}}}}}}'
     )
     full = _venv(tmp_path / "cli", f"codemode-core[cli] @ {wheel.as_uri()}")
+    version = _command(str(full / "codemode"), "--version")
+    assert version.stdout.startswith("codemode, version "), version.stderr
     helped = _command(str(full / "codemode"), "--help")
     assert helped.returncode == 0, helped.stderr
     assert helped.stdout.startswith("Usage: codemode [OPTIONS] COMMAND")
@@ -103,3 +109,14 @@ def test_the_cli_extra_gives_a_working_codemode_command(wheel: Path, tmp_path: P
     assert "async def ping() -> None:" in stubs.stdout
     served = _command(str(full / "python"), "-c", "import codemode_core.cli.server")
     assert served.returncode == 0, served.stderr  # the MCP server side (mcp, uvicorn) too
+
+
+@pytest.mark.slow
+def test_the_sdist_leaves_the_test_corpora_out(tmp_path: Path) -> None:
+    _uv("build", "--sdist", "--quiet", "--out-dir", str(tmp_path), str(ROOT / "shared_core"))
+    (sdist,) = tmp_path.glob("codemode_core-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    assert any(name.endswith("src/codemode_core/runtime.py") for name in names)
+    assert not [name for name in names if "/tests/data/" in name]
+    assert sdist.stat().st_size < 500_000

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 import anyio
 import click
 
+from codemode_core import __version__
 from codemode_core.cli.upstreams import open_upstreams
 from codemode_core.connectors.base import Connector
 from codemode_core.errors import CodeModeError, ConfigurationError
@@ -168,6 +169,7 @@ class _OrderedCommand(click.Command):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="codemode")
 def cli() -> None:
     """Code Mode for any MCP client: one run_code tool over MCP servers and OpenAPI services.
 
