@@ -6,8 +6,8 @@ which extra is missing."""
 from __future__ import annotations
 
 import subprocess
-import tarfile
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
