@@ -9,13 +9,16 @@ Three plans, each written once and run by every contender over the same Python f
 
 Contenders are interleaved round-robin, so machine drift hits all of them alike; reported are
 medians and p90 per plan, and ratios against codemode in-process. Also measured: the host <->
-worker overhead of one tool call, and throughput with 50 plans in flight at once.
+worker overhead of one tool call, and throughput with 50 plans in flight at once. Last, the
+isolated executor's isolation modes side by side (reuse, recycling, single-use forked or
+exec'd workers): `python benchmarks/bench_executors.py isolation` runs that section alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -112,7 +115,9 @@ async def _field() -> Field:
     found = Field()
     limits = Limits(timeout=30.0)
     inprocess = CodeMode(TOOLS, executor="inprocess", limits=limits)
-    isolated = CodeMode(TOOLS, executor=IsolatedExecutor(pool_size=2), limits=limits)
+    isolated = CodeMode(
+        TOOLS, executor=IsolatedExecutor(pool_size=2, plans_per_worker=None), limits=limits
+    )
     found.closers += [inprocess.aclose, isolated.aclose]
 
     async def run_inprocess(plan: Plan) -> Any:
@@ -218,6 +223,7 @@ async def run(repeat: int = 200) -> dict[str, Any]:
             "notes": found.notes,
             "per_call": await per_call_overhead(),
             "concurrency": await concurrent_throughput(found),
+            "isolation": await isolation_modes(repeat=max(20, repeat // 4)),
         }
     finally:
         for close in found.closers:
@@ -235,7 +241,9 @@ async def per_call_overhead(calls: int = 200, repeat: int = 30) -> dict[str, flo
     with_calls = f"t = 0\nfor i in range({calls}):\n    t += await tools.ping(x=i)\nreturn t"
     without = f"t = 0\nfor i in range({calls}):\n    t += i\nreturn t"
     per_call: dict[str, float] = {}
-    for name, executor in (("inprocess", "inprocess"), ("isolated", IsolatedExecutor())):
+    # Workers reused: a call's crossing, without the per-plan cost of the isolation mode.
+    reused = IsolatedExecutor(plans_per_worker=None)
+    for name, executor in (("inprocess", "inprocess"), ("isolated", reused)):
         cm = CodeMode([Tool.from_function(ping)], executor=executor)
         await cm.run(with_calls)
         a: list[float] = []
@@ -268,6 +276,77 @@ async def concurrent_throughput(found: Field, plans: int = 50, rounds: int = 5) 
         wall = statistics.median(walls)
         rows.append({"name": name, "wall": wall, "per_second": plans / wall})
     return rows
+
+
+ISOLATION_MODES: dict[str, dict[str, Any]] = {
+    "reuse (plans_per_worker=None)": {"plans_per_worker": None},
+    "recycle every 20 plans": {"plans_per_worker": 20},
+    "single-use, forked (default)": {"plans_per_worker": 1, "spawn": "fork"},
+    "single-use, exec": {"plans_per_worker": 1, "spawn": "exec"},
+}
+"""How an isolated worker is kept from carrying one plan's state into the next, and how
+workers start: what each costs (docs/security.md, "Isolation between plans")."""
+
+
+async def isolation_modes(repeat: int = 50, plans: int = 50, rounds: int = 3) -> dict[str, Any]:
+    """Each isolation mode: latency of the trivial and the 20-call plan (issued back to back:
+    the worst case for modes that replace workers, whose successors start in the background),
+    and 50 of the 20-call plan at once.
+
+    Modes run in blocks, not interleaved: a mode's background worker starts would otherwise
+    load the CPU during another's runs. Two passes (in order, then reversed) share the
+    machine's drift between them; medians are over both passes."""
+    latency: dict[tuple[str, str], list[float]] = {}
+    walls: dict[str, list[float]] = {}
+    order = list(ISOLATION_MODES)
+    for names in (order, order[::-1]):
+        for name in names:
+            executor = IsolatedExecutor(pool_size=2, **ISOLATION_MODES[name])
+            cm = CodeMode(TOOLS, executor=executor, limits=Limits(timeout=60.0))
+            try:
+                for plan in PLANS[:2]:
+                    _value(await cm.run(plan.codemode))  # fork server and pool started
+                    await asyncio.sleep(0.5)  # and warm
+                    for _ in range(repeat):
+                        started = time.perf_counter()
+                        _value(await cm.run(plan.codemode))
+                        latency.setdefault((plan.name, name), []).append(
+                            time.perf_counter() - started
+                        )
+                for _ in range(rounds):
+                    await asyncio.sleep(0.5)
+                    started = time.perf_counter()
+                    for result in await asyncio.gather(
+                        *(cm.run(PLANS[1].codemode) for _ in range(plans))
+                    ):
+                        _value(result)
+                    walls.setdefault(name, []).append(time.perf_counter() - started)
+            finally:
+                await cm.aclose()
+    return {
+        "latency": {key: statistics.median(values) for key, values in latency.items()},
+        "throughput": {name: plans / statistics.median(w) for name, w in walls.items()},
+    }
+
+
+def render_isolation(report: dict[str, Any]) -> str:
+    latency, throughput = report["latency"], report["throughput"]
+    base = next(iter(ISOLATION_MODES))
+    lines = [
+        f"{'mode':32} {'trivial':>10} {'20 calls':>10} {'× reuse':>8} "
+        f"{'50 at once':>11} {'× reuse':>8}"
+    ]
+    for name in ISOLATION_MODES:
+        if (PLANS[0].name, name) not in latency:
+            continue
+        trivial = latency[(PLANS[0].name, name)]
+        calls = latency[(PLANS[1].name, name)]
+        lines.append(
+            f"{name:32} {_time(trivial):>10} {_time(calls):>10} "
+            f"{calls / latency[(PLANS[1].name, base)]:7.2f}x "
+            f"{throughput[name]:7.0f} p/s {throughput[name] / throughput[base]:7.2f}x"
+        )
+    return "\n".join(lines)
 
 
 def render(report: dict[str, Any]) -> str:
@@ -304,6 +383,9 @@ def render(report: dict[str, Any]) -> str:
     lines.append(f"{'contender':36} {'wall':>10} {'plans/s':>10}")
     for row in report["concurrency"]:
         lines.append(f"{row['name']:36} {_time(row['wall']):>10} {row['per_second']:10.0f}")
+    if "isolation" in report:
+        lines.append("\n-- isolation between plans (medians; 20-call plan; 50 at once) --")
+        lines.append(render_isolation(report["isolation"]))
     return "\n".join(lines)
 
 
@@ -312,4 +394,7 @@ def _time(seconds: float) -> str:
 
 
 if __name__ == "__main__":
-    print(render(asyncio.run(run())))
+    if sys.argv[1:] == ["isolation"]:  # this section alone
+        print(render_isolation(asyncio.run(isolation_modes())))
+    else:
+        print(render(asyncio.run(run())))

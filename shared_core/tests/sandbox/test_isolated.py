@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -87,18 +88,25 @@ async def test_concurrent_plans_share_the_pool(calls: Calls) -> None:
 
 
 _FORGETFUL_USER = """
-import asyncio, os
+import asyncio, os, time
 from codemode_core import CodeMode
+
+def pids(executor):  # its fork server and its warm workers
+    found = [w.process.pid for w in executor._idle] + [z.process.pid for z in executor._servers]
+    assert len(found) >= 2, found
+    return " ".join(map(str, found))
 
 async def main():
     cm = CodeMode([])  # never closed
     assert (await cm.run("return 1")).value == 1
-    print(cm._executor._idle[0].process.pid)
+    await asyncio.sleep(0.5)  # the used worker's successors are warm
+    print(pids(cm._executor))
 
 asyncio.run(main())
 sync = CodeMode([])  # never closed either; runs on its portal loop
 assert sync.run_sync("return 2").value == 2
-print(sync._executor._idle[0].process.pid)
+time.sleep(0.5)
+print(pids(sync._executor))
 dropped = "d = CodeMode([])\\nassert d.run_sync('return 3').value == 3\\ndel d"
 exec(dropped, {"CodeMode": CodeMode})  # dropped by reference counting, mid-module
 """
@@ -112,7 +120,7 @@ def test_default_is_isolated_and_unclosed_code_modes_leave_no_worker_behind() ->
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no "Task was destroyed", no "Loop ... that handles pid"
     pids = [int(p) for p in done.stdout.split()]
-    assert len(pids) == 2 and not any(map(_running, pids))
+    assert len(pids) >= 4 and not any(map(_running, pids))
 
 
 def _running(pid: int) -> bool:
@@ -311,7 +319,8 @@ async def test_a_plan_cancelled_again_while_its_worker_is_killed_frees_its_slot(
 
 async def test_a_plan_cancelled_while_its_worker_starts_leaves_no_process() -> None:
     before = _children()
-    cm = CodeMode([], executor=IsolatedExecutor(pool_size=1))
+    executor = IsolatedExecutor(pool_size=1, spawn="exec", plans_per_worker=None)
+    cm = CodeMode([], executor=executor)
     async with cm:
         plan = asyncio.create_task(cm.run("return 1"))
         for _ in range(1000):  # until the worker process exists (it then warms up)
@@ -386,7 +395,7 @@ async def test_tool_results_the_wire_cannot_carry_fail_the_call_at_once() -> Non
 
 
 async def test_a_worker_that_died_while_idle_is_replaced_before_the_next_plan() -> None:
-    executor = IsolatedExecutor(pool_size=1)
+    executor = IsolatedExecutor(pool_size=1, plans_per_worker=None)
     cm = CodeMode([], executor=executor)
     async with cm:
         assert (await cm.run("return 1")).value == 1
@@ -412,3 +421,19 @@ async def test_text_no_utf8_can_carry_crosses_the_wire_as_replacement_characters
         printed = await cm.run("print(chr(0xD800))\nreturn await tools.echo(text=chr(0xDFFF))")
         assert (printed.status, printed.value) == ("ok", "\ufffd"), printed.to_model()
         assert list(printed.logs) == ["\ufffd"]
+
+
+async def test_a_dead_fork_server_is_replaced_and_plans_go_on() -> None:
+    """Single-use workers are forked from a fork server; if it dies (killed, out of memory),
+    the next worker start brings up another, and no plan sees it."""
+    executor = IsolatedExecutor(pool_size=1)
+    assert executor.spawn == "fork" and executor.plans_per_worker == 1
+    cm = CodeMode([], executor=executor)
+    async with cm:
+        assert (await cm.run("return 1")).value == 1
+        (server,) = executor._servers
+        os.kill(server.process.pid, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        results = [await cm.run(f"return {i}") for i in range(4)]
+        assert [r.value for r in results] == [0, 1, 2, 3], [r.to_model() for r in results]
+        assert executor._servers and executor._servers[0] is not server

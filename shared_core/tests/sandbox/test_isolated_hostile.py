@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from codemode_core import CodeMode, Limits, ProgressEvent, Tool
+from codemode_core import CodeMode, ExecutionResult, Limits, ProgressEvent, Tool
 from codemode_core.sandbox import IsolatedExecutor
 
 _FAKE_WORKER = r"""
@@ -33,14 +37,65 @@ def read_frame():
 def raw(body):
     os.write(write_fd, struct.pack(">I", len(body)) + body)
 
-def send(message):
+stamp = {"run": None, "seq": 0}
+
+def send(message, run=None, seq=None):
+    # stamped as an honest worker stamps: the run id and the next number
+    if stamp["run"] is not None:
+        stamp["seq"] += 1
+        message = {**message, "run": stamp["run"] if run is None else run}
+        message["seq"] = stamp["seq"] if seq is None else seq
     raw(json.dumps(message).encode())
+
+def nest(depth):
+    value = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
 
 read_frame()  # init
 send({"type": "ready", "report": {}})
+previous = None
 while True:
     run = read_frame()
-    if mode == "deep":
+    previous, stamp["run"], stamp["seq"] = stamp["run"], run.get("run"), 0
+    if mode == "honest":
+        send({"type": "done", "outcome": {"status": "ok", "value": run["code"]}})
+    elif mode == "forge_for_next":  # what code a plan left behind did: speak in the next run
+        if previous is not None:
+            send({"type": "done", "outcome": {"status": "ok", "value": "forged"}}, run=previous)
+        send({"type": "done", "outcome": {"status": "ok", "value": run["code"]}})
+    elif mode == "forge_between_runs":  # a done, then a forged frame while the host is idle
+        send({"type": "done", "outcome": {"status": "ok", "value": run["code"]}})
+        time.sleep(0.05)
+        send({"type": "done", "outcome": {"status": "ok", "value": "forged"}})
+    elif mode == "unknown_run":
+        send({"type": "log", "text": "hi"}, run="0123456789abcdef")
+        send({"type": "done", "outcome": {"status": "ok", "value": 1}})
+    elif mode == "unstamped":  # as every frame was before run ids
+        stamp["run"] = None
+        send({"type": "done", "outcome": {"status": "ok", "value": 1}})
+    elif mode == "stale_seq":
+        send({"type": "log", "text": "one"})
+        send({"type": "log", "text": "one again"}, seq=1)
+        send({"type": "done", "outcome": {"status": "ok", "value": 1}})
+    elif mode == "skipped_seq":
+        send({"type": "log", "text": "one"}, seq=2)
+        send({"type": "done", "outcome": {"status": "ok", "value": 1}})
+    elif mode == "oversized":  # 5 MB: fine under the old 64 MB cap
+        send({"type": "done", "outcome": {"status": "ok", "value": "x" * 5_000_000}})
+    elif mode == "nested_150":  # under the parser's own ~200 levels
+        send({"type": "done", "outcome": {"status": "ok", "value": nest(150)}})
+    elif mode == "amplifier":  # 4 MB of `[], ` (~17x once parsed): within the bounds
+        send({"type": "done", "outcome": {"status": "ok", "value": [[]] * 1_000_000}})
+    elif mode == "dies_slowly":  # says why on stderr, closes its pipes, exits a little later
+        sys.stderr.write("Traceback (most recent call last):\nRuntimeError: boom\n")
+        sys.stderr.flush()
+        os.close(write_fd)
+        os.close(read_fd)
+        time.sleep(0.3)
+        sys.exit(1)
+    elif mode == "deep":
         raw(b'{"type":"done","outcome":' + b"[" * 100_000 + b"]" * 100_000 + b"}")
     elif mode == "huge_int":
         raw(b'{"type":"done","outcome":' + b"9" * 100_000 + b"}")
@@ -178,3 +233,162 @@ async def test_a_flood_of_log_lines_reaches_the_observer_only_up_to_the_output_c
         result = await cm.run("100000", observer=observe)  # the number of lines to send
     assert result.status == "ok", result.to_model()
     assert 100 < len(seen) < 300, len(seen)  # ~2,000 characters' worth of "line N"
+
+
+def _refused(result: ExecutionResult) -> str:
+    error = result.error
+    assert error is not None and error.kind == "crashed", result.to_model()
+    assert "refused" in error.message, error.message
+    return str(error.message)
+
+
+async def test_a_frame_left_for_the_next_run_never_speaks_for_it(tmp_path: Path) -> None:
+    """The reproduced attack: code plan A left on its worker wrote a `done` while plan B ran;
+    B returned A's forged value and C got B's. Now the frame carries A's finished run id: the
+    worker is killed, B fails as crashed, and C runs on a fresh worker with its own result."""
+    executor = IsolatedExecutor(
+        pool_size=1, python=_fake_python(tmp_path, "forge_for_next"), plans_per_worker=None
+    )
+    cm = CodeMode([], executor=executor, limits=Limits(timeout=5.0))
+    async with cm:
+        first = await cm.run("first")
+        assert first.value == "first", first.to_model()
+        assert "finished run" in _refused(await cm.run("second"))
+        third = await cm.run("third")  # a new worker: its first run forges nothing
+        assert (third.status, third.value) == ("ok", "third"), third.to_model()
+
+
+async def test_a_frame_sent_between_runs_retires_the_worker(tmp_path: Path) -> None:
+    executor = IsolatedExecutor(
+        pool_size=1, python=_fake_python(tmp_path, "forge_between_runs"), plans_per_worker=None
+    )
+    cm = CodeMode([], executor=executor, limits=Limits(timeout=5.0))
+    async with cm:
+        assert (await cm.run("first")).value == "first"
+        (worker,) = executor._idle
+        await asyncio.sleep(0.3)  # the forged frame arrives while no plan runs
+        assert worker.refused is not None and "no plan ran" in worker.refused
+        second = await cm.run("second")  # on a new worker, not the one that spoke out of turn
+        assert (second.status, second.value) == ("ok", "second"), second.to_model()
+        assert executor._idle[0] is not worker
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("unknown_run", "unknown run"),
+        ("unstamped", "unknown run"),
+        ("stale_seq", "out of sequence"),
+        ("skipped_seq", "out of sequence"),
+        ("oversized", "exceeds the 4,194,304-byte limit"),
+        ("nested_150", "nested deeper than 100 levels"),
+    ],
+)
+async def test_frames_out_of_place_or_bounds_kill_the_worker(
+    tmp_path: Path, mode: str, reason: str
+) -> None:
+    executor = IsolatedExecutor(pool_size=1, python=_fake_python(tmp_path, mode))
+    cm = CodeMode([Tool.from_function(echo)], executor=executor, limits=Limits(timeout=5.0))
+    async with cm:
+        assert reason in _refused(await cm.run("return 1"))
+
+
+async def test_a_frame_within_the_bounds_is_accepted(tmp_path: Path) -> None:
+    """The bounds are not a refusal of large honest results: 4 MB of a million lists passes."""
+    executor = IsolatedExecutor(pool_size=1, python=_fake_python(tmp_path, "amplifier"))
+    cm = CodeMode([], executor=executor, limits=Limits(timeout=10.0))
+    async with cm:
+        result = await cm.run("return 1")
+    assert result.status == "ok" and len(result.value) == 1_000_000, result.to_model()
+
+
+async def test_a_worker_dying_of_an_exception_is_reported_with_it(tmp_path: Path) -> None:
+    """A worker that closes its pipes and exits a moment later (an interpreter tearing down
+    after a traceback) was SIGKILLed by the host first and reported as "most likely out of
+    memory"; now the host waits for its exit status and quotes its last line."""
+    executor = IsolatedExecutor(pool_size=1, python=_fake_python(tmp_path, "dies_slowly"))
+    cm = CodeMode([], executor=executor, limits=Limits(timeout=5.0))
+    async with cm:
+        result = await cm.run("return 1")
+    assert result.error is not None and result.error.kind == "crashed", result.to_model()
+    assert "exited with status 1: RuntimeError: boom" in result.error.message
+    assert "memory" not in result.error.message
+
+
+_PATCHED_WORKER = r"""
+import ctypes, sys
+sys.argv = [sys.argv[0], sys.argv[-3], sys.argv[-2]]  # after: -I -c <bootstrap> R W PATHS
+from codemode_core.sandbox import _worker
+mode = "%s"
+
+async def run_one(message, connection):
+    if mode == "exception":
+        raise RuntimeError("the worker's own bug")
+    if mode == "segfault":
+        ctypes.string_at(0)  # a null read: SIGSEGV (raise() itself is filtered)
+    return await real_run_one(message, connection)
+
+def send_done(connection, outcome):
+    raise MemoryError()
+
+real_run_one = _worker._run_one
+_worker._run_one = run_one
+if mode == "memory":
+    _worker._send_done = send_done
+_worker.main()
+"""
+
+
+def _patched_python(tmp_path: Path, mode: str) -> str:
+    """The real worker, with one fault injected where no plan could put it."""
+    script = tmp_path / f"patched_worker_{mode}.py"
+    script.write_text(_PATCHED_WORKER % mode)
+    launcher = tmp_path / f"python-patched-{mode}"
+    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
+    launcher.chmod(0o755)
+    return str(launcher)
+
+
+@pytest.mark.parametrize(
+    ("mode", "kind", "says"),
+    [
+        ("exception", "crashed", "the worker process failed: RuntimeError: the worker's own bug"),
+        ("memory", "budget", "ran out of memory (the cap is 400 MB) outside the plan's own code"),
+        ("segfault", "crashed", "crashed (SIGSEGV"),
+    ],
+)
+async def test_a_workers_death_is_reported_with_its_real_cause(
+    tmp_path: Path, mode: str, kind: str, says: str
+) -> None:
+    executor = IsolatedExecutor(pool_size=1, python=_patched_python(tmp_path, mode))
+    limits = Limits(timeout=5.0, max_memory_mb=400)
+    cm = CodeMode([], executor=executor, limits=limits)
+    async with cm:
+        result = await cm.run("return 1")
+    assert result.error is not None, result.to_model()
+    assert (result.error.kind, says in result.error.message) == (kind, True), result.to_model()
+    assert "most likely" not in result.error.message
+
+
+async def test_a_worker_killed_from_outside_is_reported_as_such() -> None:
+    """SIGKILL says nothing about memory here (RLIMIT_AS makes allocations fail instead)."""
+    executor = IsolatedExecutor(pool_size=1)
+    cm = CodeMode([], executor=executor, limits=Limits(timeout=20.0))
+    async with cm:
+        plan = asyncio.create_task(cm.run("import re\nre.match('(a+)+$', 'a' * 64 + 'b')"))
+        await asyncio.sleep(1.0)
+        busy = [w for w in _all_workers(executor) if w.plans]
+        assert len(busy) == 1
+        os.kill(busy[0].process.pid, signal.SIGKILL)
+        result = await plan
+    assert result.error is not None and result.error.kind == "crashed", result.to_model()
+    assert "killed (SIGKILL) from outside" in result.error.message
+    assert "most likely" not in result.error.message
+
+
+def _all_workers(executor: IsolatedExecutor) -> list[Any]:
+    import gc
+
+    from codemode_core.sandbox.isolated import _Worker
+
+    return [o for o in gc.get_objects() if isinstance(o, _Worker) and o.healthy]

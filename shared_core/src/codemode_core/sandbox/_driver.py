@@ -10,12 +10,14 @@ import asyncio
 import difflib
 import traceback
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
 from codemode_core._jsonify import jsonify
 from codemode_core.errors import ToolError
 from codemode_core.result import ExecutionError
+from codemode_core.sandbox._leftovers import PlanGate, end_leftovers
 from codemode_core.sandbox._namespace import build_plan_globals
 from codemode_core.sandbox._plan_api import unawaited_calls
 from codemode_core.sandbox.compiler import PlanRejected, compile_plan
@@ -153,14 +155,24 @@ async def run_plan(request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcom
     runtime = PlanRuntime(request.limits)
     runtime.seed = request.seed
     runtime.replay_clock = list(request.clock)
-    namespace = build_plan_globals(runtime, bridge, request.manifest)
+    gate = PlanGate(bridge)
+    namespace = build_plan_globals(runtime, gate, request.manifest)
+    leftovers = 0
     try:
         exec(compiled.code, namespace)  # defines the plan's async function; runs nothing yet
         tool_names = [name for names in request.manifest.namespaces.values() for name in names]
-        return await drive(runtime, namespace[PLAN_FUNCTION], tool_names=tool_names)
+        outcome = await drive(runtime, namespace[PLAN_FUNCTION], tool_names=tool_names)
     finally:
+        # The plan is over: nothing it left behind may reach the host (the gate), run plan
+        # code (no budget left), or stay scheduled on the loop (cancelled, closed).
+        gate.shut()
+        runtime.max_ops = -1
+        leftovers = end_leftovers(namespace)
         # Plan functions reference these globals and the globals reference them: break the
         # cycles now, so an execution's objects are freed at once instead of feeding the
         # cyclic garbage collector (whose pauses showed up as latency spikes).
         namespace.clear()
         runtime.release()
+    if leftovers:
+        return replace(outcome, extras={**outcome.extras, "leftovers": leftovers})
+    return outcome

@@ -8,11 +8,23 @@ httpx maps transport errors at one boundary). Encoding and parsing use pydantic-
 encoder and decoder cost about four times as much per small frame.
 
 Messages (all JSON objects with a "type"):
-  host → worker  {"type": "run", "code", "execution_id", "seed", "clock",
+  host → worker  {"type": "run", "run", "code", "execution_id", "seed", "clock",
                   "manifest"?, "limits"?}  (the last two only when they changed)
-  worker → host  {"type": "call", "id", "op": "tool"|"search"|"describe", ...}
+  worker → host  {"type": "call", "run", "seq", "id", "op": "tool"|"search"|"describe", ...}
   host → worker  {"type": "reply", "id", "ok", "value" | "error", "budget"}
-  worker → host  {"type": "done", "outcome"}
+  worker → host  {"type": "log"|"clock", "run", "seq", ...}
+  worker → host  {"type": "done", "run", "seq", "outcome", "tainted"?}
+  worker → host  {"type": "fatal", "run"?, "seq"?, "cause", "message"}  (just before it exits)
+
+Every frame a worker sends during a run carries that run's id (a random token the host chose)
+and the next number of the run's sequence (1, 2, ...). The host accepts a frame only for the
+run in progress and in sequence: anything else (a frame for a finished or unknown run, a
+replayed or skipped number, any frame between runs) is a compromised worker, which the host
+kills, so code a plan left behind can never speak for another plan.
+
+Frames from a worker are held to tighter bounds than the host's own: `MAX_WORKER_FRAME_BYTES`
+(read from the length header, before the body is buffered) and `MAX_WORKER_FRAME_DEPTH`
+(scanned in C-speed passes over the raw bytes, before the parser allocates anything).
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import operator
 import os
 import re
 import select
@@ -27,6 +40,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import asdict, fields
+from itertools import accumulate
 from typing import Any, get_args
 
 from pydantic_core import PydanticSerializationError, from_json, to_json
@@ -38,24 +52,80 @@ from codemode_core.sandbox.executor import ExecutionOutcome
 
 __all__ = [
     "MAX_FRAME_BYTES",
+    "MAX_WORKER_FRAME_BYTES",
+    "MAX_WORKER_FRAME_DEPTH",
     "FrameChannel",
     "WireError",
     "encode",
     "limits_from_wire",
+    "nesting_exceeds",
     "outcome_from_wire",
     "outcome_to_wire",
 ]
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
+"""Host → worker frames: tool results and manifests. The host trusts its own data; the
+worker's memory cap bounds what it holds."""
+
+MAX_WORKER_FRAME_BYTES = 4 * 1024 * 1024
+"""Worker → host frames: a plan's result, its tool arguments, a log line. 4 MiB is 200x the
+20,000 characters the model is shown of a result (`Limits.max_output_chars`), and keeps the
+host's worst case bounded: JSON built to amplify (`[[],[],…]`, ~23x once parsed) costs the
+host under 100 MB for one frame, where 64 MiB cost it 1.5 GB."""
+
+MAX_WORKER_FRAME_DEPTH = 100
+"""Nesting levels of a worker → host frame, envelope included (a plan's value or tool
+argument gets ~97). The parser itself stops near 200; the host's own code (the record's
+copies, the tools' validation) then walks the data recursively, so the host sets the bound."""
+
 _HEADER = struct.Struct(">I")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_SQUARE = bytes.maketrans(b"{}", b"[]")  # for depth, `{` nests like `[`
+_RUNS = re.compile(rb"\[+|\]+")
+_OPEN = ord("[")
+_PEEL_PASSES = 4
+"""Peeling removes the shallow clutter (`[[],[],…]`) cheaply; after four peels a run of
+brackets spans 10+ bytes, so the list of runs stays short. Worst case measured: ~0.1 s for a
+4 MiB frame."""
 
 
 class WireError(Exception):
     """A frame could not be read: the peer closed the pipe, or sent something malformed."""
 
 
-def encode(message: dict[str, Any]) -> bytes:
+def nesting_exceeds(body: bytes, limit: int) -> bool:
+    """Whether the JSON text `body` nests deeper than `limit` levels, without parsing it.
+
+    Instant when there are no more brackets than levels (most frames). Otherwise string
+    contents are cut out (their brackets do not nest; escapes go first, so `\\"` cannot end a
+    string early), a few innermost levels are peeled off, and the depth of the rest is the
+    largest running sum of its bracket runs. Every step is C-level work over bytes or ints.
+    Malformed text may pass here; the parser refuses it next.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    text = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(text.split(b'"')[::2]).translate(_SQUARE, _NOT_BRACKETS)
+    peeled = 0
+    while brackets and peeled < _PEEL_PASSES:
+        shorter = brackets.replace(b"[]", b"")  # every innermost pair: one level
+        if len(shorter) == len(brackets):
+            break
+        brackets, peeled = shorter, peeled + 1
+    runs = list(map(len, _RUNS.findall(brackets)))  # runs of "[" and "]" alternate
+    if not runs:
+        return peeled > limit
+    closing = 1 if brackets[0] == _OPEN else 0
+    runs[closing::2] = map(operator.neg, runs[closing::2])
+    return peeled + max(accumulate(runs)) > limit
+
+
+def encode(
+    message: dict[str, Any], *, max_bytes: int | None = None, max_depth: int | None = None
+) -> bytes:
+    """A frame for `message`; `WireError` when it is larger (or deeper) than allowed, so a
+    sender learns it before the peer refuses it."""
     try:
         body = to_json(message, fallback=str, inf_nan_mode="constants")
     except (PydanticSerializationError, ValueError):
@@ -63,8 +133,11 @@ def encode(message: dict[str, Any]) -> bytes:
         # text no UTF-8 can carry, which a plan can build): sent as U+FFFD, never a crash.
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str)
         body = _SURROGATE.sub("\ufffd", text).encode()
-    if len(body) > MAX_FRAME_BYTES:
-        raise WireError(f"message of {len(body):,} bytes exceeds the {MAX_FRAME_BYTES:,} limit")
+    limit = MAX_FRAME_BYTES if max_bytes is None else max_bytes
+    if len(body) > limit:
+        raise WireError(f"message of {len(body):,} bytes exceeds the {limit:,} limit")
+    if max_depth is not None and nesting_exceeds(body, max_depth):
+        raise WireError(f"message nested deeper than {max_depth} levels")
     return _HEADER.pack(len(body)) + body
 
 
@@ -90,8 +163,14 @@ class FrameChannel:
         fd: int,
         on_message: Callable[[dict[str, Any]], None],
         on_close: Callable[[WireError], None],
+        *,
+        max_bytes: int | None = None,
+        max_depth: int | None = None,
     ) -> None:
+        self.fd = fd
         self._fd = fd
+        self._max_bytes = max_bytes
+        self._max_depth = max_depth
         self._on_message = on_message
         self._on_close = on_close
         self._buffer = bytearray()
@@ -119,8 +198,9 @@ class FrameChannel:
         buffer = self._buffer
         while len(buffer) >= _HEADER.size and not self._paused and not self._closed:
             (size,) = _HEADER.unpack_from(buffer)
-            if size > MAX_FRAME_BYTES:
-                self._fail(WireError(f"frame of {size:,} bytes exceeds the limit"))
+            limit = MAX_FRAME_BYTES if self._max_bytes is None else self._max_bytes
+            if size > limit:  # refused from the header alone: the body is never buffered
+                self._fail(WireError(f"frame of {size:,} bytes exceeds the {limit:,}-byte limit"))
                 return
             end = _HEADER.size + size
             if len(buffer) < end:
@@ -128,6 +208,8 @@ class FrameChannel:
             body = bytes(buffer[_HEADER.size : end])
             del buffer[:end]
             try:
+                if self._max_depth is not None and nesting_exceeds(body, self._max_depth):
+                    raise WireError(f"frame nested deeper than {self._max_depth} levels")
                 message = _decode(body)
             except WireError as exc:
                 self._fail(exc)

@@ -10,11 +10,18 @@ frames, results come back as JSON.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
+import json
 import os
+import select
+import signal
+import socket
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from codemode_core._jsonify import jsonify
@@ -25,6 +32,8 @@ from codemode_core.sandbox._driver import run_plan
 from codemode_core.sandbox._os_limits import apply_confinement, set_cpu_budget
 from codemode_core.sandbox._plan_api import StopPlan
 from codemode_core.sandbox._wire import (
+    MAX_WORKER_FRAME_BYTES,
+    MAX_WORKER_FRAME_DEPTH,
     FrameChannel,
     WireError,
     encode,
@@ -61,11 +70,26 @@ class _Connection:
         self.limits: Limits | None = None
         self.manifest: Manifest | None = None
         """The last limits and manifest the host sent (it sends them again only changed)."""
+        self.own_fds: set[int] = set()
+        """What the loop watched before any plan ran (its wake-up pipe, our pipe ends)."""
+        self.run_id: str | None = None
+        self._seq = 0
+        """The run in progress and the number of its last frame: every frame is stamped."""
         self._channel = FrameChannel(read_fd, self._received, self._closed)
         self._loop = asyncio.get_running_loop()
 
+    def begin(self, run_id: str | None) -> None:
+        self.run_id, self._seq = run_id, 0
+
     def send(self, message: dict[str, Any]) -> None:
-        self._transport.write(encode(message))
+        """Stamp `message` with the run and its next sequence number, and write it; a message
+        the host would refuse (too large, too deep) raises `WireError` and uses no number."""
+        if self.run_id is not None:
+            message = {**message, "run": self.run_id, "seq": self._seq + 1}
+        frame = encode(message, max_bytes=MAX_WORKER_FRAME_BYTES, max_depth=MAX_WORKER_FRAME_DEPTH)
+        if self.run_id is not None:
+            self._seq += 1
+        self._transport.write(frame)
 
     def _quiet_for(self) -> float:
         """How long the plan can wait on this call alone, outside the event loop: > 0 when no
@@ -92,6 +116,13 @@ class _Connection:
         elif kind in ("init", "run"):
             self.runs.put_nowait(message)
 
+    def fatal(self, exc: BaseException) -> None:
+        """Tell the host why this worker is about to die (best effort: it may not get out)."""
+        cause = "memory" if isinstance(exc, MemoryError) else "exception"
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        with contextlib.suppress(Exception):
+            self.send({"type": "fatal", "cause": cause, "message": text[:500]})
+
     def _closed(self, error: WireError) -> None:
         # The host went away, or sent a frame we cannot read (e.g. an int JSON parsers refuse):
         # calls waiting for a reply fail now, rather than hold the plan until its deadline.
@@ -104,7 +135,12 @@ class _Connection:
         call_id = next(self._ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = future
-        self.send({"type": "call", "id": call_id, **payload})
+        try:
+            self.send({"type": "call", "id": call_id, **payload})
+        except WireError as exc:
+            del self._waiting[call_id]
+            what = payload.get("name") or payload.get("op")
+            raise ValueError(f"the call to {what} cannot be sent to the host: {exc}") from None
         quiet = self._quiet_for()
         if quiet > 0:
             self._channel.pump(future.done, quiet)
@@ -194,7 +230,31 @@ async def _run_one(message: dict[str, Any], connection: _Connection) -> Executio
             failure=ExecutionError(kind="internal", message=f"bad run request: {exc}"),
         )
     set_cpu_budget(limits.timeout + 1.0)
-    return await run_plan(request, _WorkerBridge(connection))
+    outcome = await run_plan(request, _WorkerBridge(connection))
+    if outcome.extras.get("leftovers") or _left_behind(
+        asyncio.get_running_loop(), connection.own_fds
+    ):
+        outcome = replace(outcome, extras={**outcome.extras, "tainted": True})
+    return outcome
+
+
+def _left_behind(loop: asyncio.AbstractEventLoop, own_fds: set[int]) -> bool:
+    """Whether anything of the plan may still run on this worker's loop after the plan's own
+    leftovers were cancelled: other tasks, timers, callbacks, watched file descriptors or
+    suspended async generators. Nothing of ours is scheduled between plans, so anything found
+    is the plan's, and the host retires the worker rather than run the next plan beside it."""
+    current = asyncio.current_task()
+    if any(task is not current and not task.done() for task in asyncio.all_tasks(loop)):
+        return True
+    scheduled = getattr(loop, "_scheduled", ())
+    ready = getattr(loop, "_ready", ())
+    if any(not handle.cancelled() for handle in (*scheduled, *ready)):
+        return True
+    agens = getattr(loop, "_asyncgens", ())
+    if any(agen.ag_frame is not None for agen in list(agens)):
+        return True
+    selector = getattr(loop, "_selector", None)
+    return bool(selector is not None and set(selector.get_map()) - own_fds)
 
 
 async def _serve(read_fd: int, write_fd: int) -> None:
@@ -210,26 +270,142 @@ async def _serve(read_fd: int, write_fd: int) -> None:
         max_memory_mb=int(init.get("max_memory_mb", 512)), seccomp=bool(init.get("seccomp", True))
     )
     connection.send({"type": "ready", "report": report, "pid": os.getpid()})
-    while True:
-        message = await connection.runs.get()
-        if message is None:
-            break
-        try:
-            outcome = await _run_one(message, connection)
-        except MemoryError:
-            outcome = ExecutionOutcome(
-                status="error",
-                failure=ExecutionError(kind="budget", message="the plan ran out of memory"),
-            )
-        connection.send({"type": "done", "outcome": outcome_to_wire(outcome)})
+    selector = getattr(loop, "_selector", None)
+    connection.own_fds = set(selector.get_map()) if selector is not None else set()
+    try:
+        while True:
+            message = await connection.runs.get()
+            if message is None:
+                break
+            run_id = message.get("run")
+            connection.begin(run_id if isinstance(run_id, str) else None)
+            try:
+                outcome = await _run_one(message, connection)
+            except MemoryError:
+                outcome = ExecutionOutcome(
+                    status="error",
+                    failure=ExecutionError(kind="budget", message="the plan ran out of memory"),
+                )
+            _send_done(connection, outcome)
+            connection.begin(None)
+    except BaseException as exc:  # say why before dying: the host reports it as the cause
+        if not isinstance(exc, asyncio.CancelledError):
+            connection.fatal(exc)
+        raise
+
+
+def _send_done(connection: _Connection, outcome: ExecutionOutcome) -> None:
+    done: dict[str, Any] = {"type": "done", "outcome": outcome_to_wire(outcome)}
+    if outcome.extras.get("tainted"):
+        done["tainted"] = True
+    try:
+        connection.send(done)
+    except WireError as exc:  # the value is over the frame limits: fail, keep the logs
+        failure = ExecutionError(
+            kind="runtime",
+            message=f"the plan's result is too large to return ({exc}); return less, "
+            "e.g. a summary or the first items",
+        )
+        logs = outcome.logs
+        connection.send(
+            {
+                "type": "done",
+                "outcome": outcome_to_wire(
+                    ExecutionOutcome(status="error", failure=failure, logs=logs)
+                ),
+                "tainted": bool(outcome.extras.get("tainted")),
+            }
+        )
+
+
+def _prepare() -> None:
+    exec(compile(_WARM_UP, "<warm-up>", "exec"), {})  # import lazily-loaded modules now
+    with contextlib.suppress(ImportError, OSError):  # the syscall filter's library (~15 ms)
+        import pyseccomp  # noqa: F401
+    # Everything imported so far lives as long as the worker: out of the collector's sight,
+    # its passes during plans only walk what plans allocate.
+    gc.collect()
+    gc.freeze()
 
 
 def main() -> None:
     """Entry point: `python -c '...; main()' READ_FD WRITE_FD`."""
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
-    exec(compile(_WARM_UP, "<warm-up>", "exec"), {})  # import lazily-loaded modules now
-    # Everything imported so far lives as long as the worker: out of the collector's sight,
-    # its passes during plans only walk what plans allocate.
-    gc.collect()
-    gc.freeze()
+    _prepare()
     asyncio.run(_serve(read_fd, write_fd))
+
+
+def zygote_main() -> None:
+    """Entry point of the fork server: `python -c '...; zygote_main()' SOCKET_FD`.
+
+    It imports and warms up what a worker needs once, then forks a worker per request: each
+    child starts from this warm state in milliseconds (copy-on-write), runs one or more plans
+    and exits. The zygote itself never runs plan code and never confines itself (a confined
+    process could not fork); it only reads requests from its host over a private socket,
+    each carrying the child's three pipe ends, and reports every child's exit status (the
+    host is not the children's parent, so it cannot wait for them itself).
+    """
+    control = socket.socket(fileno=int(sys.argv[1]))
+    _prepare()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w)
+    control.send(json.dumps({"type": "ready", "pid": os.getpid()}).encode())
+    while True:
+        readable, _, _ = select.select([control.fileno(), wake_r], [], [])
+        if wake_r in readable:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_r, 4096)
+            _report_exits(control)
+        if control.fileno() in readable:
+            message, fds, _, _ = socket.recv_fds(control, 65536, 3)
+            if not message:  # the host is gone; its workers see their pipes close and exit
+                return
+            request = json.loads(message)
+            pid = os.fork()
+            if pid == 0:
+                _forked_child(request, fds, control, (wake_r, wake_w))
+            for fd in fds:
+                os.close(fd)
+            control.send(json.dumps({"type": "forked", "id": request["id"], "pid": pid}).encode())
+            _report_exits(control)
+
+
+def _report_exits(control: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        code = os.waitstatus_to_exitcode(status)
+        control.send(json.dumps({"type": "exited", "pid": pid, "code": code}).encode())
+
+
+def _forked_child(
+    request: dict[str, Any], fds: list[int], control: socket.socket, zygote_fds: tuple[int, ...]
+) -> None:
+    """In a fresh child of the zygote: drop the zygote's ends, take the host's pipes, serve."""
+    code = 0
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        control.close()
+        for fd in zygote_fds:
+            os.close(fd)
+        os.setsid()  # its own process group: the host kills it (and anything it made) as one
+        read_fd, write_fd, stderr_fd = fds
+        os.dup2(stderr_fd, 2)
+        os.close(stderr_fd)
+        os.chdir(str(request["workdir"]))
+        asyncio.run(_serve(read_fd, write_fd))
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(code)

@@ -16,28 +16,33 @@ import contextvars
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import deque
-from typing import Any
+from typing import IO, Any, Literal, Protocol, TypeVar
 
-from codemode_core.errors import ToolError
+from codemode_core.errors import ConfigurationError, ToolError
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError
 from codemode_core.sandbox._eager import start_eagerly
 from codemode_core.sandbox._interpreter import check_interpreter
 from codemode_core.sandbox._plan_api import StopPlan
 from codemode_core.sandbox._wire import (
+    MAX_WORKER_FRAME_BYTES,
+    MAX_WORKER_FRAME_DEPTH,
     FrameChannel,
     WireError,
     encode,
     limits_to_wire,
     outcome_from_wire,
 )
+from codemode_core.sandbox._zygote import Zygote, ZygoteFailed
 from codemode_core.sandbox.executor import (
     Bridge,
     ExecutionOutcome,
@@ -45,9 +50,12 @@ from codemode_core.sandbox.executor import (
     Manifest,
 )
 
-__all__ = ["IsolatedExecutor"]
+__all__ = ["DEFAULT_PLANS_PER_WORKER", "IsolatedExecutor"]
 
 log = logging.getLogger("codemode.sandbox")
+
+DEFAULT_PLANS_PER_WORKER: int | None = 1
+"""Single-use workers by default: see docs/security.md, "Isolation between plans"."""
 
 _START_TIMEOUT_SECONDS = 30.0
 _KILL_GRACE_SECONDS = 2.0
@@ -63,7 +71,7 @@ class _Worker:
 
     def __init__(
         self,
-        process: subprocess.Popen[bytes],
+        process: _Process,
         read_fd: int,
         transport: asyncio.WriteTransport,
         workdir: str,
@@ -72,6 +80,7 @@ class _Worker:
         self.transport = transport
         self.workdir = workdir
         self.report: dict[str, Any] = {}
+        self.started = False
         self.healthy = True
         self.stderr_tail = deque[bytes](maxlen=64)
         self._stderr = _StderrTail(process, self.stderr_tail)
@@ -84,13 +93,81 @@ class _Worker:
         """Characters of log lines the running plan may still send (`max_output_chars`)."""
         self._manifest_sent: Manifest | None = None
         self._limits_sent: Limits | None = None
-        self.channel = FrameChannel(read_fd, self._received, self._closed)
+        self._run_id: str | None = None
+        self._seq = 0
+        """The run in progress (a token the host chose) and the number of its last frame."""
+        self._finished_runs = deque[str](maxlen=16)
+        self.plans = 0
+        """Plans this worker ran (for recycling)."""
+        self.tainted = False
+        """The last plan left something behind on the worker's loop: retire the worker."""
+        self.fatal: tuple[str, str] | None = None
+        """What the worker said just before dying: (cause, message)."""
+        self.refused: str | None = None
+        """Why the host stopped listening to this worker (a protocol violation), if it did."""
+        self.channel = FrameChannel(
+            read_fd,
+            self._received,
+            self._closed,
+            max_bytes=MAX_WORKER_FRAME_BYTES,
+            max_depth=MAX_WORKER_FRAME_DEPTH,
+        )
         protocol = transport.get_protocol()
         if isinstance(protocol, _FlowControl):
             protocol.channel = self.channel
 
+    def _admit(self, message: dict[str, Any]) -> bool:
+        """Whether a frame belongs here: between runs only the start-up `ready` (or a dying
+        word); during a run, only the run's own frames, each with the next number. Anything
+        else is code that outlived its plan, or a compromised worker: stop it at once."""
+        kind = message["type"]
+        if kind == "fatal" and message.get("run") in (None, self._run_id):
+            return True
+        if self._run_id is None:
+            if kind == "ready" and not self.started:
+                return True
+            run = message.get("run")
+            finished = run in self._finished_runs
+            where = "a finished run" if finished else "no run"
+            return self._refuse(f"a {kind!r} frame for {where} arrived while no plan ran")
+        run, seq = message.get("run"), message.get("seq")
+        if run != self._run_id:
+            where = "a finished run" if run in self._finished_runs else "an unknown run"
+            return self._refuse(f"a {kind!r} frame for {where} arrived during another run")
+        if seq != self._seq + 1:
+            return self._refuse(
+                f"a {kind!r} frame arrived out of sequence (number {seq!r}, expected "
+                f"{self._seq + 1})"
+            )
+        self._seq += 1
+        return True
+
+    def _refuse(self, reason: str) -> bool:
+        """Stop reading this worker and kill it now: no frame of it is trusted any more."""
+        if self.refused is None:
+            self.refused = reason
+            log.warning("codemode: worker %s stopped: %s", self.process.pid, reason)
+        self.healthy = False
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.channel.close()
+        if self._inbox is not None and not self._inbox.done():
+            self._inbox.set_exception(WireError(f"refused: {reason}"))
+        return False
+
     def _received(self, message: dict[str, Any]) -> None:
         """Tool calls start at once (concurrently); anything else answers the waiting step."""
+        if not self._admit(message):
+            return
+        if message["type"] == "fatal":
+            cause, text = message.get("cause"), message.get("message")
+            self.fatal = (str(cause), str(text)[:500])
+            self.healthy = False
+            return
+        if message["type"] == "done":
+            self._finished_runs.append(str(self._run_id))
+            self._run_id = None  # from now on, any frame of this run is refused
+            self.tainted = bool(message.get("tainted"))
         if message["type"] == "call" and self._bridge is not None:
             context = self._context.copy()  # as a task of the run would: its own copy
             start_eagerly(self._serve_call(message, self._bridge), context, self._calls)
@@ -109,6 +186,9 @@ class _Worker:
             self._inbox.set_result(message)
 
     def _closed(self, error: WireError) -> None:
+        if not str(error).startswith(_PIPE_GONE):  # malformed, too large, too deep
+            self._refuse(str(error))
+            return
         self.healthy = False
         if self._inbox is not None and not self._inbox.done():
             self._inbox.set_exception(error)
@@ -122,44 +202,19 @@ class _Worker:
         return await asyncio.wait_for(self._inbox, timeout)
 
     @classmethod
-    async def start(cls, *, max_memory_mb: int, seccomp: bool, python: str) -> _Worker:
-        to_worker_r, to_worker_w = os.pipe()
-        to_host_r, to_host_w = os.pipe()
+    async def start(
+        cls, *, max_memory_mb: int, seccomp: bool, python: str, zygote: Zygote | None = None
+    ) -> _Worker:
         workdir = tempfile.mkdtemp(prefix="codemode-worker-")
-        bootstrap = (
-            "import sys; sys.path[:0] = __import__('json').loads(sys.argv[3]); "
-            "from codemode_core.sandbox._worker import main; main()"
-        )
-        try:
-            # A plain Popen, not asyncio's subprocess API: the host reaps its own workers
-            # (no child-watcher thread that outlives a closed loop), and start-up is a
-            # fork+exec either way.
-            process = subprocess.Popen(
-                [
-                    python,
-                    "-I",
-                    "-c",
-                    bootstrap,
-                    str(to_worker_r),
-                    str(to_host_w),
-                    json.dumps([p for p in sys.path if p]),
-                ],
-                pass_fds=(to_worker_r, to_host_w),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env={"PATH": os.defpath, "LANG": "C.UTF-8"},
-                cwd=workdir,
-                start_new_session=True,
-            )
-        except BaseException:
-            for fd in (to_worker_w, to_host_r):
-                os.close(fd)
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise
-        finally:
-            os.close(to_worker_r)
-            os.close(to_host_w)
+        process: _Process
+        if zygote is not None:
+            try:
+                process, to_host_r, to_worker_w = await zygote.fork(workdir)
+            except BaseException:
+                shutil.rmtree(workdir, ignore_errors=True)
+                raise
+        else:
+            process, to_host_r, to_worker_w = _exec_worker(python, workdir)
         loop = asyncio.get_running_loop()
         try:
             transport, _ = await loop.connect_write_pipe(
@@ -169,7 +224,8 @@ class _Worker:
             os.close(to_host_r)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=_KILL_GRACE_SECONDS)
             if process.stderr is not None:
                 process.stderr.close()
             shutil.rmtree(workdir, ignore_errors=True)
@@ -186,6 +242,7 @@ class _Worker:
             raise
         report = ready.get("report")
         worker.report = report if isinstance(report, dict) else {}
+        worker.started = True
         return worker
 
     def stderr(self) -> str:
@@ -232,8 +289,10 @@ class _Worker:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     async def run(self, request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
+        run_id = secrets.token_hex(8)  # unguessable: a plan cannot stamp a later run's frames
         message: dict[str, Any] = {
             "type": "run",
+            "run": run_id,
             "code": request.code,
             "execution_id": request.execution_id,
             "seed": request.seed,
@@ -246,10 +305,12 @@ class _Worker:
         if request.limits != self._limits_sent:
             message["limits"] = limits_to_wire(request.limits)
         self.send(message)  # may raise (a plan over the frame size limit): nothing was sent
+        self._run_id, self._seq = run_id, 0
         self._manifest_sent, self._limits_sent = request.manifest, request.limits
         self._bridge = bridge
         self._log_room = request.limits.max_output_chars + 1_000  # + the truncation note
         self._context = contextvars.copy_context()
+        self.plans += 1
         try:
             message = await self._next()
             if message["type"] != "done":
@@ -262,6 +323,9 @@ class _Worker:
             self.healthy = False
             raise _WorkerDied(str(exc)) from None
         finally:
+            if self._run_id is not None:  # ended without its `done`: no later frame is its
+                self._finished_runs.append(self._run_id)
+                self._run_id = None
             self._bridge = None
             for task in self._calls:
                 task.cancel()
@@ -321,6 +385,61 @@ class _Worker:
             )
 
 
+def _exec_worker(python: str, workdir: str) -> tuple[_Process, int, int]:
+    """Start a worker with fork+exec: a fresh interpreter that imports everything itself."""
+    to_worker_r, to_worker_w = os.pipe()
+    to_host_r, to_host_w = os.pipe()
+    bootstrap = (
+        "import sys; sys.path[:0] = __import__('json').loads(sys.argv[3]); "
+        "from codemode_core.sandbox._worker import main; main()"
+    )
+    try:
+        # A plain Popen, not asyncio's subprocess API: the host reaps its own workers
+        # (no child-watcher thread that outlives a closed loop), and start-up is a
+        # fork+exec either way.
+        process = subprocess.Popen(
+            [
+                python,
+                "-I",
+                "-c",
+                bootstrap,
+                str(to_worker_r),
+                str(to_host_w),
+                json.dumps([p for p in sys.path if p]),
+            ],
+            pass_fds=(to_worker_r, to_host_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={"PATH": os.defpath, "LANG": "C.UTF-8"},
+            cwd=workdir,
+            start_new_session=True,
+        )
+    except BaseException:
+        for fd in (to_worker_w, to_host_r):
+            os.close(fd)
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    finally:
+        os.close(to_worker_r)
+        os.close(to_host_w)
+    return process, to_host_r, to_worker_w
+
+
+class _Process(Protocol):
+    """What the pool needs of a worker's process: a `subprocess.Popen`, or a `ForkedProcess`
+    (a child of the zygote, whose exit status the zygote reports)."""
+
+    pid: int
+    stderr: IO[bytes] | None
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def kill(self) -> None: ...
+
+
 class _FlowControl(asyncio.Protocol):
     """The host's end of the pipe to a worker: while the worker does not read what the host
     sends it (the pipe and the transport's buffer are full), the host reads no more of its
@@ -351,6 +470,16 @@ class IsolatedExecutor:
         python: Interpreter for workers (defaults to the host's).
         strict: Refuse to start (`ConfigurationError`) when the workers' Python version is not
             one the sandbox was verified on, instead of warning once.
+        plans_per_worker: Plans a worker runs before it is replaced (in the background).
+            `1` makes every worker single-use: nothing a plan does can reach the next plan.
+            `None` reuses workers until they fail. Whatever the setting, a worker whose plan
+            left anything behind on its loop is replaced. See docs/security.md, "Isolation
+            between plans", for what each costs.
+        spawn: How workers start. `"fork"`: forked from a warm fork server (a zygote that
+            imported everything once; milliseconds per worker). `"exec"`: a fresh interpreter
+            per worker (a Python start-up and every import each time). Default: `"fork"` for
+            the host's own interpreter on Unix, else `"exec"`. A fork server that fails to
+            start falls back to `"exec"`, with a warning.
     """
 
     def __init__(
@@ -361,8 +490,29 @@ class IsolatedExecutor:
         seccomp: bool = True,
         python: str | None = None,
         strict: bool = False,
+        plans_per_worker: int | None = DEFAULT_PLANS_PER_WORKER,
+        spawn: Literal["fork", "exec"] | None = None,
     ) -> None:
+        if plans_per_worker is not None and plans_per_worker < 1:
+            raise ConfigurationError(
+                f"IsolatedExecutor(plans_per_worker=...) must be at least 1 or None, got "
+                f"{plans_per_worker!r}."
+            )
+        if spawn not in (None, "fork", "exec"):
+            raise ConfigurationError(
+                f'IsolatedExecutor(spawn=...) must be "fork" or "exec", got {spawn!r}.'
+            )
+        if spawn is None:
+            can_fork = python in (None, sys.executable) and hasattr(socket, "send_fds")
+            spawn = "fork" if can_fork else "exec"
+        self.spawn = spawn
+        self.plans_per_worker = plans_per_worker
+        self._servers: list[Zygote] = []
+        """The fork server, when one runs (a list: the reaper shares it, as the idle list)."""
+        self._zygote_starting: asyncio.Future[Zygote | None] | None = None
         self.pool_size = max(1, pool_size)
+        self._memory_mb = 512
+        self._spawning: set[asyncio.Task[None]] = set()
         self._max_memory_mb = max_memory_mb
         self._seccomp = seccomp
         self._python = python or sys.executable
@@ -385,9 +535,13 @@ class IsolatedExecutor:
             self._loop = loop
             self._waiters.clear()
             self._reaper = _keep(
-                loop.create_task(_stop_with_loop(self._idle), name="codemode-reaper")
+                loop.create_task(_stop_with_loop(self._idle, self._servers), name="codemode-reaper")
             )
         return loop
+
+    def _close_zygote(self) -> None:
+        for server in _take_all(self._servers):
+            server.close()
 
     async def _acquire(self, memory_mb: int) -> _Worker:
         """An idle worker, a new one while the pool has room, or the next one released.
@@ -395,6 +549,9 @@ class IsolatedExecutor:
         The event loop runs one callback at a time, so checking and taking from the idle
         list without a lock is safe; only a caller that must wait gets a future."""
         loop = self._bind_loop()
+        self._memory_mb = memory_mb
+        if self.plans_per_worker is not None and not self._idle:
+            self._fill()  # workers are used up: keep successors warming
         while True:
             while not self._idle and self._count >= self.pool_size:
                 waiter = loop.create_future()
@@ -413,11 +570,7 @@ class IsolatedExecutor:
             await self._release(worker)  # it died while idle (killed, out of memory): replace it
         self._count += 1
         try:
-            worker = await _Worker.start(
-                max_memory_mb=self._max_memory_mb or memory_mb,
-                seccomp=self._seccomp,
-                python=self._python,
-            )
+            worker = await self._start_worker()
         except BaseException:
             self._count -= 1
             self._wake_one()
@@ -428,14 +581,97 @@ class IsolatedExecutor:
     async def _release(self, worker: _Worker) -> None:
         self._bind_loop()
         if worker.healthy and not worker.exited():
-            self._idle.append(worker)
-            self._wake_one()
+            if not worker.tainted and (
+                self.plans_per_worker is None or worker.plans < self.plans_per_worker
+            ):
+                self._idle.append(worker)
+                self._wake_one()
+                return
+            worker.healthy = False  # retired: single-use, recycled, or its plan left traces
+            self._count -= 1
+            self._fill()
+            _keep(asyncio.get_running_loop().create_task(worker.kill()))  # off the plan's path
             return
         try:
             await worker.kill()  # may be cancelled again (anyio re-cancels): still count it
         finally:
             self._count -= 1
             self._wake_one()
+
+    def _fill(self) -> None:
+        """Start workers in the background until the pool is full: a retired worker's
+        successor warms up while the plan's result goes back to its caller, and the next
+        plan finds it ready."""
+        while self._count < self.pool_size and self._loop is not None:
+            self._count += 1
+            task = self._loop.create_task(self._spawn(), name="codemode-worker-spawn")
+            self._spawning.add(task)
+            task.add_done_callback(self._spawning.discard)
+
+    async def _start_worker(self) -> _Worker:
+        for attempt in range(2):
+            zygote = await self._fork_server()
+            try:
+                return await _Worker.start(
+                    max_memory_mb=self._max_memory_mb or self._memory_mb,
+                    seccomp=self._seccomp,
+                    python=self._python,
+                    zygote=zygote,
+                )
+            except ZygoteFailed as exc:  # it died (killed, out of memory): start another
+                log.warning("codemode: the fork server failed (%s); restarting it", exc)
+                if zygote is not None:
+                    zygote.close()
+                if attempt:
+                    self.spawn = "exec"
+        return await _Worker.start(
+            max_memory_mb=self._max_memory_mb or self._memory_mb,
+            seccomp=self._seccomp,
+            python=self._python,
+        )
+
+    async def _fork_server(self) -> Zygote | None:
+        """The running fork server (started once, by whichever start needs it first), or
+        None to start workers with exec."""
+        if self.spawn != "fork":
+            return None
+        for server in _take_all(self._servers):
+            if not server.closed:
+                self._servers.append(server)
+                return server
+        if self._zygote_starting is None or self._zygote_starting.done():
+            self._zygote_starting = asyncio.get_running_loop().create_future()
+            starting = self._zygote_starting
+            try:
+                server = await Zygote.start(self._python)
+            except ZygoteFailed as exc:
+                log.warning("codemode: no fork server (%s); workers start with exec", exc)
+                self.spawn = "exec"
+                starting.set_result(None)
+                return None
+            except BaseException:
+                starting.set_result(None)
+                raise
+            self._servers.append(server)
+            starting.set_result(server)
+            return server
+        return await asyncio.shield(self._zygote_starting)
+
+    async def _spawn(self) -> None:
+        try:
+            worker = await self._start_worker()
+        except BaseException as exc:
+            self._count -= 1
+            self._wake_one()  # a waiter starts one itself, and reports what fails
+            if isinstance(exc, Exception):
+                log.warning("codemode: starting a worker in the background failed: %r", exc)
+                return
+            if not isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        self.last_report = worker.report
+        self._idle.append(worker)
+        self._wake_one()
 
     def _wake_one(self) -> None:
         while self._waiters:
@@ -465,8 +701,11 @@ class IsolatedExecutor:
             )
         except _WorkerDied as exc:
             worker.healthy = False
+            elapsed = time.monotonic() - started
+            if worker.refused is None:  # it is dying on its own: let it, to learn how
+                await _exited(worker.process, _EXIT_WAIT_SECONDS)
             await worker.kill()
-            return _death_outcome(worker, request, time.monotonic() - started, str(exc))
+            return _death_outcome(worker, request, elapsed, str(exc))
         except asyncio.CancelledError:
             worker.healthy = False
             raise
@@ -482,10 +721,15 @@ class IsolatedExecutor:
             if self._reaper is not None:
                 self._reaper.cancel()
                 self._reaper = None
+            spawning = list(self._spawning)
+            for task in spawning:
+                task.cancel()
+            await asyncio.gather(*spawning, return_exceptions=True)
             idle = _take_all(self._idle)
             for worker in idle:
                 await worker.kill()
             self._count -= len(idle)
+            self._close_zygote()
         elif home.is_running():
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.aclose(), home))
         else:
@@ -496,6 +740,8 @@ class IsolatedExecutor:
         for worker in _take_all(self._idle):
             worker.kill_now()
         self._count = 0
+        for server in _take_all(self._servers):
+            _abandon_zygote(server)
 
     def __del__(self) -> None:
         """Dropped without `aclose()`: the reaper stops the idle workers on their loop if it
@@ -507,14 +753,27 @@ class IsolatedExecutor:
                 return
         for worker in _take_all(self._idle):
             worker.kill_now()
+        for server in _take_all(self._servers):
+            _abandon_zygote(server)
 
 
-def _take_all(workers: list[_Worker]) -> list[_Worker]:
+def _abandon_zygote(zygote: Zygote) -> None:
+    """Stop a fork server whose loop is gone (its socket reader cannot be removed there)."""
+    zygote.closed = True
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(zygote.process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        zygote.process.wait(timeout=_KILL_GRACE_SECONDS)
+
+
+def _take_all(workers: list[_T]) -> list[_T]:
     """Empty the list in place (the reaper shares it) and return what it held."""
     taken = list(workers)
     workers.clear()
     return taken
 
+
+_T = TypeVar("_T")
 
 _kept: set[asyncio.Task[None]] = set()
 """Strong references to background tasks (the loop itself keeps only weak ones)."""
@@ -526,9 +785,10 @@ def _keep(task: asyncio.Task[None]) -> asyncio.Task[None]:
     return task
 
 
-async def _stop_with_loop(idle: list[_Worker]) -> None:
+async def _stop_with_loop(idle: list[_Worker], servers: list[Zygote]) -> None:
     """Wait for the loop's shutdown (`asyncio.run` cancels every task), then stop the idle
-    workers while the loop still runs (their pipes belong to it), so none outlives it.
+    workers and the fork server while the loop still runs (their pipes belong to it), so none
+    outlives it.
 
     It holds the pool's idle list, not the executor, so the executor can be garbage collected
     (its `__del__` cancels this task) and the workers still end on their own loop."""
@@ -537,13 +797,15 @@ async def _stop_with_loop(idle: list[_Worker]) -> None:
     except asyncio.CancelledError:
         for worker in _take_all(idle):
             worker.kill_now()  # synchronous: the loop may be cancelling us again meanwhile
+        for server in _take_all(servers):
+            server.close()
         raise
 
 
 class _StderrTail:
     """Keeps the last lines a worker wrote to stderr (for crash reports), read by the loop."""
 
-    def __init__(self, process: subprocess.Popen[bytes], tail: deque[bytes]) -> None:
+    def __init__(self, process: _Process, tail: deque[bytes]) -> None:
         assert process.stderr is not None
         self._file = process.stderr
         self._fd = self._file.fileno()
@@ -590,40 +852,97 @@ def _close_without_loop(transport: asyncio.WriteTransport) -> None:
         transport._closed = True  # type: ignore[attr-defined]  # no loop left to close it
 
 
+_EXIT_WAIT_SECONDS = 0.5
 _PIPE_GONE = ("the peer closed the pipe", "the pipe failed")
+
+
+async def _exited(process: _Process, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+
+
+_FAULTS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"}
 
 
 def _death_outcome(
     worker: _Worker, request: ExecutionRequest, elapsed: float, reason: str
 ) -> ExecutionOutcome:
-    """Translate how a worker died into the error kind and message the model reads.
+    """Translate how a worker died into the error kind and message the model reads, from what
+    is known, never guessed: the host refused its frames; it said why it was dying (an
+    exception, memory); the kernel stopped it for CPU time; it died of a signal (which); it
+    exited (with which status and last line of stderr).
 
     A death at or after the plan's deadline counts as running out of time as well: the CPU
-    limit and the host's deadline race, and either may stop the worker first. A worker that
-    broke the protocol (`reason` is the wire error) was stopped by the host, not by the kernel.
+    limit and the host's deadline race, and either may stop the worker first.
     """
-    if not reason.startswith(_PIPE_GONE):
+    limits = request.limits
+    if worker.refused is not None:
         return _crashed(
-            f"the worker process sent a message the host refused ({reason[:200]}) and was "
-            "stopped; the plan's calls so far are in the record"
+            f"the worker process sent a message the host refused ({worker.refused[:200]}) and "
+            "was stopped; the plan's calls so far are in the record"
         )
+    if worker.fatal is not None:
+        cause, text = worker.fatal
+        if cause == "memory":
+            return ExecutionOutcome(
+                status="error",
+                failure=ExecutionError(
+                    kind="budget",
+                    message=f"the worker process ran out of memory (the cap is "
+                    f"{limits.max_memory_mb} MB) outside the plan's own code: {text}",
+                ),
+            )
+        return _crashed(f"the worker process failed: {text}")
     code = worker.process.poll()
-    if code == -signal.SIGXCPU or elapsed >= request.limits.timeout:
+    if getattr(worker.process, "orphaned", False):
+        return _crashed(
+            "the worker process ended after the fork server that started it had died, so "
+            "its exit status is unknown; the plan's calls so far are in the record"
+        )
+    if code == -signal.SIGXCPU or elapsed >= limits.timeout:
         return ExecutionOutcome(
             status="error",
             failure=ExecutionError(
                 kind="timeout",
-                message=f"the plan used more CPU time than its {request.limits.timeout:g}s budget "
+                message=f"the plan used more CPU time than its {limits.timeout:g}s budget "
                 "and its worker process was stopped. Do less per plan.",
             ),
         )
-    if code == -signal.SIGKILL:
-        return _crashed(
-            f"the worker process was killed (most likely out of memory: the cap is "
-            f"{request.limits.max_memory_mb} MB)"
+    last = (worker.stderr().splitlines()[-1:] or [""])[0].strip()
+    if code is not None and code < 0:
+        name = _signal_name(-code)
+        if name == "SIGKILL":
+            return _crashed(
+                "the worker process was killed (SIGKILL) from outside: by the kernel (e.g. its "
+                "out-of-memory killer) or an operator"
+            )
+        if name in _FAULTS:
+            return _crashed(
+                f"the worker process crashed ({name}: a fault in C code, e.g. recursion too "
+                "deep inside a builtin)"
+            )
+        return _crashed(f"the worker process was stopped by {name}")
+    if last.startswith("MemoryError"):
+        return ExecutionOutcome(
+            status="error",
+            failure=ExecutionError(
+                kind="budget",
+                message=f"the worker process ran out of memory (the cap is "
+                f"{limits.max_memory_mb} MB)",
+            ),
         )
-    detail = worker.stderr().splitlines()[-1:] or [""]
-    return _crashed(f"the worker process died (exit status {code}). {detail[0]}".strip())
+    if code is None:
+        return _crashed(f"the worker process stopped answering ({reason[:200]})")
+    detail = f": {last[:300]}" if last else ""
+    return _crashed(f"the worker process exited with status {code}{detail}")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _crashed(message: str) -> ExecutionOutcome:
