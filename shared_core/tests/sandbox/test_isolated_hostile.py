@@ -245,7 +245,8 @@ def _refused(result: ExecutionResult) -> str:
 async def test_a_frame_left_for_the_next_run_never_speaks_for_it(tmp_path: Path) -> None:
     """The reproduced attack: code plan A left on its worker wrote a `done` while plan B ran;
     B returned A's forged value and C got B's. Now the frame carries A's finished run id: the
-    worker is killed, B fails as crashed, and C runs on a fresh worker with its own result."""
+    worker is killed, B fails as crashed, and C runs on a fresh worker with its own result.
+    (Workers are reused here: single-use workers, the default, never see a second run.)"""
     executor = IsolatedExecutor(
         pool_size=1, python=_fake_python(tmp_path, "forge_for_next"), plans_per_worker=None
     )
@@ -344,7 +345,11 @@ def _patched_python(tmp_path: Path, mode: str) -> str:
     script = tmp_path / f"patched_worker_{mode}.py"
     script.write_text(_PATCHED_WORKER % mode)
     launcher = tmp_path / f"python-patched-{mode}"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
+    # `python -c ...` (the executor's version probe) reaches the real interpreter.
+    launcher.write_text(
+        f'#!/bin/sh\n[ "$1" = -c ] && exec {sys.executable} "$@"\n'
+        f'exec {sys.executable} {script} "$@"\n'
+    )
     launcher.chmod(0o755)
     return str(launcher)
 
@@ -376,9 +381,14 @@ async def test_a_worker_killed_from_outside_is_reported_as_such() -> None:
     cm = CodeMode([], executor=executor, limits=Limits(timeout=20.0))
     async with cm:
         plan = asyncio.create_task(cm.run("import re\nre.match('(a+)+$', 'a' * 64 + 'b')"))
-        await asyncio.sleep(1.0)
-        busy = [w for w in _all_workers(executor) if w.plans]
-        assert len(busy) == 1
+        busy: list[Any] = []
+        for _ in range(200):  # until its worker runs it (a loaded machine may take a while)
+            await asyncio.sleep(0.05)
+            busy = [w for w in _all_workers(executor) if w._bridge is not None]
+            if busy:
+                break
+        assert len(busy) == 1, busy
+        await asyncio.sleep(0.3)
         os.kill(busy[0].process.pid, signal.SIGKILL)
         result = await plan
     assert result.error is not None and result.error.kind == "crashed", result.to_model()
