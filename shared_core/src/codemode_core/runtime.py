@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
 import os
 import secrets
 import time
@@ -168,6 +170,9 @@ class CodeMode:
             one, such a call pauses the execution (`status="paused"`) until `resume`.
         pause_ttl: Seconds a paused execution can be resumed (default 24 hours).
         max_executions: Finished executions kept in the store (the oldest are dropped).
+        lease: Seconds a running execution stays claimed on a durable store without a
+            heartbeat (sent every third of it while it runs). If its process dies, running
+            the same `execution_id` and code again takes it over once the lease lapses.
         connectors: Sources of more tools (`MCPConnector`, `OpenAPIConnector`), each under its
             own namespace. `async with CodeMode(...)` (or `await open()`) connects them and
             `aclose()` closes them; each run reconnects one that has died.
@@ -186,6 +191,7 @@ class CodeMode:
         approver: Approver | None = None,
         pause_ttl: float = 24 * 3600.0,
         max_executions: int = 1_000,
+        lease: float = 30.0,
     ) -> None:
         if limits is not None and not isinstance(limits, Limits):
             raise ConfigurationError(f"limits must be a codemode_core.Limits, got {limits!r}")
@@ -199,7 +205,10 @@ class CodeMode:
                     f"connectors must be connector objects (MCPConnector, OpenAPIConnector), "
                     f"got {type(connector).__name__}"
                 )
+        if not lease > 0:
+            raise ConfigurationError(f"lease must be a positive number of seconds, got {lease!r}")
         self.limits = limits or Limits()
+        self._lease = lease
         self._tools = tuple(tools)
         self.catalog = Catalog(self._tools)
         self._connectors = tuple(connectors)
@@ -406,7 +415,14 @@ class CodeMode:
             observer: Receives a `ProgressEvent` as each tool call starts and ends and as each
                 line is printed (sync or async callable).
             execution_id: Names the execution (default: a new random id), e.g. after the
-                framework's own tool-call id, so that a re-run step can find it again.
+                framework's own tool-call id, so that a re-run step can find it again. On a
+                durable store, running an id whose process died (its lease lapsed) takes the
+                execution over: calls journaled before the crash return their results without
+                running again, and the plan continues live from there.
+
+        Raises:
+            ResumeError: `execution_id` names an execution that is still running elsewhere
+                (its lease holds), paused (use `resume`), finished, or of another plan.
         """
         if not isinstance(code, str):
             return ExecutionResult(
@@ -428,9 +444,18 @@ class CodeMode:
         try:
             await self._refresh_snippets()
             if self._journal_live:
-                await self.store.create(record)
+                record = await self.store.start(
+                    record, now=now, lease_until=now + self._lease
+                )  # a new execution, or one whose process died: taken over
         except StoreError as exc:
             return self._store_failed(record.execution_id, exc, "start")
+        if record.code != code:
+            with contextlib.suppress(StoreError):  # let it go: the lease lapses at once
+                await self.store.heartbeat(record.execution_id, lease_until=now)
+            raise ResumeError(
+                f"execution {record.execution_id!r} was started with another plan; taking it "
+                "over needs the same code (or use a new execution_id)"
+            )
         return await self._execute(RunJournal(record), observer)
 
     async def resume(
@@ -480,7 +505,8 @@ class CodeMode:
                 )
             if await self.store.load(execution_id) is None:
                 await self.store.create(record)
-        record = await self.store.claim(execution_id, now=time.time())
+        now = time.time()
+        record = await self.store.claim(execution_id, now=now, lease_until=now + self._lease)
         by_id = {p.request_id: p for p in record.pending}
         unknown = sorted(set(given) - set(by_id))
         if unknown:
@@ -529,6 +555,10 @@ class CodeMode:
             approver=self._approver,
         )
         session = _Session(self, ctx, self._durable_chain if journaled else self._plain_chain)
+        heartbeat = None
+        if self._journal_live:  # entries are durable before the plan sees them; lease renewed
+            journal.sink = functools.partial(self.store.append, record.execution_id)
+            heartbeat = asyncio.ensure_future(self._heartbeat(record.execution_id))
         if failure is not None:  # a connector that never connected: say why, run nothing
             outcome = ExecutionOutcome(status="error", failure=failure)
         else:
@@ -550,6 +580,15 @@ class CodeMode:
                         message=f"codemode internal error ({exc!r}); please report it",
                     ),
                 )
+        if heartbeat is not None:
+            heartbeat.cancel()
+        if journal.store_error is not None:  # a call's entry could not be written: stopped
+            outcome = dataclasses.replace(
+                outcome,
+                status="error",
+                value=None,
+                failure=store_failure(journal.store_error, "running"),
+            )
         if session.deliveries:  # log lines were streamed as printed; let them arrive
             await asyncio.gather(*session.deliveries)
         pending = tuple(journal.new_pending)
@@ -557,9 +596,10 @@ class CodeMode:
             await self._keep(journal, outcome.status, pending)
         except StoreError as exc:  # the calls that ran stay in the result
             stage: Stage = outcome.status
-            outcome = dataclasses.replace(
-                outcome, status="error", value=None, failure=store_failure(exc, stage)
-            )
+            if journal.store_error is None:
+                outcome = dataclasses.replace(
+                    outcome, status="error", value=None, failure=store_failure(exc, stage)
+                )
         result = self._result(record.execution_id, outcome, ctx, time.perf_counter() - started)
         if outcome.status == "paused":
             return dataclasses.replace(result, pending=pending)
@@ -603,6 +643,15 @@ class CodeMode:
                 await self.store.prune(now=now, keep=self._max_executions)
             except StoreError as exc:  # housekeeping: this run is recorded; the next prunes
                 log.warning("codemode: pruning old executions failed: %s", exc)
+
+    async def _heartbeat(self, execution_id: str) -> None:
+        """Renew the lease while the run goes on, so no other process takes it over."""
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            try:
+                await self.store.heartbeat(execution_id, lease_until=time.time() + self._lease)
+            except StoreError as exc:  # the journal writes will report a lasting failure
+                log.warning("codemode: renewing the lease of %s failed: %s", execution_id, exc)
 
     async def _connector_failure(self) -> ExecutionError | None:
         """Reconnect dead connectors; an error only if one has never connected.

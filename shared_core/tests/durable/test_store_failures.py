@@ -48,6 +48,15 @@ class FaultyStore:
         self._check("create")
         await self.inner.create(record)
 
+    async def start(
+        self, record: ExecutionRecord, *, now: float, lease_until: float
+    ) -> ExecutionRecord:
+        self._check("start")
+        return await self.inner.start(record, now=now, lease_until=lease_until)
+
+    async def heartbeat(self, execution_id: str, *, lease_until: float) -> None:
+        await self.inner.heartbeat(execution_id, lease_until=lease_until)
+
     async def append(self, execution_id: str, entries: Sequence[JournalEntry]) -> None:
         self._check("append")
         await self.inner.append(execution_id, entries)
@@ -70,9 +79,11 @@ class FaultyStore:
         self._check("load")
         return await self.inner.load(execution_id)
 
-    async def claim(self, execution_id: str, *, now: float) -> ExecutionRecord:
+    async def claim(
+        self, execution_id: str, *, now: float, lease_until: float | None = None
+    ) -> ExecutionRecord:
         self._check("claim")
-        return await self.inner.claim(execution_id, now=now)
+        return await self.inner.claim(execution_id, now=now, lease_until=lease_until)
 
     async def prune(self, *, now: float, keep: int) -> None:
         self._check("prune")
@@ -98,19 +109,18 @@ def sqlite_store(tmp_path: Path) -> SQLiteStore:
     return SQLiteStore(tmp_path / "runs.sqlite")
 
 
-@pytest.mark.parametrize("failing", ["append", "finish"])
 async def test_a_store_failing_after_the_plan_keeps_the_calls_that_ran(
-    sqlite_store: SQLiteStore, failing: str
+    sqlite_store: SQLiteStore,
 ) -> None:
     counter = Counter()
     cm = CodeMode(
-        shop_tools(counter), store=FaultyStore(sqlite_store, failing), executor="inprocess"
+        shop_tools(counter), store=FaultyStore(sqlite_store, "finish"), executor="inprocess"
     )
     result = await cm.run(TWO_READS)
     assert result.status == "error" and result.error is not None
     assert result.error.kind == "store" and result.value is None
     assert "after the plan finished" in result.error.message
-    assert f"test store: {failing} failed: disk I/O error" in result.error.message
+    assert "test store: finish failed: disk I/O error" in result.error.message
     assert [c.tool for c in result.tool_calls] == ["tools.find_customer", "tools.open_orders"]
     assert result.tool_calls[1].result == [
         {"id": 101, "total": 20.0},
@@ -122,6 +132,26 @@ async def test_a_store_failing_after_the_plan_keeps_the_calls_that_ran(
     assert "running the plan again would repeat them" in text
     assert "Tool calls that already ran (2)" in text
     assert counter.counts == {"find_customer": 1, "open_orders": 1}
+    await cm.aclose()
+
+
+async def test_a_call_whose_journal_entry_cannot_be_written_stops_the_plan(
+    sqlite_store: SQLiteStore,
+) -> None:
+    """The entry of a call is durable before the plan sees its result: if it cannot be
+    written, the plan stops there instead of acting on a value a crash would lose."""
+    counter = Counter()
+    cm = CodeMode(
+        shop_tools(counter), store=FaultyStore(sqlite_store, "append"), executor="inprocess"
+    )
+    result = await cm.run(TWO_READS)
+    assert result.error is not None and result.error.kind == "store"
+    assert result.error.message.startswith(
+        "the execution store failed while the plan ran, so it was stopped before it could see "
+        "a result that was not journaled (test store: append failed: disk I/O error)"
+    )
+    assert [c.tool for c in result.tool_calls] == ["tools.find_customer"]
+    assert counter.counts == {"find_customer": 1}
     await cm.aclose()
 
 
@@ -154,7 +184,7 @@ async def test_a_memory_store_failing_to_keep_a_pause_is_reported_the_same_way()
     await cm.aclose()
 
 
-@pytest.mark.parametrize("failing", ["create", "load_snippets"])
+@pytest.mark.parametrize("failing", ["start", "load_snippets"])
 async def test_a_store_failing_before_the_plan_runs_nothing(
     sqlite_store: SQLiteStore, failing: str
 ) -> None:

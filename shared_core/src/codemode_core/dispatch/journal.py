@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
-from codemode_core.errors import ToolError
+from codemode_core.durable.journal import RunJournal
+from codemode_core.errors import StoreError, ToolError
 from codemode_core.result import to_json_text, truncate_text
 from codemode_core.sandbox._plan_api import StopPlan
 
@@ -48,13 +49,25 @@ class JournalCalls(WrapperDispatcher):
             journal.record_call(
                 name, call.arguments, result=None, error=exc.message, line=call.line, at=started
             )
+            await _persist(journal)
             raise
         finally:
             journal.inflight -= 1
         journal.record_call(
             name, call.arguments, result=result, error=None, line=call.line, at=started
         )
+        await _persist(journal)
         return result
+
+
+async def _persist(journal: RunJournal) -> None:
+    """The entry is durable before the plan sees the outcome; a store that fails stops the
+    plan (the runtime reports it as a `store` error, keeping the calls that ran)."""
+    try:
+        await journal.persist()
+    except StoreError as exc:
+        journal.store_error = exc
+        raise StopPlan(f"the execution store failed: {exc}", "budget") from None
 
 
 def _show(tool: str | None, arguments: Any) -> str:

@@ -75,6 +75,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        3,
+        "leases on running executions (crash takeover)",
+        ("ALTER TABLE {schema}.codemode_executions ADD COLUMN lease_until double precision",),
+    ),
 )
 """Every schema step, oldest first; the version numbers are 1, 2, 3, ... without gaps."""
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from codemode_core.durable.approvals import Decision
+from codemode_core.errors import StoreError
 from codemode_core.result import PendingApproval
 
 __all__ = ["ExecutionRecord", "JournalEntry", "RunJournal"]
@@ -130,6 +131,8 @@ class RunJournal:
         "inflight",
         "new_pending",
         "record",
+        "sink",
+        "store_error",
         "undecided",
         "waiting",
     )
@@ -155,6 +158,11 @@ class RunJournal:
         self._clock_seen = 0
         self._seq = 0
         self._pause: asyncio.Future[None] | None = None
+        self.sink: Callable[[list[JournalEntry]], Awaitable[None]] | None = None
+        """Writes entries to a durable store as they happen (None: kept in `added` until the
+        run ends, for a memory store, which a crash loses anyway)."""
+        self.store_error: StoreError | None = None
+        """Set when `sink` failed: the run stops, reported as a store error."""
         for entry in record.journal:
             if entry.kind == "call" and entry.tool is not None:
                 key = call_key(entry.tool, entry.arguments or {})
@@ -225,6 +233,12 @@ class RunJournal:
     def take_added(self) -> list[JournalEntry]:
         added, self.added = self.added, []
         return added
+
+    async def persist(self) -> None:
+        """Write what was added to the durable store now, before the plan sees the value
+        just recorded (so a crash never loses a result the plan acted on)."""
+        if self.sink is not None and self.added:
+            await self.sink(self.take_added())
 
     async def wait_to_pause(self, settle_seconds: float = 0.02) -> None:
         """Called by each call that needs a human: returns when every running call of the

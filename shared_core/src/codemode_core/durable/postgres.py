@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, JournalEntry
-from codemode_core.durable.store import refusal
+from codemode_core.durable.store import refusal, takeover_refusal
 from codemode_core.errors import ConfigurationError, StoreError
 from codemode_core.result import PendingApproval
 from codemode_core.snippets import Snippet
@@ -221,6 +221,58 @@ class PostgresStore:
                 ),
             )
 
+    async def start(
+        self, record: ExecutionRecord, *, now: float, lease_until: float
+    ) -> ExecutionRecord:
+        execution_id = record.execution_id
+        async with self._transaction("start an execution") as conn:
+            cursor = await conn.execute(
+                self._sql(
+                    "INSERT INTO {schema}.codemode_executions (id, code, seed, state, created_at,"
+                    " updated_at, expires_at, pending, lease_until)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+                ),
+                (
+                    execution_id,
+                    record.code,
+                    record.seed,
+                    record.state,
+                    record.created_at,
+                    record.updated_at,
+                    record.expires_at,
+                    record.pending_json(),
+                    lease_until,
+                ),
+            )
+            if cursor.rowcount == 1:
+                return record
+            # The row lock makes a second taker wait, then see the lease renewed: one wins.
+            cursor = await conn.execute(
+                self._sql(
+                    "UPDATE {schema}.codemode_executions SET lease_until = %s, updated_at = %s"
+                    " WHERE id = %s AND state = 'running'"
+                    " AND (lease_until IS NULL OR lease_until <= %s)"
+                    f" RETURNING {_COLUMNS}"
+                ),
+                (lease_until, now, execution_id, now),
+            )
+            row = await cursor.fetchone()
+            if row is not None:
+                return ExecutionRecord.from_row(
+                    execution_id, row, await self._journal(conn, execution_id)
+                )
+        raise takeover_refusal(await self.load(execution_id), execution_id)
+
+    async def heartbeat(self, execution_id: str, *, lease_until: float) -> None:
+        async with self._transaction("renew an execution's lease") as conn:
+            await conn.execute(
+                self._sql(
+                    "UPDATE {schema}.codemode_executions SET lease_until = %s"
+                    " WHERE id = %s AND state = 'running'"
+                ),
+                (lease_until, execution_id),
+            )
+
     async def append(self, execution_id: str, entries: Sequence[JournalEntry]) -> None:
         if not entries:
             return
@@ -277,16 +329,18 @@ class PostgresStore:
                 execution_id, row, await self._journal(conn, execution_id)
             )
 
-    async def claim(self, execution_id: str, *, now: float) -> ExecutionRecord:
+    async def claim(
+        self, execution_id: str, *, now: float, lease_until: float | None = None
+    ) -> ExecutionRecord:
         async with self._transaction("claim a paused execution") as conn:
             cursor = await conn.execute(
                 self._sql(
-                    "UPDATE {schema}.codemode_executions SET state = 'running', updated_at = %s"
-                    " WHERE id = %s AND state = 'paused'"
+                    "UPDATE {schema}.codemode_executions SET state = 'running', updated_at = %s,"
+                    " lease_until = %s WHERE id = %s AND state = 'paused'"
                     " AND (expires_at IS NULL OR expires_at > %s)"
                     f" RETURNING {_COLUMNS}"
                 ),
-                (now, execution_id, now),
+                (now, lease_until, execution_id, now),
             )
             row = await cursor.fetchone()
             if row is not None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, JournalEntry
-from codemode_core.durable.store import refusal
+from codemode_core.durable.store import refusal, takeover_refusal
 from codemode_core.errors import StoreError
 from codemode_core.result import PendingApproval
 from codemode_core.snippets import Snippet
@@ -32,7 +32,7 @@ __all__ = ["SQLiteStore"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATIONS = [
     """
     CREATE TABLE IF NOT EXISTS codemode_executions (
@@ -58,6 +58,9 @@ _MIGRATIONS = [
         name TEXT PRIMARY KEY,
         snippet TEXT NOT NULL
     );
+    """,
+    """
+    ALTER TABLE codemode_executions ADD COLUMN lease_until REAL;
     """,
 ]
 
@@ -175,6 +178,62 @@ class SQLiteStore:
             )
         )
 
+    async def start(
+        self, record: ExecutionRecord, *, now: float, lease_until: float
+    ) -> ExecutionRecord:
+        execution_id = record.execution_id
+        row = (
+            execution_id,
+            record.code,
+            record.seed,
+            record.state,
+            record.created_at,
+            record.updated_at,
+            record.expires_at,
+            record.pending_json(),
+            lease_until,
+        )
+
+        def start(db: sqlite3.Connection) -> tuple[bool, ExecutionRecord | None]:
+            _execute(db, "BEGIN IMMEDIATE")  # one writer at a time, across processes
+            try:
+                if _execute(
+                    db,
+                    "INSERT INTO codemode_executions (id, code, seed, state, created_at,"
+                    " updated_at, expires_at, pending, lease_until)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                    row,
+                ):
+                    _execute(db, "COMMIT")
+                    return True, record
+                won = _execute(
+                    db,
+                    "UPDATE codemode_executions SET lease_until = ?, updated_at = ?"
+                    " WHERE id = ? AND state = 'running'"
+                    " AND (lease_until IS NULL OR lease_until <= ?)",
+                    (lease_until, now, execution_id, now),
+                )
+                found = self._load(db, execution_id)
+                _execute(db, "COMMIT")
+            except BaseException:
+                _execute(db, "ROLLBACK")
+                raise
+            return won == 1, found
+
+        won, found = await self._run(start)
+        if not won or found is None:
+            raise takeover_refusal(found, execution_id)
+        return found
+
+    async def heartbeat(self, execution_id: str, *, lease_until: float) -> None:
+        await self._run(
+            lambda db: _execute(
+                db,
+                "UPDATE codemode_executions SET lease_until = ? WHERE id = ? AND state = 'running'",
+                (lease_until, execution_id),
+            )
+        )
+
     async def append(self, execution_id: str, entries: Sequence[JournalEntry]) -> None:
         if not entries:
             return
@@ -232,16 +291,18 @@ class SQLiteStore:
     async def load(self, execution_id: str) -> ExecutionRecord | None:
         return await self._run(lambda db: self._load(db, execution_id))
 
-    async def claim(self, execution_id: str, *, now: float) -> ExecutionRecord:
+    async def claim(
+        self, execution_id: str, *, now: float, lease_until: float | None = None
+    ) -> ExecutionRecord:
         def claim(db: sqlite3.Connection) -> ExecutionRecord | None:
             _execute(db, "BEGIN IMMEDIATE")  # one writer at a time, across processes
             try:
                 won = _execute(
                     db,
-                    "UPDATE codemode_executions SET state = 'running', updated_at = ?"
-                    " WHERE id = ? AND state = 'paused'"
+                    "UPDATE codemode_executions SET state = 'running', updated_at = ?,"
+                    " lease_until = ? WHERE id = ? AND state = 'paused'"
                     " AND (expires_at IS NULL OR expires_at > ?)",
-                    (now, execution_id, now),
+                    (now, lease_until, execution_id, now),
                 )
                 record = self._load(db, execution_id)
                 _execute(db, "COMMIT")

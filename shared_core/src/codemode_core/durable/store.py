@@ -12,7 +12,7 @@ from codemode_core.errors import ResumeError
 from codemode_core.result import PendingApproval
 from codemode_core.snippets import Snippet
 
-__all__ = ["MemoryStore", "Store", "refusal"]
+__all__ = ["MemoryStore", "Store", "refusal", "takeover_refusal"]
 
 
 @runtime_checkable
@@ -25,6 +25,17 @@ class Store(Protocol):
 
     async def create(self, record: ExecutionRecord) -> None:
         """Store a new execution (state `running`, empty journal)."""
+
+    async def start(
+        self, record: ExecutionRecord, *, now: float, lease_until: float
+    ) -> ExecutionRecord:
+        """Atomically store a new running execution holding a lease until `lease_until`, or
+        take over the running one of that id whose lease lapsed before `now` (its holder
+        crashed) and return it, journal included. Raise `ResumeError` (`takeover_refusal`)
+        for one whose lease still holds, one that is paused, or one that finished."""
+
+    async def heartbeat(self, execution_id: str, *, lease_until: float) -> None:
+        """Extend a running execution's lease (its holder is alive)."""
 
     async def append(self, execution_id: str, entries: Sequence[JournalEntry]) -> None:
         """Add journal entries (as they happen: a crash loses nothing already journaled)."""
@@ -43,9 +54,11 @@ class Store(Protocol):
     async def load(self, execution_id: str) -> ExecutionRecord | None:
         """The execution with its journal, or None."""
 
-    async def claim(self, execution_id: str, *, now: float) -> ExecutionRecord:
-        """Atomically turn a paused, unexpired execution into a running one and return it;
-        raise `ResumeError` saying why not otherwise."""
+    async def claim(
+        self, execution_id: str, *, now: float, lease_until: float | None = None
+    ) -> ExecutionRecord:
+        """Atomically turn a paused, unexpired execution into a running one (holding a lease
+        until `lease_until`) and return it; raise `ResumeError` saying why not otherwise."""
 
     async def prune(self, *, now: float, keep: int) -> None:
         """Drop expired paused executions, and the oldest finished ones beyond `keep`."""
@@ -82,6 +95,24 @@ def refusal(record: ExecutionRecord | None, execution_id: str, now: float) -> Re
     )
 
 
+def takeover_refusal(record: ExecutionRecord | None, execution_id: str) -> ResumeError:
+    """Why `run(code, execution_id=...)` cannot start or take over `record`."""
+    if record is not None and record.state == "running":
+        return ResumeError(
+            f"execution {execution_id!r} is already running: its holder renews a lease while "
+            "it runs; if that process died, the execution can be taken over (run the same id "
+            "and code again) once the lease lapses, `CodeMode(lease=...)` seconds after its "
+            "last heartbeat"
+        )
+    if record is not None and record.state == "paused":
+        return ResumeError(
+            f"execution {execution_id!r} is paused for approval: continue it with `resume()`"
+        )
+    if record is not None:
+        return ResumeError(f"execution {execution_id!r} already finished ({record.state})")
+    return ResumeError(f"execution {execution_id!r} could not be started")
+
+
 class MemoryStore:
     """Executions in dicts: for one process, tests, and the default.
 
@@ -112,6 +143,18 @@ class MemoryStore:
     async def create(self, record: ExecutionRecord) -> None:
         self._records[record.execution_id] = record
         self._journals[record.execution_id] = list(record.journal)
+
+    async def start(
+        self, record: ExecutionRecord, *, now: float, lease_until: float
+    ) -> ExecutionRecord:
+        """A new execution; no takeover (an execution here dies with its process)."""
+        if record.execution_id in self._records:
+            raise takeover_refusal(await self.load(record.execution_id), record.execution_id)
+        await self.create(record)
+        return record
+
+    async def heartbeat(self, execution_id: str, *, lease_until: float) -> None:
+        return None
 
     async def append(self, execution_id: str, entries: Sequence[JournalEntry]) -> None:
         if entries:
@@ -146,7 +189,9 @@ class MemoryStore:
             return None
         return record.with_(journal=tuple(self._journals.get(execution_id, ())))
 
-    async def claim(self, execution_id: str, *, now: float) -> ExecutionRecord:
+    async def claim(
+        self, execution_id: str, *, now: float, lease_until: float | None = None
+    ) -> ExecutionRecord:
         record = self._records.get(execution_id)  # no await before the write: atomic
         if (
             record is None
