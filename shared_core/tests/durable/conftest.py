@@ -63,3 +63,12 @@ async def open_store(
     yield factory
     for store in handles:
         await store.aclose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_store(request: pytest.FixtureRequest, tmp_path: Path, pg_schema: str) -> tuple[str, str]:
+    """(kind, target) of one durable store several processes open, as
+    `load_support.open_store` takes it."""
+    if request.param == "sqlite":
+        return "sqlite", str(tmp_path / "runs.sqlite")
+    return "postgres", f"{request.getfixturevalue('postgres_dsn')}:{pg_schema}"

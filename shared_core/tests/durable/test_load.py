@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import load_support
-import pytest
 
 from codemode_core import CodeMode
 
@@ -22,18 +21,10 @@ CONCURRENCY = 25
 SECONDS = 3.0
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_target(request: pytest.FixtureRequest, tmp_path: Path, pg_schema: str) -> tuple[str, str]:
-    """(kind, target) of one store both processes open, as `load_support.open_store` takes it."""
-    if request.param == "sqlite":
-        return "sqlite", str(tmp_path / "runs.sqlite")
-    return "postgres", f"{request.getfixturevalue('postgres_dsn')}:{pg_schema}"
-
-
 async def test_concurrent_conversations_in_two_processes_lose_nothing_and_repeat_nothing(
-    store_target: tuple[str, str], tmp_path: Path
+    shared_store: tuple[str, str], tmp_path: Path
 ) -> None:
-    kind, target = store_target
+    kind, target = shared_store
     log = tmp_path / "effects.log"
     store = load_support.open_store(kind, target)
     cm = CodeMode(load_support.conversation_tools(log), store=store, executor="inprocess")
