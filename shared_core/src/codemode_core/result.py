@@ -86,6 +86,9 @@ class PendingApproval:
     tool: str
     arguments: Mapping[str, Any]
     line: int | None = None
+    reason: str | None = None
+    """Why a human is asked when it is not the tool's own rule: "in doubt after a crash" (the
+    call was in flight when its host process died; it may or may not have run)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -120,7 +123,10 @@ class ExecutionResult:
         if self.status == "ok":
             parts.append(truncate_text(to_json_text(self.value), limit))
         elif self.status == "paused":
-            waiting = ", ".join(f"{p.tool} (line {p.line})" for p in self.pending)
+            waiting = ", ".join(
+                f"{p.tool} (line {p.line}{f', {p.reason}' if p.reason else ''})"
+                for p in self.pending
+            )
             parts.append(f"Paused: waiting for approval of {waiting}.")
         else:
             assert self.error is not None

@@ -29,7 +29,7 @@ from codemode_core.dispatch import (
     ToolCall,
 )
 from codemode_core.dispatch.approve import ApproveCalls
-from codemode_core.dispatch.journal import JournalCalls
+from codemode_core.dispatch.journal import JournalCalls, StartCalls
 from codemode_core.durable.approvals import Approver, Decision, as_decision
 from codemode_core.durable.failures import Stage, store_failure
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, RunJournal, call_key
@@ -221,7 +221,9 @@ class CodeMode:
         self._executor = resolve_executor(executor)
         self._discovery: DiscoveryMode = discovery
         self._token_budget = discovery_token_budget
-        self._durable_chain: Dispatcher = RecordCalls(JournalCalls(ApproveCalls(InvokeTool())))
+        self._durable_chain: Dispatcher = RecordCalls(
+            JournalCalls(ApproveCalls(StartCalls(InvokeTool())))
+        )
         self._plain_chain: Dispatcher = RecordCalls(InvokeTool())
         self.store: Store = _resolve_store(store)
         self._owns_store = not isinstance(store, Store)  # made here from a path: closed here

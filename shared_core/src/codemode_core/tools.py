@@ -58,6 +58,10 @@ class Tool:
     """Custom argument validation/conversion; None means: validate against `input_schema`."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     """Free-form data for adapters (e.g. the native tool object); never shown to plans."""
+    idempotent: bool = False
+    """Running the call twice does no more than once (a read, or a keyed write). A call in
+    flight when its host process died is then simply run again on takeover; any other such
+    call pauses for a human's approval ("in doubt after a crash")."""
 
     @classmethod
     def from_function(
@@ -68,6 +72,7 @@ class Tool:
         description: str | None = None,
         namespace: str | None = None,
         requires_approval: bool | ApprovalPredicate = False,
+        idempotent: bool = False,
     ) -> Tool:
         """Build a tool from a typed Python function.
 
@@ -82,6 +87,7 @@ class Tool:
             description: Overrides the docstring's summary.
             namespace: Puts the tool under `tools.<namespace>`.
             requires_approval: True, or a predicate over the arguments.
+            idempotent: Safe to run again after a crash (see `Tool.idempotent`).
         """
         from codemode_core._function_schema import function_schema
 
@@ -95,6 +101,7 @@ class Tool:
             namespace,
             requires_approval,
             binder=schema.binder,
+            idempotent=idempotent,
         )
 
 

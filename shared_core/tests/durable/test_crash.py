@@ -16,18 +16,22 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import crash_support
 import load_support
 import pytest
 
 from codemode_core import CodeMode, ResumeError
+from codemode_core.durable import approve, reject
 
 
-def _kill_while_holding(kind: str, target: str, execution_id: str, log: Path) -> float:
+def _kill_while_holding(
+    kind: str, target: str, execution_id: str, log: Path, plan: str = "hold"
+) -> float:
     """Start the host, wait until its plan holds in `tools.hold()`, SIGKILL it; the time."""
     host = subprocess.Popen(
-        [sys.executable, crash_support.__file__, kind, target, execution_id, str(log)],
+        [sys.executable, crash_support.__file__, kind, target, execution_id, str(log), plan],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -63,7 +67,7 @@ async def test_a_killed_hosts_execution_is_taken_over_and_nothing_runs_twice(
         lease=crash_support.LEASE,
     )
     with pytest.raises(ResumeError, match="'exec-1' is already running: its holder renews"):
-        await cm.run(crash_support.PLAN, execution_id="exec-1")
+        await cm.run(crash_support.PLANS["hold"], execution_id="exec-1")
     while True:  # the lease lapses LEASE seconds after the last heartbeat at the latest
         try:
             await cm.run("return 1", execution_id="exec-1")
@@ -73,7 +77,7 @@ async def test_a_killed_hosts_execution_is_taken_over_and_nothing_runs_twice(
             assert "already running" in str(exc)
             assert time.monotonic() - killed_at < crash_support.LEASE + 5
             await asyncio.sleep(0.1)
-    result = await cm.run(crash_support.PLAN, execution_id="exec-1")
+    result = await cm.run(crash_support.PLANS["hold"], execution_id="exec-1")
 
     assert result.ok and result.value == 60 and result.execution_id == "exec-1"
     assert [c.tool for c in result.tool_calls] == [
@@ -87,6 +91,59 @@ async def test_a_killed_hosts_execution_is_taken_over_and_nothing_runs_twice(
         "step 60": 1,
     }
     with pytest.raises(ResumeError, match=r"'exec-1' already finished \(ok\)"):
-        await cm.run(crash_support.PLAN, execution_id="exec-1")
+        await cm.run(crash_support.PLANS["hold"], execution_id="exec-1")
+    await cm.aclose()
+    await cm.store.aclose()
+
+
+async def _take_over(cm: CodeMode, plan: str, execution_id: str, killed_at: float) -> Any:
+    while True:  # refused until the dead host's lease lapses
+        try:
+            return await cm.run(plan, execution_id=execution_id)
+        except ResumeError as exc:
+            assert "already running" in str(exc)
+            assert time.monotonic() - killed_at < crash_support.LEASE + 5
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+async def test_a_call_in_flight_at_the_kill_that_is_not_idempotent_waits_for_a_human(
+    shared_store: tuple[str, str], tmp_path: Path, decision: str
+) -> None:
+    kind, target = shared_store
+    log = tmp_path / "effects.log"
+    killed_at = _kill_while_holding(kind, target, "exec-2", log, plan="charge")
+    cm = CodeMode(
+        crash_support.crash_tools(log, holding=False),
+        store=load_support.open_store(kind, target),
+        executor="inprocess",
+        lease=crash_support.LEASE,
+    )
+    paused = await _take_over(cm, crash_support.PLANS["charge"], "exec-2", killed_at)
+
+    assert paused.status == "paused", paused.to_model()
+    [request] = paused.pending
+    assert (request.tool, request.reason, request.line) == (
+        "tools.charge",
+        "in doubt after a crash",
+        4,
+    )
+    assert dict(request.arguments) == {"total": 6}
+    assert "waiting for approval of tools.charge (line 4, in doubt after a crash)" in (
+        paused.to_model()
+    )
+    effects = collections.Counter(log.read_text().splitlines())
+    assert effects == {"step 1": 1, "step 2": 1, "step 3": 1, "charge": 1}  # not run again
+
+    answer = approve if decision == "approve" else reject("it went through before the crash")
+    done = await cm.resume("exec-2", {request.request_id: answer})
+    effects = collections.Counter(log.read_text().splitlines())
+    if decision == "approve":  # a human said it had not gone through: it runs again
+        assert done.ok and done.value == 60
+        assert effects == {"step 1": 1, "step 2": 1, "step 3": 1, "charge": 2, "step 60": 1}
+    else:
+        assert done.error is not None and done.error.kind == "tool" and done.error.line == 4
+        assert "not approved: it went through before the crash" in done.error.message
+        assert effects == {"step 1": 1, "step 2": 1, "step 3": 1, "charge": 1}
     await cm.aclose()
     await cm.store.aclose()

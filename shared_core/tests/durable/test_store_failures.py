@@ -3,6 +3,7 @@ the calls already made; nothing is raised out of `run()`/`resume()` (issue #24).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 from collections.abc import Sequence
@@ -135,15 +136,16 @@ async def test_a_store_failing_after_the_plan_keeps_the_calls_that_ran(
     await cm.aclose()
 
 
+@pytest.mark.parametrize("idempotent", [False, True])
 async def test_a_call_whose_journal_entry_cannot_be_written_stops_the_plan(
-    sqlite_store: SQLiteStore,
+    sqlite_store: SQLiteStore, idempotent: bool
 ) -> None:
-    """The entry of a call is durable before the plan sees its result: if it cannot be
-    written, the plan stops there instead of acting on a value a crash would lose."""
+    """Entries are durable before the plan moves on. A tool that is not idempotent gets a
+    `start` entry before it runs: if that cannot be written, it does not run. An idempotent
+    one has none: it runs, and the plan stops before it sees the unjournaled result."""
     counter = Counter()
-    cm = CodeMode(
-        shop_tools(counter), store=FaultyStore(sqlite_store, "append"), executor="inprocess"
-    )
+    tools = [dataclasses.replace(t, idempotent=idempotent) for t in shop_tools(counter)]
+    cm = CodeMode(tools, store=FaultyStore(sqlite_store, "append"), executor="inprocess")
     result = await cm.run(TWO_READS)
     assert result.error is not None and result.error.kind == "store"
     assert result.error.message.startswith(
@@ -151,7 +153,7 @@ async def test_a_call_whose_journal_entry_cannot_be_written_stops_the_plan(
         "a result that was not journaled (test store: append failed: disk I/O error)"
     )
     assert [c.tool for c in result.tool_calls] == ["tools.find_customer"]
-    assert counter.counts == {"find_customer": 1}
+    assert counter.counts == ({"find_customer": 1} if idempotent else {})
     await cm.aclose()
 
 

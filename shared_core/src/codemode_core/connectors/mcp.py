@@ -214,6 +214,7 @@ class MCPConnector:
             return await self._call(name, arguments)
 
         description = spec.description or spec.title or ""
+        hints = spec.annotations
         return Tool(
             name,
             description,
@@ -222,6 +223,8 @@ class MCPConnector:
             spec.output_schema or None,
             self.namespace,
             metadata={"mcp_tool": name},
+            # The server's word that a call may run again after a crash (crash takeover).
+            idempotent=bool(hints and (hints.read_only_hint or hints.idempotent_hint)),
         )
 
     async def _call(self, name: str, arguments: dict[str, Any]) -> Any:

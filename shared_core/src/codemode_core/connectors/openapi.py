@@ -165,6 +165,7 @@ class OpenAPIConnector:
             self.namespace,
             binder=_LazyBinder(schema, operation.name),
             metadata={"openapi": f"{operation.method} {operation.path}", "tags": operation.tags},
+            idempotent=operation.method in ("GET", "HEAD"),  # safe methods: run again on takeover
         )
 
     async def _document(self, client: httpx.AsyncClient) -> tuple[Mapping[str, Any], str | None]:

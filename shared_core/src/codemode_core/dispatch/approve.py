@@ -15,7 +15,11 @@ from codemode_core.errors import ToolError
 from codemode_core.result import PendingApproval
 from codemode_core.sandbox._plan_api import StopPlan
 
-__all__ = ["ApproveCalls"]
+__all__ = ["IN_DOUBT", "ApproveCalls"]
+
+IN_DOUBT = "in doubt after a crash"
+"""The reason of a request for a call that was in flight when its host process died (it may
+or may not have run); `Tool.idempotent` calls are run again instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +30,14 @@ class ApproveCalls(WrapperDispatcher):
 
     async def dispatch(self, call: ToolCall, ctx: CallContext) -> Any:
         tool = call.entry.tool
-        needed = tool.requires_approval
-        if callable(needed):
-            needed = bool(needed(dict(call.arguments)))
-        if not needed:
-            return await self.wrapped.dispatch(call, ctx)
         name = call.entry.qualified_name
         journal = ctx.journal
+        doubted = journal is not None and call_key(name, call.arguments) in journal.doubted
+        needed = tool.requires_approval
+        if callable(needed) and not doubted:
+            needed = bool(needed(dict(call.arguments)))
+        if not (needed or doubted):
+            return await self.wrapped.dispatch(call, ctx)
         decision = journal.decision_for(name, call.arguments) if journal else None
         request = journal.undecided.pop(call_key(name, call.arguments), None) if journal else None
         if request is None:
@@ -41,6 +46,7 @@ class ApproveCalls(WrapperDispatcher):
                 tool=name,
                 arguments=call.arguments,
                 line=call.line,
+                reason=IN_DOUBT if doubted else None,
             )
         if decision is None and ctx.approver is not None:
             answer = ctx.approver(request)

@@ -23,10 +23,11 @@ ExecutionState = Literal["running", "ok", "error", "paused"]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class JournalEntry:
-    """One thing a plan observed: a tool call's outcome, or a clock reading."""
+    """One thing a plan observed: a tool call's outcome, or a clock reading; or, on a durable
+    store, that a call which is not idempotent is about to run (`start`)."""
 
     seq: int
-    kind: Literal["call", "clock"]
+    kind: Literal["call", "clock", "start"]
     tool: str | None = None
     arguments: Mapping[str, Any] | None = None
     result: Any = None
@@ -36,6 +37,9 @@ class JournalEntry:
     """For `kind="clock"`: the reading (seconds since the epoch)."""
     at: float = 0.0
     """When it happened (seconds since the epoch)."""
+    started: int | None = None
+    """For `kind="call"`: the seq of its `start` entry. A `start` no call entry points to was
+    in flight when the host died: the call is in doubt."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, default=str)
@@ -122,12 +126,14 @@ class RunJournal:
     __slots__ = (
         "_clock_replay",
         "_clock_seen",
+        "_in_doubt",
         "_pause",
         "_replay",
         "_seq",
         "_unused",
         "added",
         "decisions",
+        "doubted",
         "inflight",
         "new_pending",
         "record",
@@ -163,6 +169,14 @@ class RunJournal:
         run ends, for a memory store, which a crash loses anyway)."""
         self.store_error: StoreError | None = None
         """Set when `sink` failed: the run stops, reported as a store error."""
+        self._in_doubt: dict[str, list[JournalEntry]] = {}
+        self.doubted: set[str] = set()
+        """Keys of in-doubt calls under way that need a human's approval to run again."""
+        finished = {e.started for e in record.journal if e.kind == "call" and e.started}
+        for entry in record.journal:
+            if entry.kind == "start" and entry.seq not in finished and entry.tool is not None:
+                key = call_key(entry.tool, entry.arguments or {})
+                self._in_doubt.setdefault(key, []).append(entry)
         for entry in record.journal:
             if entry.kind == "call" and entry.tool is not None:
                 key = call_key(entry.tool, entry.arguments or {})
@@ -188,6 +202,26 @@ class RunJournal:
         self._unused -= 1
         return entries.pop(0)
 
+    def take_in_doubt(self, tool: str, arguments: Mapping[str, Any]) -> JournalEntry | None:
+        """The `start` entry of a call in flight at a crash with this tool and arguments."""
+        entries = self._in_doubt.get(call_key(tool, arguments))
+        return entries.pop(0) if entries else None
+
+    def in_doubt(self, tool: str, arguments: Mapping[str, Any]) -> bool:
+        return bool(self._in_doubt.get(call_key(tool, arguments)))
+
+    def record_start(
+        self, tool: str, arguments: Mapping[str, Any], *, line: int | None, at: float
+    ) -> int:
+        """A call about to run (on a durable store, for tools that are not idempotent)."""
+        self._seq += 1
+        self.added.append(
+            JournalEntry(
+                seq=self._seq, kind="start", tool=tool, arguments=dict(arguments), line=line, at=at
+            )
+        )
+        return self._seq
+
     def next_unused(self) -> JournalEntry | None:
         """Some journaled call not replayed yet (the earliest), if any remain."""
         if self._unused <= 0:
@@ -207,6 +241,7 @@ class RunJournal:
         error: str | None,
         line: int | None,
         at: float,
+        started: int | None = None,
     ) -> None:
         self._seq += 1
         self.added.append(
@@ -219,6 +254,7 @@ class RunJournal:
                 error=error,
                 line=line,
                 at=at,
+                started=started,
             )
         )
 
