@@ -557,10 +557,8 @@ class CodeMode:
             approver=self._approver,
         )
         session = _Session(self, ctx, self._durable_chain if journaled else self._plain_chain)
-        heartbeat = None
-        if self._journal_live:  # entries are durable before the plan sees them; lease renewed
+        if self._journal_live:  # entries are durable before the plan sees them
             journal.sink = functools.partial(self.store.append, record.execution_id)
-            heartbeat = asyncio.ensure_future(self._heartbeat(record.execution_id))
         if failure is not None:  # a connector that never connected: say why, run nothing
             outcome = ExecutionOutcome(status="error", failure=failure)
         else:
@@ -572,6 +570,11 @@ class CodeMode:
                 seed=record.seed,
                 clock=journal.clock_readings,
             )
+            heartbeat = (  # the lease is renewed while the plan runs, and only then
+                asyncio.ensure_future(self._heartbeat(record.execution_id))
+                if self._journal_live
+                else None
+            )
             try:
                 outcome = await self._executor.execute(request, session)
             except Exception as exc:
@@ -582,8 +585,9 @@ class CodeMode:
                         message=f"codemode internal error ({exc!r}); please report it",
                     ),
                 )
-        if heartbeat is not None:
-            heartbeat.cancel()
+            finally:
+                if heartbeat is not None:
+                    heartbeat.cancel()
         if journal.store_error is not None:  # a call's entry could not be written: stopped
             outcome = dataclasses.replace(
                 outcome,

@@ -22,7 +22,7 @@ import crash_support
 import load_support
 import pytest
 
-from codemode_core import CodeMode, ResumeError
+from codemode_core import CodeMode, ResumeError, Tool
 from codemode_core.durable import approve, reject
 
 
@@ -147,3 +147,32 @@ async def test_a_call_in_flight_at_the_kill_that_is_not_idempotent_waits_for_a_h
         assert effects == {"step 1": 1, "step 2": 1, "step 3": 1, "charge": 1}
     await cm.aclose()
     await cm.store.aclose()
+
+
+async def test_a_live_run_renews_its_lease_so_no_one_takes_it_over(
+    shared_store: tuple[str, str], tmp_path: Path
+) -> None:
+    """The run outlives its first lease several times over; a takeover attempted then is
+    refused, because the heartbeat kept the lease."""
+    kind, target = shared_store
+    gate = asyncio.Event()
+
+    async def slow(n: int) -> int:
+        """Waits for the test."""
+        await gate.wait()
+        return n
+
+    lease = 0.3
+    tools = [Tool.from_function(slow)]
+    first = CodeMode(tools, store=load_support.open_store(kind, target), lease=lease)
+    second = CodeMode(tools, store=load_support.open_store(kind, target), lease=lease)
+    plan = "return await tools.slow(n=5)"
+    running = asyncio.ensure_future(first.run(plan, execution_id="live"))
+    await asyncio.sleep(lease * 4)
+    with pytest.raises(ResumeError, match="'live' is already running"):
+        await second.run(plan, execution_id="live")
+    gate.set()
+    assert (await running).value == 5
+    for cm in (first, second):
+        await cm.aclose()
+        await cm.store.aclose()
