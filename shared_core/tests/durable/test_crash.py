@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import os
 import signal
 import subprocess
@@ -176,3 +177,31 @@ async def test_a_live_run_renews_its_lease_so_no_one_takes_it_over(
     for cm in (first, second):
         await cm.aclose()
         await cm.store.aclose()
+
+
+async def test_a_resume_whose_process_died_can_be_resumed_again_once_its_lease_lapses(
+    shared_store: tuple[str, str], tmp_path: Path
+) -> None:
+    """A resumer that claimed the execution and died (or lost its store) holds it only for
+    its lease: resuming again with the same decisions then works."""
+    kind, target = shared_store
+    log = tmp_path / "effects.log"
+    tools = crash_support.crash_tools(log, holding=False)
+    store = load_support.open_store(kind, target)
+    cm = CodeMode(tools, store=store, executor="inprocess", lease=0.3)
+    plan = "await tools.step(n=1)\nreturn await tools.charge(total=2)"
+    marked = [dataclasses.replace(t, requires_approval=t.name == "charge") for t in tools]
+    asking = CodeMode(marked, store=load_support.open_store(kind, target), executor="inprocess")
+    paused = await asking.run(plan, execution_id="resumed")
+    [request] = paused.pending
+    now = time.time()
+    await store.claim("resumed", now=now, lease_until=now + 0.3)  # a resumer, then it died
+    with pytest.raises(ResumeError, match="'resumed' is already running"):
+        await asking.resume("resumed", {request.request_id: approve})
+    await asyncio.sleep(0.4)
+    done = await asking.resume("resumed", {request.request_id: approve})
+    assert done.ok and done.value == 2
+    assert collections.Counter(log.read_text().splitlines()) == {"step 1": 1, "charge": 1}
+    for each in (cm, asking):
+        await each.aclose()
+        await each.store.aclose()

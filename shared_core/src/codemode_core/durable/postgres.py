@@ -250,8 +250,7 @@ class PostgresStore:
             cursor = await conn.execute(
                 self._sql(
                     "UPDATE {schema}.codemode_executions SET lease_until = %s, updated_at = %s"
-                    " WHERE id = %s AND state = 'running'"
-                    " AND (lease_until IS NULL OR lease_until <= %s)"
+                    " WHERE id = %s AND state = 'running' AND lease_until <= %s"
                     f" RETURNING {_COLUMNS}"
                 ),
                 (lease_until, now, execution_id, now),
@@ -336,11 +335,12 @@ class PostgresStore:
             cursor = await conn.execute(
                 self._sql(
                     "UPDATE {schema}.codemode_executions SET state = 'running', updated_at = %s,"
-                    " lease_until = %s WHERE id = %s AND state = 'paused'"
-                    " AND (expires_at IS NULL OR expires_at > %s)"
+                    " lease_until = %s WHERE id = %s AND ((state = 'paused'"
+                    " AND (expires_at IS NULL OR expires_at > %s))"
+                    " OR (state = 'running' AND lease_until <= %s))"
                     f" RETURNING {_COLUMNS}"
                 ),
-                (now, lease_until, execution_id, now),
+                (now, lease_until, execution_id, now, now),
             )
             row = await cursor.fetchone()
             if row is not None:

@@ -209,8 +209,7 @@ class SQLiteStore:
                 won = _execute(
                     db,
                     "UPDATE codemode_executions SET lease_until = ?, updated_at = ?"
-                    " WHERE id = ? AND state = 'running'"
-                    " AND (lease_until IS NULL OR lease_until <= ?)",
+                    " WHERE id = ? AND state = 'running' AND lease_until <= ?",
                     (lease_until, now, execution_id, now),
                 )
                 found = self._load(db, execution_id)
@@ -300,9 +299,10 @@ class SQLiteStore:
                 won = _execute(
                     db,
                     "UPDATE codemode_executions SET state = 'running', updated_at = ?,"
-                    " lease_until = ? WHERE id = ? AND state = 'paused'"
-                    " AND (expires_at IS NULL OR expires_at > ?)",
-                    (now, lease_until, execution_id, now),
+                    " lease_until = ? WHERE id = ? AND ((state = 'paused'"
+                    " AND (expires_at IS NULL OR expires_at > ?))"
+                    " OR (state = 'running' AND lease_until <= ?))",
+                    (now, lease_until, execution_id, now, now),
                 )
                 record = self._load(db, execution_id)
                 _execute(db, "COMMIT")

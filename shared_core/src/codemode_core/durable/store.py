@@ -31,8 +31,9 @@ class Store(Protocol):
     ) -> ExecutionRecord:
         """Atomically store a new running execution holding a lease until `lease_until`, or
         take over the running one of that id whose lease lapsed before `now` (its holder
-        crashed) and return it, journal included. Raise `ResumeError` (`takeover_refusal`)
-        for one whose lease still holds, one that is paused, or one that finished."""
+        crashed; one without a lease is never taken over) and return it, journal included.
+        Raise `ResumeError` (`takeover_refusal`) for one whose lease still holds, one that
+        is paused, or one that finished."""
 
     async def heartbeat(self, execution_id: str, *, lease_until: float) -> None:
         """Extend a running execution's lease (its holder is alive)."""
@@ -58,7 +59,9 @@ class Store(Protocol):
         self, execution_id: str, *, now: float, lease_until: float | None = None
     ) -> ExecutionRecord:
         """Atomically turn a paused, unexpired execution into a running one (holding a lease
-        until `lease_until`) and return it; raise `ResumeError` saying why not otherwise."""
+        until `lease_until`) and return it; likewise take over a running one whose lease
+        lapsed before `now` (its resumer died). Raise `ResumeError` saying why not otherwise.
+        A running execution without a lease (`None`) is never taken over."""
 
     async def prune(self, *, now: float, keep: int) -> None:
         """Drop expired paused executions, and the oldest finished ones beyond `keep`."""
