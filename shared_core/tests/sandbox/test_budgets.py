@@ -165,3 +165,63 @@ async def test_runtime_walks_are_refused(fast_cm: CodeMode, code: str) -> None:
     assert result.status == "error"
     assert result.error is not None
     assert result.error.kind in {"policy", "runtime"}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "try:\n    await asyncio.sleep(100)\nfinally:\n    return 'swallowed'",
+        "try:\n    await asyncio.sleep(100)\nexcept BaseException:\n    pass\nreturn 'swallowed'",
+        "try:\n    await asyncio.sleep(100)\nexcept asyncio.CancelledError:\n    return 'swallowed'",
+        "try:\n    await asyncio.sleep(100)\nfinally:\n    while True:\n        pass",
+        "try:\n    await asyncio.sleep(100)\nfinally:\n    try:\n        await asyncio.sleep(100)\n"
+        "    finally:\n        return 'swallowed'",
+        "try:\n    try:\n        await tools.slow(100)\n    finally:\n        return 'inner'\n"
+        "finally:\n    return 'outer'",
+        "async def f():\n    try:\n        await asyncio.sleep(100)\n    finally:\n        return 1\n"
+        "x = await f()\nreturn x",
+        "try:\n    await asyncio.sleep(100)\nfinally:\n    n = 0\n    for i in range(10**6):\n"
+        "        n += i\n    return n",
+    ],
+)
+async def test_a_deadline_cannot_be_caught_or_outrun(make_cm: Any, calls: Calls, code: str) -> None:
+    """Whatever the plan does in `except`/`finally` at its deadline, it ends as a timeout."""
+    cm = make_cm(make_tools(calls), limits=Limits(timeout=0.5, max_operations=10**12))
+    assert (await cm.run("return 1")).ok  # warm: an isolated worker starts here, not below
+    started = time.perf_counter()
+    result = await cm.run(code)
+    elapsed = time.perf_counter() - started
+    assert result.status == "error", result.value
+    assert result.error is not None and result.error.kind == "timeout", result.error
+    assert result.value is None
+    assert elapsed < 0.5 + 0.5
+    assert (await cm.run("return 1")).value == 1
+
+
+async def test_a_plan_raising_cancelled_error_fails_with_its_record(
+    make_cm: Any, calls: Calls
+) -> None:
+    """`raise asyncio.CancelledError()` is the plan's own error: it never escapes `run()`."""
+    cm = make_cm(make_tools(calls), limits=FAST)
+    result = await cm.run("x = await tools.add(1, 2)\nraise asyncio.CancelledError()")
+    assert result.status == "error"
+    assert result.error is not None
+    assert (result.error.kind, result.error.line) == ("runtime", 2)
+    assert "CancelledError" in result.error.message
+    assert [call.tool for call in result.tool_calls] == ["tools.add"]
+    assert (await cm.run("return await tools.add(20, 22)")).value == 42
+
+
+async def test_the_callers_cancellation_still_cancels_the_run(calls: Calls) -> None:
+    """A run the caller cancels raises `CancelledError` to the caller, as asyncio expects."""
+    import asyncio
+
+    cm = CodeMode(make_tools(calls), executor="inprocess", limits=Limits(timeout=5.0))
+    task = asyncio.ensure_future(
+        cm.run("try:\n    await asyncio.sleep(100)\nfinally:\n    return 'swallowed'")
+    )
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await cm.run("return 1")).value == 1
