@@ -172,14 +172,15 @@ async def test_runtime_walks_are_refused(fast_cm: CodeMode, code: str) -> None:
     [
         "try:\n    await asyncio.sleep(100)\nfinally:\n    return 'swallowed'",
         "try:\n    await asyncio.sleep(100)\nexcept BaseException:\n    pass\nreturn 'swallowed'",
-        "try:\n    await asyncio.sleep(100)\nexcept asyncio.CancelledError:\n    return 'swallowed'",
+        "try:\n    await asyncio.sleep(100)\nexcept asyncio.CancelledError:\n"
+        "    return 'swallowed'",
         "try:\n    await asyncio.sleep(100)\nfinally:\n    while True:\n        pass",
         "try:\n    await asyncio.sleep(100)\nfinally:\n    try:\n        await asyncio.sleep(100)\n"
         "    finally:\n        return 'swallowed'",
         "try:\n    try:\n        await tools.slow(100)\n    finally:\n        return 'inner'\n"
         "finally:\n    return 'outer'",
-        "async def f():\n    try:\n        await asyncio.sleep(100)\n    finally:\n        return 1\n"
-        "x = await f()\nreturn x",
+        "async def f():\n    try:\n        await asyncio.sleep(100)\n    finally:\n"
+        "        return 1\nx = await f()\nreturn x",
         "try:\n    await asyncio.sleep(100)\nfinally:\n    n = 0\n    for i in range(10**6):\n"
         "        n += i\n    return n",
     ],
