@@ -46,6 +46,10 @@ _SIZED_INPUTS = frozenset(
 """Containers whose length is known up front: charged by size, never wrapped."""
 
 
+_CHARGE_FROM = 32
+"""Shorter containers are not worth a call to `charge` (the next tick reads the clock)."""
+
+
 def feed(rt: PlanRuntime, iterable: Any) -> Any:
     """`iterable` as a C consumer should see it: charged if sized, counted per item if lazy.
 
@@ -53,7 +57,8 @@ def feed(rt: PlanRuntime, iterable: Any) -> Any:
     """
     kind = type(iterable)
     if kind in _SIZED_INPUTS:
-        rt.charge(len(iterable))
+        if len(iterable) > _CHARGE_FROM:
+            rt.charge(len(iterable))
         return iterable
     if kind is GeneratorType and iterable.gi_code.co_filename in _SELF_COUNTING:
         return iterable

@@ -576,6 +576,7 @@ _SAFE_BUILTIN_NAMES = [
 
 
 _SAFE_BUILTINS = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+_NUMBERS = frozenset({int, float, bool})
 
 
 def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
@@ -596,8 +597,9 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
         items: list[Any] | tuple[Any, ...] = (
             iterable if isinstance(iterable, (list, tuple)) else list(feed(rt, iterable))
         )
-        rt.charge(len(items))
-        if type(start) in (int, float) and set(map(type, items)) <= {int, float, bool}:
+        if len(items) > 32:
+            rt.charge(len(items))
+        if type(start) in _NUMBERS and _NUMBERS.issuperset(map(type, items)):
             return builtins.sum(items, start)
         if type(start) in (list, tuple) and all(type(item) is type(start) for item in items):
             # Concatenate once instead of quadratically (`sum(lists, [])`), size-checked first.

@@ -49,9 +49,17 @@ _PERCENT_SPEC = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _MISSING: Any = object()
 
 CLOCK_EVERY = 32
-"""Ticks (or units of charged C work) between two readings of the clock. A reading costs about
-40 ns; a plan step at least 50 ns, and one charged unit stands for one element step of C work,
-so the deadline is seen within a few milliseconds of plan work."""
+"""The most ticks (or units of charged C work) between two readings of the clock.
+
+A reading costs about 40 ns, a tick at least 50 ns. The interval adapts: it starts at 1 and
+doubles up to this while the ticks are quick, and falls back to 1 as soon as one interval took
+longer than `_SLOW_WINDOW` (each tick then stands for a large C operation the plan repeats,
+`x in big_list` or `big[:]`), so a deadline is seen within about one such operation."""
+
+_CHEAP_INT = 1 << 4096
+
+_SLOW_WINDOW = 0.002
+"""Seconds: an interval of ticks slower than this makes the clock be read at every tick."""
 
 
 class PlanAbort(BaseException):
@@ -85,7 +93,9 @@ class PlanRuntime:
         self.deadline = clock() + limits.timeout
         self.ops = 0
         self.max_ops = limits.max_operations
-        self._checkpoint = min(CLOCK_EVERY, self.max_ops + 1)
+        self._interval = 1
+        self._checkpoint = min(1, self.max_ops + 1)
+        self._last_reading = clock()
         """The `ops` count at which `tick` next looks further: the clock, the budget."""
         self.max_seq = limits.max_sequence_length
         self.max_bits = limits.max_int_bits
@@ -200,8 +210,12 @@ class PlanRuntime:
 
     def check_int_cost(self, what: str, a: Any, b: Any) -> None:
         """`//`, `%`, `divmod` of two integers: their cost grows with the product of their
-        sizes, so that product is bounded by max_int_bits squared (about 10 ms)."""
-        if type(a) is int and type(b) is int:
+        sizes, so that product is bounded by max_int_bits squared (about 10 ms).
+
+        A dividend below 2**4096 is always cheap (the cost is at most its size squared), and
+        is what nearly every plan divides: it costs two comparisons.
+        """
+        if type(a) is int and type(b) is int and not -_CHEAP_INT < a < _CHEAP_INT:
             cost = a.bit_length() * b.bit_length()
             if cost > self.max_bits * self.max_bits:
                 self._int_too_costly(what, a, b)
@@ -226,9 +240,15 @@ class PlanRuntime:
                 "iterations and function calls). Process less data per plan, or avoid "
                 "unbounded loops.",
             )
-        if self.clock() > self.deadline:
+        now = self.clock()
+        if now > self.deadline:
             self.abort("timeout", self.timeout_message())
-        self._checkpoint = min(self.ops + CLOCK_EVERY, self.max_ops + 1)
+        if now - self._last_reading > _SLOW_WINDOW:
+            self._interval = 1
+        elif self._interval < CLOCK_EVERY:
+            self._interval *= 2
+        self._last_reading = now
+        self._checkpoint = min(self.ops + self._interval, self.max_ops + 1)
 
     def tickv(self, value: Any) -> Any:
         """`lambda` bodies: count a call, pass the value through."""
@@ -331,6 +351,8 @@ class PlanRuntime:
     def getitem(self, obj: Any, key: Any) -> Any:
         if type(obj) in _PENDING_TYPES:
             raise obj._codemode_not_awaited()
+        if type(key) is slice:  # a copy: C work as long as the slice
+            self.charge(len(obj) if hasattr(obj, "__len__") else 1)
         return obj[key]
 
     def write(self, obj: Any) -> Any:
@@ -404,8 +426,7 @@ class PlanRuntime:
 
     def check_mod(self, a: Any, b: Any) -> None:
         if not isinstance(a, (str, bytes)):
-            if type(a) is int:
-                self.check_int_cost("`%`", a, b)
+            self.check_int_cost("`%`", a, b)
             return
         text = a.decode("latin-1") if isinstance(a, bytes) else a
         values = b if isinstance(b, tuple) else (b,)
@@ -421,16 +442,16 @@ class PlanRuntime:
                     self._too_big("`%` formatting", abs(value), self.max_seq, "characters")
 
     def mod(self, a: Any, b: Any) -> Any:
+        if type(a) is int and -_CHEAP_INT < a < _CHEAP_INT:
+            return a % b
         self.check_mod(a, b)
         return a % b
 
     def check_floordiv(self, a: Any, b: Any) -> None:
-        if type(a) is int:
-            self.check_int_cost("`//`", a, b)
+        self.check_int_cost("`//`", a, b)
 
     def floordiv(self, a: Any, b: Any) -> Any:
-        if type(a) is int:
-            self.check_int_cost("`//`", a, b)
+        self.check_int_cost("`//`", a, b)
         return a // b
 
     def divmod(self, a: Any, b: Any) -> Any:
@@ -461,11 +482,11 @@ class PlanRuntime:
             self.check_text(value, "an f-string field")
         return value
 
-    def to_str(self, *args: Any, **kwargs: Any) -> Any:
+    def to_str(self, obj: Any = "", *args: Any, **kwargs: Any) -> Any:
         """The `str()` builtin: the text of a container is size-checked before it is built."""
-        if args and len(args) == 1 and not kwargs:
-            self.check_text(args[0], "str()")
-        return str(*args, **kwargs)
+        if type(obj) not in FLAT_TYPES:
+            self.check_text(obj, "str()")
+        return str(obj, *args, **kwargs)
 
     def to_repr(self, value: Any) -> str:
         self.check_text(value, "repr()")
@@ -770,10 +791,9 @@ _SPECIAL_ATTRIBUTES: dict[tuple[type, str], Callable[[PlanRuntime, Any], Any]] =
 }
 _CLASS_LEVEL = frozenset({(int, "from_bytes"), (bool, "from_bytes")})
 """Special attributes that are class methods: `int.from_bytes(data)` takes no instance."""
-for _sized_type in (str, bytes, bytearray, list, tuple, collections.deque):
-    for _method in ("count", "index", "find", "rfind", "rindex"):
-        if hasattr(_sized_type, _method):
-            _SPECIAL_ATTRIBUTES[(_sized_type, _method)] = _bind_charged(_method, len)
+for _sized_type in (list, tuple, collections.deque):  # compares per item: 10M take ~50 ms
+    for _method in ("count", "index"):
+        _SPECIAL_ATTRIBUTES[(_sized_type, _method)] = _bind_charged(_method, len)
 _text_type: type
 for _text_type in (str, bytes, bytearray):
     for _method in ("ljust", "rjust", "center", "zfill"):
