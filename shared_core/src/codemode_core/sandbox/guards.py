@@ -725,9 +725,10 @@ def bounded_sub(
 ) -> Any:
     """`re.sub`/`subn` and `Pattern.sub`/`subn`: the result may not pass max_sequence_length.
 
-    When the worst case (every position a match, every group reference the whole string)
-    fits, the real function runs as it is; otherwise each replacement is measured as it is
-    made, and the plan stops at the first one that would make the result too long.
+    A template's result is bounded before it is built: a first pass that deletes the matches
+    (C speed, no larger than the input) gives their number and total length, and each match
+    grows by at most the template's length plus, per group reference, the match's length. A
+    function's replacements are measured one by one as they are made.
     """
     run = pattern.subn if n else pattern.sub
     if not isinstance(string, (str, bytes, bytearray)):
@@ -735,10 +736,13 @@ def bounded_sub(
     rt.charge(len(string))
     size = len(string)
     if isinstance(repl, (str, bytes)):
-        backslash = "\\" if isinstance(repl, str) else b"\\"
-        most = len(repl) + repl.count(backslash) * size  # type: ignore[arg-type]
-        if size + (size + 1) * most <= rt.max_seq:
-            return run(repl, string, count)
+        refs = repl.count("\\" if isinstance(repl, str) else b"\\")  # type: ignore[arg-type]
+        if size + (size + 1) * (len(repl) + refs * size) > rt.max_seq:
+            stripped, matches = pattern.subn(string[:0], string, count)
+            matched = size - len(stripped)
+            if len(stripped) + matches * len(repl) + refs * matched > rt.max_seq:
+                rt._text_too_long("`re.sub`")
+        return run(repl, string, count)
     grown = size
 
     def measured(match: re.Match[Any]) -> Any:
