@@ -251,8 +251,11 @@ class PlanRuntime:
         self._checkpoint = min(self.ops + self._interval, self.max_ops + 1)
 
     def tickv(self, value: Any) -> Any:
-        """`lambda` bodies: count a call, pass the value through."""
-        self.tick()
+        """`lambda` bodies: count a call, pass the value through (`tick`, inlined: one frame
+        less per call)."""
+        self.ops += 1
+        if self.ops >= self._checkpoint:
+            self._at_checkpoint()
         return value
 
     def check(self) -> None:
