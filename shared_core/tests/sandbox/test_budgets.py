@@ -245,13 +245,13 @@ async def test_a_deadline_is_met_under_tick_free_c_work(
 ) -> None:
     """Loops of large C operations, and builtins fed by builtins, see their deadline on time
     (in-process there is nothing else to stop them: the host's loop would be held)."""
-    cm = make_cm(make_tools(calls), limits=Limits(timeout=1.0, max_operations=10**12))
+    cm = make_cm(make_tools(calls), limits=Limits(timeout=2.0, max_operations=10**12))
     assert (await cm.run("return 1")).ok  # warm: an isolated worker starts here, not below
     started = time.perf_counter()
     result = await cm.run(code)
     elapsed = time.perf_counter() - started
     assert result.error is not None and result.error.kind == "timeout", result.error
-    assert elapsed < 1.0 + 0.7
+    assert elapsed < 2.0 + 0.9  # one C operation late at most (~0.05 s idle; freeing included)
 
 
 @pytest.mark.parametrize(

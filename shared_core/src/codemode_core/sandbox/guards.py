@@ -735,17 +735,17 @@ def bounded_sub(
     """
     run = pattern.subn if n else pattern.sub
     if not isinstance(string, (str, bytes, bytearray)):
-        return run(repl, string, count)
+        return run(repl, string, count=count)
     rt.charge(len(string))
     size = len(string)
     if isinstance(repl, (str, bytes)):
         refs = repl.count("\\" if isinstance(repl, str) else b"\\")  # type: ignore[arg-type]
         if size + (size + 1) * (len(repl) + refs * size) > rt.max_seq:
-            stripped, matches = pattern.subn(string[:0], string, count)
+            stripped, matches = pattern.subn(string[:0], string, count=count)
             matched = size - len(stripped)
             if len(stripped) + matches * len(repl) + refs * matched > rt.max_seq:
                 rt._text_too_long("`re.sub`")
-        return run(repl, string, count)
+        return run(repl, string, count=count)
     grown = size
 
     def measured(match: re.Match[Any]) -> Any:
@@ -757,7 +757,7 @@ def bounded_sub(
                 rt._text_too_long("`re.sub`")
         return text
 
-    return run(measured, string, count)
+    return run(measured, string, count=count)
 
 
 def _bind_sub(n: bool) -> Callable[[PlanRuntime, Any], Any]:
