@@ -211,7 +211,7 @@ async def run_plan(request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcom
         # The plan is over: nothing it left behind may reach the host (the gate), run plan
         # code (no budget left), or stay scheduled on the loop (cancelled, closed).
         gate.shut()
-        runtime.max_ops = -1
+        runtime.exhaust()
         leftovers = end_leftovers(namespace)
         # Plan functions reference these globals and the globals reference them: break the
         # cycles now, so an execution's objects are freed at once instead of feeding the

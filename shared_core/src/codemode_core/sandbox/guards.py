@@ -127,11 +127,12 @@ class PlanRuntime:
             self.failure = ExecutionError(
                 kind=kind, message=message, line=line if line is not None else plan_line(2)
             )
-        self._stop_counting()
+        self.exhaust()
         raise PlanAbort(self.failure)
 
-    def _stop_counting(self) -> None:
-        """Make the next tick, charge or check raise the recorded failure."""
+    def exhaust(self) -> None:
+        """No budget left: the next tick or charge stops the plan (with the recorded failure,
+        if any). Also called when a plan is over, so code it left behind cannot run on."""
         self.max_ops = -1
         self._checkpoint = 0
 
@@ -141,7 +142,7 @@ class PlanRuntime:
         `except` or `finally` block, a loop, an `await`) stops at its first tick or check."""
         if self.failure is None:
             self.failure = ExecutionError(kind="timeout", message=self.timeout_message())
-        self._stop_counting()
+        self.exhaust()
 
     def pause(self, message: str, *, line: int | None = None) -> NoReturn:
         """Stop for good because the host paused the execution (approvals pending)."""
