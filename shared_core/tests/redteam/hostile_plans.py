@@ -156,6 +156,57 @@ EXHAUSTION = [
     "d = {}\nwhile True:\n    d[len(d)] = 'x' * 100",
     "import re\nre.match('(a+)+$', 'a' * 64 + 'b')",
 ]
+DEADLINES = [
+    # A deadline ends the plan as a timeout whatever it does in `except`/`finally`.
+    "try:\n    await asyncio.sleep(100)\nfinally:\n    return 'swallowed'",
+    "try:\n    await tools.never()\nfinally:\n    return 'swallowed'",
+    "try:\n    try:\n        await asyncio.sleep(100)\n    finally:\n        return 'inner'\n"
+    "finally:\n    return 'outer'",
+    "async def f():\n    try:\n        await asyncio.sleep(100)\n    finally:\n        return 1\n"
+    "return await f()",
+]
+CANCELLATION = [
+    # The plan's own CancelledError is its error: it never escapes `run()` or kills a worker.
+    "raise asyncio.CancelledError()",
+    "async def f():\n    raise asyncio.CancelledError()\nawait asyncio.gather(f())",
+]
+TICK_FREE = [
+    # Loops in C (builtins fed by builtins, library code in Python) count their items.
+    "max(map(abs, range(10**7)))",
+    "x = sorted(zip(range(10**6), range(10**6)))",
+    "import functools\nfunctools.reduce(max, range(10**7))",
+    "import random\nx = random.choices([1, 2], k=10**7)",
+    "import statistics\nx = statistics.quantiles(range(10), n=10**6)",
+    "import random\nx = list(range(10**6))\nrandom.shuffle(x)",
+]
+AMPLIFICATION = [
+    # One operation that builds far more than the plan holds (Limits.max_sequence_length).
+    "s = 'a' * 10**6\nx = str([s] * 100)",
+    "s = 'a' * 10**6\nx = repr({'k': [s] * 100})",
+    "s = 'a' * 10**6\nx = f'{[s] * 100}'",
+    "s = 'a' * 10**6\nprint([s] * 100)",
+    "s = 'a' * 10**6\nx = '%s' % ([s] * 100,)",
+    "s = 'a' * 10**6\nx = '{}'.format([s] * 100)",
+    "import json\nx = json.dumps([0] * 10**5, indent=200)",
+    "import json\nx = json.dumps([0] * 10**5, separators=(' ' * 200, ':'))",
+    "x = ('a' * 10**5).translate({97: 'b' * 1000})",
+    "import re\nx = re.sub('', 'x' * 1000, 'a' * 10**5)",
+    "import re\nx = re.compile('a').sub('b' * 1000, 'a' * 10**5)",
+    "import re\nx = re.subn('(a)', '\\\\1' * 500, 'a' * 10**5)",
+    "import collections\nx = collections.deque([1] * 100) * 200000",
+    "import collections\nx = collections.deque([1] * 100)\nx *= 200000",
+    "x = (1).to_bytes(10**8, 'big')",
+    "x = int.from_bytes(b'\\xff' * 10**6, 'big')",
+    "import random\nx = random.getrandbits(10**8)",
+    "import math\nx = math.lcm(*[(1 << 99990) + i for i in range(1, 4)])",
+    "import math\nf = math.factorial(20000)\nx = pow(f, f, f - 1)",
+]
+COMPILE = [
+    # Plans whose compilation is the attack: refused up front, with a line.
+    "x = " + " + ".join(["1"] * 300),
+    "x = " + "[" * 120 + "]" * 120 + "\n" + "y = " + " - ".join(["x"] * 200),
+    "\n".join(f"x{i} = {i}" for i in range(20_000)),
+]
 CATEGORIES: dict[str, list[str]] = {
     "introspection": INTROSPECTION,
     "format-walk": FORMAT_WALKS,
@@ -164,5 +215,18 @@ CATEGORIES: dict[str, list[str]] = {
     "tool-objects": TOOL_OBJECTS,
     "contained": CONTAINED,
     "exhaustion": EXHAUSTION,
+    "deadlines": DEADLINES,
+    "cancellation": CANCELLATION,
+    "tick-free": TICK_FREE,
+    "amplification": AMPLIFICATION,
+    "compile": COMPILE,
 }
+EXPECTED_KIND = {
+    "deadlines": "timeout",
+    "cancellation": "runtime",
+    "tick-free": "budget",
+    "amplification": "budget",
+    "compile": "policy",
+}
+"""Families whose failure must be of one kind (a worker killed instead is not good enough)."""
 CASES = [(category, code) for category, codes in CATEGORIES.items() for code in codes]

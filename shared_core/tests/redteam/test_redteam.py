@@ -20,7 +20,7 @@ import pytest
 
 from codemode_core import CodeMode, ExecutionResult, Limits, Tool
 from codemode_core.sandbox import IsolatedExecutor
-from hostile_plans import CASES
+from hostile_plans import CASES, EXPECTED_KIND
 
 SECRET_VALUE = "TOPSECRET-7f3a9c"
 PWNED_MARKER = Path("/tmp/codemode-pwned")
@@ -108,5 +108,8 @@ def test_hostile_plan_fails_safely(code_mode: CodeMode, category: str, code: str
     if category not in ("tool-objects", "contained"):
         assert result.status == "error", f"expected a refusal, got {text[:300]}"
         assert result.error is not None and result.error.message
+    if category in EXPECTED_KIND:
+        assert result.error is not None and result.error.kind == EXPECTED_KIND[category], text
+        assert result.value is None
     follow_up = code_mode.run_sync("return await tools.add(a=2, b=3)")
     assert follow_up.value == 5, follow_up.error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from typing import Any
 
@@ -165,3 +166,198 @@ async def test_runtime_walks_are_refused(fast_cm: CodeMode, code: str) -> None:
     assert result.status == "error"
     assert result.error is not None
     assert result.error.kind in {"policy", "runtime"}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "try:\n    await asyncio.sleep(100)\nfinally:\n    return 'swallowed'",
+        "try:\n    await asyncio.sleep(100)\nexcept BaseException:\n    pass\nreturn 'swallowed'",
+        "try:\n    await asyncio.sleep(100)\nexcept asyncio.CancelledError:\n"
+        "    return 'swallowed'",
+        "try:\n    await asyncio.sleep(100)\nfinally:\n    while True:\n        pass",
+        "try:\n    await asyncio.sleep(100)\nfinally:\n    try:\n        await asyncio.sleep(100)\n"
+        "    finally:\n        return 'swallowed'",
+        "try:\n    try:\n        await tools.slow(100)\n    finally:\n        return 'inner'\n"
+        "finally:\n    return 'outer'",
+        "async def f():\n    try:\n        await asyncio.sleep(100)\n    finally:\n"
+        "        return 1\nx = await f()\nreturn x",
+        "try:\n    await asyncio.sleep(100)\nfinally:\n    n = 0\n    for i in range(10**6):\n"
+        "        n += i\n    return n",
+    ],
+)
+async def test_a_deadline_cannot_be_caught_or_outrun(make_cm: Any, calls: Calls, code: str) -> None:
+    """Whatever the plan does in `except`/`finally` at its deadline, it ends as a timeout."""
+    cm = make_cm(make_tools(calls), limits=Limits(timeout=0.5, max_operations=10**12))
+    assert (await cm.run("return 1")).ok  # warm: an isolated worker starts here, not below
+    started = time.perf_counter()
+    result = await cm.run(code)
+    elapsed = time.perf_counter() - started
+    assert result.status == "error", result.value
+    assert result.error is not None and result.error.kind == "timeout", result.error
+    assert result.value is None
+    assert elapsed < 0.5 + 0.5
+    assert (await cm.run("return 1")).value == 1
+
+
+async def test_a_plan_raising_cancelled_error_fails_with_its_record(
+    make_cm: Any, calls: Calls
+) -> None:
+    """`raise asyncio.CancelledError()` is the plan's own error: it never escapes `run()`."""
+    cm = make_cm(make_tools(calls), limits=FAST)
+    result = await cm.run("x = await tools.add(1, 2)\nraise asyncio.CancelledError()")
+    assert result.status == "error"
+    assert result.error is not None
+    assert (result.error.kind, result.error.line) == ("runtime", 2)
+    assert "CancelledError" in result.error.message
+    assert [call.tool for call in result.tool_calls] == ["tools.add"]
+    assert (await cm.run("return await tools.add(20, 22)")).value == 42
+
+
+async def test_the_callers_cancellation_still_cancels_the_run(calls: Calls) -> None:
+    """A run the caller cancels raises `CancelledError` to the caller, as asyncio expects."""
+    import asyncio
+
+    cm = CodeMode(make_tools(calls), executor="inprocess", limits=Limits(timeout=5.0))
+    task = asyncio.ensure_future(
+        cm.run("try:\n    await asyncio.sleep(100)\nfinally:\n    return 'swallowed'")
+    )
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await cm.run("return 1")).value == 1
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "big = list(range(10**7))\nfor i in range(10**6):\n    x = -1 in big",
+        "big = list(range(10**7))\nfor i in range(10**6):\n    x = big == big[:]",
+        "big = list(range(10**7))\nfor i in range(10**6):\n    x = big.count(-1)",
+        "big = 'a' * 10**7\nfor i in range(10**6):\n    x = big.split('a')",
+        "for i in range(10**6):\n    x = max(map(abs, range(10**6)))",
+        "import functools\nwhile True:\n    functools.reduce(max, range(10**7))",
+    ],
+)
+async def test_a_deadline_is_met_under_tick_free_c_work(
+    make_cm: Any, calls: Calls, code: str
+) -> None:
+    """Loops of large C operations, and builtins fed by builtins, see their deadline on time
+    (in-process there is nothing else to stop them: the host's loop would be held)."""
+    cm = make_cm(make_tools(calls), limits=Limits(timeout=2.0, max_operations=10**12))
+    assert (await cm.run("return 1")).ok  # warm: an isolated worker starts here, not below
+    started = time.perf_counter()
+    result = await cm.run(code)
+    elapsed = time.perf_counter() - started
+    assert result.error is not None and result.error.kind == "timeout", result.error
+    assert elapsed < 2.0 + 0.9  # one C operation late at most (~0.05 s idle; freeing included)
+
+
+@pytest.mark.parametrize(
+    ("code", "fragment"),
+    [
+        ("x = " + " + ".join(["1"] * 300), "nests more than 150 levels"),
+        ("x = " + "[" * 200 + "]" * 200, "nests more than 150 levels"),
+        ("x = 1\n" + "y = 'ab'\n" * 30_000, "more than 200,000"),
+        ("\n".join(f"x{i} = {i} * 2 + 1" for i in range(2_000)), "more than 10,000 syntax"),
+    ],
+)
+async def test_oversized_plans_are_refused_with_a_line(
+    fast_cm: CodeMode, code: str, fragment: str
+) -> None:
+    result = await fast_cm.run(code)
+    assert result.error is not None, result.value
+    assert result.error.kind == "policy"
+    assert fragment in result.error.message
+    assert result.error.line is not None
+    assert result.error.message.startswith(f"Line {result.error.line}: the plan is too large")
+
+
+async def test_compile_time_counts_against_the_deadline(make_cm: Any, calls: Calls) -> None:
+    """A plan that takes longer to compile than its timeout ends as a timeout."""
+    import uuid
+
+    cm = make_cm(make_tools(calls), limits=Limits(timeout=0.02))
+    assert (await cm.run("return 1")).ok  # warm: an isolated worker starts here, not below
+    tag = uuid.uuid4().hex  # a source never compiled before (compilation is cached)
+    code = f"t = '{tag}'\n" + "\n".join(f"x{i} = [{i}, {i} + 1, -{i}]" for i in range(600))
+    result = await cm.run(code)
+    assert result.error is not None and result.error.kind == "timeout", result.error
+
+
+@pytest.mark.parametrize(
+    ("code", "fragment"),
+    [
+        ("import math\nf = math.factorial(20000)\npow(f, f, f - 1)", "Limits.max_int_bits"),
+        ("int.from_bytes(b'\\xff' * 10**6, 'big')", "`from_bytes` would create"),
+        ("(1).to_bytes(10**8, 'big')", "`to_bytes` would create"),
+        ("import random\nrandom.getrandbits(10**8)", "random.getrandbits"),
+        ("s = 'a' * 10**6\nstr([s] * 100)", "str() would build a text of more than"),
+        ("s = 'a' * 10**6\nf'{[s] * 100}'", "an f-string field would build"),
+        ("import json\njson.dumps([0] * 10**5, indent=200)", "json.dumps would build"),
+        ("('a' * 10**5).translate({97: 'b' * 1000})", "`translate` would create"),
+        ("import re\nre.sub('', 'x' * 1000, 'a' * 10**5)", "`re.sub` would build"),
+        ("import collections\ncollections.deque([1] * 100) * 200000", "`*` would create"),
+    ],
+)
+async def test_one_operation_cannot_build_past_the_limits(
+    fast_cm: CodeMode, code: str, fragment: str
+) -> None:
+    result = await fast_cm.run(code)
+    assert result.error is not None, result.value
+    assert result.error.kind == "budget"
+    assert fragment in result.error.message
+    assert result.error.line == code.count("\n") + 1
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "[isinstance(b'x', bytes), isinstance([], list), isinstance({}, (dict, list))]",
+        "[issubclass(bool, int), isinstance('a', str | None), str.lower('A')]",
+        "[dict.fromkeys('ab'), str.join('-', ['a', 'b']), int.from_bytes(b'\\x01\\x00', 'big')]",
+        "[(258).to_bytes(2, 'big').hex(), bytes([1, 2]).hex(), bytearray(3).hex(), str(b'x')]",
+        "[str([1, 'a', None]), repr({'k': (1, 2)}), ascii('é'), f'{[1, 2]}-{3:>4}-{\"x\"!r}']",
+        "[max(map(abs, [-3, 2])), min([4, 1], key=lambda v: -v), sorted({3: 1, 1: 2})]",
+        "[list(zip('ab', range(2))), tuple(x * 2 for x in range(3)), set('aa'), frozenset([1])]",
+        "[dict([(1, 2)]), dict(a=1), dict({1: 2}, b=3), any(x > 2 for x in [1, 3])]",
+        "[sum(x * x for x in range(10)), sum([[1], [2]], []), sum([0.5, 1]), all([])]",
+        "[7 // 2, -7 % 3, divmod(7, 2), pow(3, 4, 5), '%s|%d' % ([1], 2), '{}'.format([1])]",
+        "[len(str(list(range(10**5)))), len(' '.join(['ab'] * 10**5)), 'a\\\\b'.count('\\\\')]",
+    ],
+)
+async def test_guarded_builtins_behave_like_python(fast_cm: CodeMode, expression: str) -> None:
+    """The guards refuse only what passes the limits: ordinary uses give CPython's answers."""
+    result = await fast_cm.run(f"return {expression}")
+    assert result.ok, result.error
+    assert result.value == json.loads(json.dumps(eval(expression), default=_jsonish))
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("import re\nre.sub(r'(\\w+)', r'<\\1>', 'ab cd')", "<ab> <cd>"),
+        ("import re\nre.compile('a').subn(lambda m: m.group(0) * 2, 'xay')", ["xaay", 1]),
+        ("import re\nre.sub('a', 'b', 'a' * 10**6).count('b')", 10**6),
+        ("import re\nre.search('(a)(b)', 'xab').expand(r'\\2\\1')", "ba"),
+        ("import json\njson.dumps({'a': [1, 2]}, indent=2)", '{\n  "a": [\n    1,\n    2\n  ]\n}'),
+        ("import json\njson.dumps([{1, 2}], default=sorted)", "[[1, 2]]"),
+        ("import random\nrandom.seed(1)\nlen(random.choices([1, 2], k=100))", 100),
+        ("import statistics\nstatistics.quantiles(range(10), n=4)", [1.75, 4.5, 7.25]),
+        ("import math\nmath.lcm(4, 6) + math.gcd(12, 18)", 18),
+        ("import functools\nfunctools.reduce(lambda a, b: a + b, range(5), 10)", 20),
+        ("import collections\nd = collections.deque([1, 2]) * 2\nlist(d)", [1, 2, 1, 2]),
+        ("'abc'.translate({97: 'xy', 98: None})", "xyc"),
+    ],
+)
+async def test_guarded_module_functions_still_work(
+    fast_cm: CodeMode, code: str, expected: Any
+) -> None:
+    result = await fast_cm.run(code)
+    assert result.ok, result.error
+    assert result.value == expected
+
+
+def _jsonish(value: Any) -> Any:
+    return sorted(value) if isinstance(value, (set, frozenset)) else str(value)

@@ -66,10 +66,21 @@ async def _guarded(
         value = await plan()
     except PlanAbort as abort:
         return _failed(runtime, abort.failure)
-    except asyncio.CancelledError:
+    except asyncio.CancelledError as exc:
         if runtime.failure is not None:
             return _failed(runtime, runtime.failure)
-        raise
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # the caller cancelled the run: theirs to handle
+        # The plan raised `CancelledError` itself; nobody cancelled anything.
+        return _failed(
+            runtime,
+            ExecutionError(
+                kind="runtime",
+                message=_describe_exception(exc, tool_names),
+                line=_plan_line(exc.__traceback__),
+            ),
+        )
     except ToolError as exc:
         line = _plan_line(exc.__traceback__)
         tool = exc.tool or "a tool"
@@ -128,22 +139,55 @@ async def drive(
     """Run `plan` under `runtime`'s deadline; never raises for anything the plan does.
 
     The plan runs in the caller's task (no task hop: a plan whose tools never suspend runs
-    without a trip through the event loop). At the deadline the task is cancelled; the plan
-    cannot swallow that, because every `except` handler re-checks the deadline first.
+    without a trip through the event loop). At the deadline the runtime records a timeout and
+    the task is cancelled. Nothing the plan does afterwards can undo that: every later tick,
+    check and `except` handler raises the recorded timeout, and a plan that returns anyway
+    (`finally: return`) or finishes after its deadline without being interrupted is reported
+    as `timeout` all the same.
     """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    cancelling = task.cancelling() if task is not None else 0
+    cancelled = False
+
+    def expire() -> None:
+        nonlocal cancelled
+        runtime.expire()
+        if task is not None:
+            task.cancel()
+            cancelled = True
+
+    timer = loop.call_later(max(0.0, runtime.remaining()), expire)
     try:
-        async with asyncio.timeout(max(0.0, runtime.remaining())):
-            return await _guarded(runtime, plan, tool_names)
-    except TimeoutError:
-        runtime.max_ops = -1
-        failure = runtime.failure or ExecutionError(
-            kind="timeout", message=runtime.timeout_message()
-        )
-        return _failed(runtime, failure)
+        outcome = await _guarded(runtime, plan, tool_names)
+    except asyncio.CancelledError:
+        if not cancelled or task is None or task.uncancel() > cancelling:
+            raise  # the caller cancelled the run (too): theirs to handle
+        return _failed(runtime, runtime.failure or _timeout(runtime))
+    finally:
+        timer.cancel()
+    if task is not None:
+        if cancelled:
+            task.uncancel()
+        if task.cancelling() > cancelling:
+            raise asyncio.CancelledError  # the plan swallowed the caller's cancellation
+    if outcome.status == "ok" and runtime.clock() > runtime.deadline:
+        runtime.expire()  # it returned, but after its deadline: a timeout all the same
+        return _failed(runtime, runtime.failure or _timeout(runtime))
+    return outcome
+
+
+def _timeout(runtime: PlanRuntime) -> ExecutionError:
+    return ExecutionError(kind="timeout", message=runtime.timeout_message())
 
 
 async def run_plan(request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcome:
-    """Compile (cached), build the plan's globals, and drive it: what every backend runs."""
+    """Compile (cached), build the plan's globals, and drive it: what every backend runs.
+
+    The deadline starts before compiling: compile time (bounded by the compiler's size and
+    nesting caps) counts against the plan's timeout like everything else it costs.
+    """
+    runtime = PlanRuntime(request.limits)
     compiled = compile_plan(request.code)
     if isinstance(compiled, PlanRejected):
         return ExecutionOutcome(
@@ -152,7 +196,8 @@ async def run_plan(request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcom
                 kind=compiled.kind, message=compiled.message, line=compiled.line
             ),
         )
-    runtime = PlanRuntime(request.limits)
+    if runtime.remaining() <= 0:
+        return ExecutionOutcome(status="error", failure=_timeout(runtime))
     runtime.seed = request.seed
     runtime.replay_clock = list(request.clock)
     gate = PlanGate(bridge)
@@ -166,7 +211,7 @@ async def run_plan(request: ExecutionRequest, bridge: Bridge) -> ExecutionOutcom
         # The plan is over: nothing it left behind may reach the host (the gate), run plan
         # code (no budget left), or stay scheduled on the loop (cancelled, closed).
         gate.shut()
-        runtime.max_ops = -1
+        runtime.exhaust()
         leftovers = end_leftovers(namespace)
         # Plan functions reference these globals and the globals reference them: break the
         # cycles now, so an execution's objects are freed at once instead of feeding the

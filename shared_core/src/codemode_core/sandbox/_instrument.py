@@ -4,7 +4,7 @@ Python 3.11 has no `sys.monitoring` and trace hooks cost too much, so the budget
 into the plan: a `_cm_tick_()` at the top of every `while` body and function body (`for` loops
 and comprehensions tick inside `_getiter_`), a `_cm_check_()` at the top of every `except`
 handler so a plan cannot swallow a budget or timeout abort, and size-guarded calls in place of
-the operators that can explode (`*`, `**`, `<<`, `+`, `%`, and f-string format specs).
+the operators that can explode (`*`, `**`, `<<`, `+`, `%`, `//`, and f-string fields).
 Every inserted node copies the position of the node it stands for, so errors keep plan lines.
 """
 
@@ -22,13 +22,15 @@ _GUARDED_BINOPS: dict[type[ast.operator], str] = {
     ast.LShift: "_cm_lshift_",
     ast.Add: "_cm_add_",
     ast.Mod: "_cm_mod_",
+    ast.FloorDiv: "_cm_floordiv_",
 }
 
 
 def _call(name: str, args: list[ast.expr], at: ast.AST) -> ast.Call:
-    node = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
-    ast.copy_location(node, at)
-    return ast.fix_missing_locations(node)
+    # Only the two new nodes get positions: the arguments have theirs already, and fixing the
+    # whole subtree at every level made instrumenting quadratic in expression depth.
+    func = ast.copy_location(ast.Name(name, ast.Load()), at)
+    return ast.copy_location(ast.Call(func=func, args=args, keywords=[]), at)
 
 
 def _stmt_call(name: str, at: ast.AST) -> ast.Expr:
@@ -74,6 +76,9 @@ class _Instrument(ast.NodeTransformer):
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         self.generic_visit(node)
         if node.format_spec is None:
+            if not isinstance(node.value, ast.Constant):
+                # `f"{x}"`: the text of a container is size-checked before it is built.
+                node.value = _call("_cm_fvalue_", [node.value], node.value)
             return node
         spec = node.format_spec
         conversion = ast.Constant(node.conversion)

@@ -26,7 +26,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from codemode_core.errors import ToolError
-from codemode_core.sandbox.guards import PlanRuntime, register_proxy_type
+from codemode_core.sandbox._consumers import consumer_builtins, feed
+from codemode_core.sandbox._sizes import text_size
+from codemode_core.sandbox.guards import PlanRuntime, bounded_sub, register_proxy_type
 from codemode_core.sandbox.policy import ALLOWED_MODULES
 
 __all__ = ["ModuleLoader", "SafeModule", "build_builtins"]
@@ -100,7 +102,31 @@ def _math(rt: PlanRuntime) -> dict[str, Any]:
             result = rt.mul(result, item)
         return result
 
-    members.update(factorial=factorial, comb=comb, perm=perm, prod=prod)
+    def many_ints(name: str) -> Callable[..., int]:
+        real = getattr(math, name)
+
+        def bounded(*integers: Any) -> int:
+            rt.count(len(integers))
+            bits = builtins.sum(n.bit_length() for n in integers if type(n) is int)
+            if name == "lcm" and bits > rt.max_bits:
+                rt._too_big(f"math.{name}", bits, rt.max_bits, "bits")
+            rt.check_int_cost(f"math.{name}", max(integers, default=0), max(integers, default=0))
+            return int(real(*integers))
+
+        return bounded
+
+    def fsum(iterable: Iterable[Any]) -> float:
+        return math.fsum(feed(rt, iterable))
+
+    members.update(
+        factorial=factorial,
+        comb=comb,
+        perm=perm,
+        prod=prod,
+        lcm=many_ints("lcm"),
+        gcd=many_ints("gcd"),
+        fsum=fsum,
+    )
     return members
 
 
@@ -162,7 +188,118 @@ def _random(rt: PlanRuntime) -> dict[str, Any]:
         "betavariate",
         "expovariate",
     ]
-    return {name: getattr(generator, name) for name in names}
+    members = {name: getattr(generator, name) for name in names}
+
+    # Python loops inside `random` that no tick reaches: counted, and sizes bounded, up front.
+    def getrandbits(k: int) -> int:
+        if type(k) is int and k > rt.max_bits:
+            rt._too_big("random.getrandbits", k, rt.max_bits, "bits")
+        return generator.getrandbits(k)
+
+    def choices(
+        population: Any, weights: Any = None, *, cum_weights: Any = None, k: int = 1
+    ) -> Any:
+        if type(k) is int and k > rt.max_seq:
+            rt._too_big("random.choices", k, rt.max_seq)
+        rt.count(max(0, k) + (len(population) if weights is not None else 0))
+        return generator.choices(population, weights, cum_weights=cum_weights, k=k)
+
+    def sample(population: Any, k: int, *, counts: Any = None) -> Any:
+        rt.count(len(population) + (k if type(k) is int else 0))
+        return generator.sample(population, k, counts=counts)
+
+    def shuffle(x: Any) -> None:
+        rt.count(len(x))
+        generator.shuffle(x)
+
+    members.update(getrandbits=getrandbits, choices=choices, sample=sample, shuffle=shuffle)
+    return members
+
+
+def _statistics(rt: PlanRuntime, names: list[str]) -> dict[str, Any]:
+    """`statistics` computes in Python (exact fractions) where no tick reaches: each data
+    point is counted as an operation, and `quantiles(n=...)` is bounded."""
+
+    def counted(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            data = [_materialized(rt, a) for a in args]
+            for key in ("weights",):
+                if kwargs.get(key) is not None:
+                    kwargs[key] = _materialized(rt, kwargs[key])
+            n = kwargs.get("n")
+            if type(n) is int:
+                if n > rt.max_seq:
+                    rt._too_big("statistics.quantiles", n, rt.max_seq)
+                rt.count(n)
+            return fn(*data, **kwargs)
+
+        return wrapper
+
+    members = _pick(statistics, names)
+    return {
+        name: counted(value) if callable(value) and not isinstance(value, type) else value
+        for name, value in members.items()
+    }
+
+
+def _materialized(rt: PlanRuntime, value: Any) -> Any:
+    if isinstance(value, (int, float, str, bytes)) or value is None:
+        return value
+    items = value if type(value) in (list, tuple) else list(feed(rt, value))
+    rt.count(len(items))
+    return items
+
+
+def _json(rt: PlanRuntime) -> dict[str, Any]:
+    def dumps(obj: Any, **options: Any) -> str:
+        """`json.dumps`, its text measured first (indentation and separators included)."""
+        indent = options.get("indent")
+        indent_size = len(indent) if isinstance(indent, str) else indent or 0
+        if type(indent_size) is not int:
+            indent_size = 0
+        separators = options.get("separators") or ((", ", ": ") if indent is None else (",", ": "))
+        item_sep, key_sep = (len(str(part)) for part in separators[:2])
+        size = text_size(
+            obj,
+            rt.max_seq,
+            item_sep=item_sep,
+            key_sep=key_sep,
+            indent=indent_size,
+            ascii_only=options.get("ensure_ascii", True),
+        )
+        rt.charge(size)
+        if size > rt.max_seq:
+            rt._text_too_long("json.dumps")
+        default = options.get("default")
+        if default is not None:
+            produced = size
+
+            def measured_default(value: Any) -> Any:
+                nonlocal produced
+                result = default(value)
+                produced += text_size(result, rt.max_seq, item_sep=item_sep, indent=indent_size)
+                if produced > rt.max_seq:
+                    rt._text_too_long("json.dumps")
+                return result
+
+            options["default"] = measured_default
+        return json.dumps(obj, **options)
+
+    return {"dumps": dumps, "loads": json.loads, "JSONDecodeError": json.JSONDecodeError}
+
+
+def _re(rt: PlanRuntime, names: list[str]) -> dict[str, Any]:
+    members = _pick(re, names)
+
+    def sub(pattern: Any, repl: Any, string: Any, count: int = 0, flags: int = 0) -> Any:
+        return bounded_sub(rt, re.compile(pattern, flags), repl, string, count, n=False)
+
+    def subn(pattern: Any, repl: Any, string: Any, count: int = 0, flags: int = 0) -> Any:
+        return bounded_sub(rt, re.compile(pattern, flags), repl, string, count, n=True)
+
+    members.update(sub=sub, subn=subn)
+    return members
 
 
 def _time(rt: PlanRuntime) -> dict[str, Any]:
@@ -274,15 +411,18 @@ _MODULE_MEMBERS: dict[str, Callable[[PlanRuntime], dict[str, Any]]] = {
     ),
     "copy": _copy,
     "datetime": _datetime,
-    "functools": lambda rt: _pick(
-        functools, ["reduce", "partial", "cmp_to_key", "lru_cache", "cache"]
-    ),
+    "functools": lambda rt: {
+        **_pick(functools, ["partial", "cmp_to_key", "lru_cache", "cache"]),
+        "reduce": lambda function, iterable, *initial: functools.reduce(
+            function, rt.counting(iterable), *initial
+        ),
+    },
     "itertools": _itertools,
-    "json": lambda rt: _pick(json, ["dumps", "loads", "JSONDecodeError"]),
+    "json": _json,
     "math": _math,
     "random": _random,
-    "re": lambda rt: _pick(
-        re,
+    "re": lambda rt: _re(
+        rt,
         [
             "compile",
             "search",
@@ -307,8 +447,8 @@ _MODULE_MEMBERS: dict[str, Callable[[PlanRuntime], dict[str, Any]]] = {
             "A",
         ],
     ),
-    "statistics": lambda rt: _pick(
-        statistics,
+    "statistics": lambda rt: _statistics(
+        rt,
         [
             "mean",
             "fmean",
@@ -436,6 +576,7 @@ _SAFE_BUILTIN_NAMES = [
 
 
 _SAFE_BUILTINS = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+_NUMBERS = frozenset({int, float, bool})
 
 
 def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
@@ -452,23 +593,14 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
     def guarded_iter(obj: Any, *sentinel: Any) -> Any:
         return rt.counting(iter(obj, *sentinel)) if sentinel else rt.getiter(obj)
 
-    def sized(kind: type) -> Callable[..., Any]:
-        def make(*args: Any, **kwargs: Any) -> Any:
-            if args and type(args[0]) is int and args[0] > max_seq:
-                rt._too_big(f"{kind.__name__}()", args[0], max_seq, "bytes")
-            return kind(*args, **kwargs)
-
-        return make
-
     def guarded_sum(iterable: Iterable[Any], /, start: Any = 0) -> Any:
-        if type(start) in (int, float):
-            items = (
-                list(rt.counting(iterable)) if not isinstance(iterable, (list, tuple)) else iterable
-            )
-            if all(type(x) in (int, float, bool) for x in items):
-                return builtins.sum(items, start)
-            iterable = items
-        items = list(rt.counting(iterable))
+        items: list[Any] | tuple[Any, ...] = (
+            iterable if isinstance(iterable, (list, tuple)) else list(feed(rt, iterable))
+        )
+        if len(items) > 32:
+            rt.charge(len(items))
+        if type(start) in _NUMBERS and _NUMBERS.issuperset(map(type, items)):
+            return builtins.sum(items, start)
         if type(start) in (list, tuple) and all(type(item) is type(start) for item in items):
             # Concatenate once instead of quadratically (`sum(lists, [])`), size-checked first.
             size = len(start) + builtins.sum(len(item) for item in items)
@@ -492,11 +624,10 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
             raise ImportError(f"module `{name}` is not available in plans")
         return modules.load(name)
 
+    names.update(consumer_builtins(rt))
     names.update(
         range=guarded_range,
         iter=guarded_iter,
-        bytes=sized(bytes),
-        bytearray=sized(bytearray),
         sum=guarded_sum,
         pow=rt.pow,
         format=rt.format,

@@ -26,6 +26,7 @@ from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from codemode_core.errors import ErrorKind
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError
+from codemode_core.sandbox._sizes import FLAT_TYPES, text_size
 from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
 __all__ = [
@@ -41,11 +42,24 @@ __all__ = [
 DENIED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES | {"mro", "f_lineno", "tb_lineno"})
 """Attribute names refused at run time on top of every `_`-prefixed name."""
 
-_SIZED = (str, bytes, bytearray, list, tuple)
+_SIZED = (str, bytes, bytearray, list, tuple, collections.deque)
 _WRITABLE = (dict, list, set, bytearray, collections.deque, collections.Counter)
 _SPEC_NUMBER = re.compile(r"\d+")
 _PERCENT_SPEC = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _MISSING: Any = object()
+
+CLOCK_EVERY = 32
+"""The most ticks (or units of charged C work) between two readings of the clock.
+
+A reading costs about 40 ns, a tick at least 50 ns. The interval adapts: it starts at 1 and
+doubles up to this while the ticks are quick, and falls back to 1 as soon as one interval took
+longer than `_SLOW_WINDOW` (each tick then stands for a large C operation the plan repeats,
+`x in big_list` or `big[:]`), so a deadline is seen within about one such operation."""
+
+_CHEAP_INT = 1 << 4096
+
+_SLOW_WINDOW = 0.002
+"""Seconds: an interval of ticks slower than this makes the clock be read at every tick."""
 
 
 class PlanAbort(BaseException):
@@ -79,6 +93,10 @@ class PlanRuntime:
         self.deadline = clock() + limits.timeout
         self.ops = 0
         self.max_ops = limits.max_operations
+        self._interval = 1
+        self._checkpoint = min(1, self.max_ops + 1)
+        self._last_reading = clock()
+        """The `ops` count at which `tick` next looks further: the clock, the budget."""
         self.max_seq = limits.max_sequence_length
         self.max_bits = limits.max_int_bits
         self.failure: ExecutionError | None = None
@@ -109,8 +127,22 @@ class PlanRuntime:
             self.failure = ExecutionError(
                 kind=kind, message=message, line=line if line is not None else plan_line(2)
             )
-        self.max_ops = -1
+        self.exhaust()
         raise PlanAbort(self.failure)
+
+    def exhaust(self) -> None:
+        """No budget left: the next tick or charge stops the plan (with the recorded failure,
+        if any). Also called when a plan is over, so code it left behind cannot run on."""
+        self.max_ops = -1
+        self._checkpoint = 0
+
+    def expire(self) -> None:
+        """The deadline passed (called by the driver's timer, on the event loop): record a
+        timeout unless the plan already failed, so that whatever the plan runs next (an
+        `except` or `finally` block, a loop, an `await`) stops at its first tick or check."""
+        if self.failure is None:
+            self.failure = ExecutionError(kind="timeout", message=self.timeout_message())
+        self.exhaust()
 
     def pause(self, message: str, *, line: int | None = None) -> NoReturn:
         """Stop for good because the host paused the execution (approvals pending)."""
@@ -131,26 +163,100 @@ class PlanRuntime:
         )
 
     def tick(self) -> None:
-        """Count one operation (loop iteration or function call); check the clock sometimes."""
-        self.ops += 1
-        if self.ops > self.max_ops:
-            self._over_budget()
-        if not self.ops & 255 and self.clock() > self.deadline:
-            self.abort("timeout", self.timeout_message())
+        """Count one operation (loop iteration or function call); check the clock sometimes.
 
-    def _over_budget(self) -> NoReturn:
-        if self.failure is not None:
-            raise PlanAbort(self.failure)
+        One increment and one comparison on the hot path: `_checkpoint` is the count at which
+        the clock or the budget needs a look, whichever comes first.
+        """
+        self.ops += 1
+        if self.ops >= self._checkpoint:
+            self._at_checkpoint()
+
+    def charge(self, work: int) -> None:
+        """Account for C work of about `work` element steps that no tick counts (a sort, a
+        search, a copy): it brings the next clock reading closer, so a loop of large C
+        operations meets its deadline on time. It does not count against max_operations,
+        which counts the plan's own steps."""
+        self._checkpoint -= work
+        if self.ops >= self._checkpoint:
+            self._at_checkpoint()
+
+    def count(self, steps: int) -> None:
+        """Count `steps` operations at once: a library loop in Python that no tick reaches
+        (`random.shuffle`, `statistics.*`), counted against max_operations like the plan's
+        own loops."""
+        self.ops += steps
+        if self.ops >= self._checkpoint:
+            self._at_checkpoint()
+
+    def check_text(self, value: Any, what: str) -> None:
+        """Refuse to build the text of `value` (`str`, `repr`, f-strings, `print`, `%`) when it
+        would pass max_sequence_length: a list holding one big string many times has a text
+        many times larger than the memory it takes."""
+        if type(value) in FLAT_TYPES:
+            return
+        _reject_pending(value)
+        size = text_size(value, self.max_seq)
+        self.charge(size)
+        if size > self.max_seq:
+            self._text_too_long(what)
+
+    def _text_too_long(self, what: str) -> NoReturn:
         self.abort(
             "budget",
-            f"the plan exceeded max_operations={self.limits.max_operations:,} (loop "
-            "iterations and function calls). Process less data per plan, or avoid unbounded "
-            "loops.",
+            f"{what} would build a text of more than {self.max_seq:,} characters "
+            "(Limits.max_sequence_length). Work on smaller pieces, or print a summary.",
+            line=plan_line(3),
         )
 
+    def check_int_cost(self, what: str, a: Any, b: Any) -> None:
+        """`//`, `%`, `divmod` of two integers: their cost grows with the product of their
+        sizes, so that product is bounded by max_int_bits squared (about 10 ms).
+
+        A dividend below 2**4096 is always cheap (the cost is at most its size squared), and
+        is what nearly every plan divides: it costs two comparisons.
+        """
+        if type(a) is int and type(b) is int and not -_CHEAP_INT < a < _CHEAP_INT:
+            cost = a.bit_length() * b.bit_length()
+            if cost > self.max_bits * self.max_bits:
+                self._int_too_costly(what, a, b)
+            self.charge(cost >> 16)
+
+    def _int_too_costly(self, what: str, *operands: int) -> NoReturn:
+        sizes = " and ".join(f"{n.bit_length():,}" for n in operands)
+        self.abort(
+            "budget",
+            f"{what} on integers of {sizes} bits would take too long (the limit follows "
+            f"Limits.max_int_bits={self.limits.max_int_bits:,}). Work on smaller numbers.",
+            line=plan_line(3),
+        )
+
+    def _at_checkpoint(self) -> None:
+        if self.failure is not None:
+            raise PlanAbort(self.failure)
+        if self.ops > self.max_ops:
+            self.abort(
+                "budget",
+                f"the plan exceeded max_operations={self.limits.max_operations:,} (loop "
+                "iterations and function calls). Process less data per plan, or avoid "
+                "unbounded loops.",
+            )
+        now = self.clock()
+        if now > self.deadline:
+            self.abort("timeout", self.timeout_message())
+        if now - self._last_reading > _SLOW_WINDOW:
+            self._interval = 1
+        elif self._interval < CLOCK_EVERY:
+            self._interval *= 2
+        self._last_reading = now
+        self._checkpoint = min(self.ops + self._interval, self.max_ops + 1)
+
     def tickv(self, value: Any) -> Any:
-        """`lambda` bodies: count a call, pass the value through."""
-        self.tick()
+        """`lambda` bodies: count a call, pass the value through (`tick`, inlined: one frame
+        less per call)."""
+        self.ops += 1
+        if self.ops >= self._checkpoint:
+            self._at_checkpoint()
         return value
 
     def check(self) -> None:
@@ -236,6 +342,8 @@ class PlanRuntime:
         if kind is type and (obj, name) in _SPECIAL_ATTRIBUTES:
             # `str.format(template, x)`: the unbound method must be guarded as well.
             unbound = _SPECIAL_ATTRIBUTES[(obj, name)]
+            if (obj, name) in _CLASS_LEVEL:
+                return unbound(self, obj)
             return lambda self_, *args, **kwargs: unbound(self, self_)(*args, **kwargs)
         if default is _MISSING:
             return getattr(obj, name)
@@ -247,6 +355,8 @@ class PlanRuntime:
     def getitem(self, obj: Any, key: Any) -> Any:
         if type(obj) in _PENDING_TYPES:
             raise obj._codemode_not_awaited()
+        if type(key) is slice:  # a copy: C work as long as the slice
+            self.charge(len(obj) if hasattr(obj, "__len__") else 1)
         return obj[key]
 
     def write(self, obj: Any) -> Any:
@@ -291,6 +401,11 @@ class PlanRuntime:
 
     def pow(self, a: Any, b: Any, mod: Any = None) -> Any:
         if mod is not None:
+            if type(b) is int and type(mod) is int:
+                cost = abs(b).bit_length() * mod.bit_length() ** 2
+                if cost > self.max_bits**2 * 8:
+                    self._int_too_costly("pow(a, b, mod)", b, mod)
+                self.charge(cost >> 16)
             return pow(a, b, mod)
         self.check_pow(a, b)
         return a**b
@@ -315,9 +430,12 @@ class PlanRuntime:
 
     def check_mod(self, a: Any, b: Any) -> None:
         if not isinstance(a, (str, bytes)):
+            self.check_int_cost("`%`", a, b)
             return
         text = a.decode("latin-1") if isinstance(a, bytes) else a
         values = b if isinstance(b, tuple) else (b,)
+        for value in values if type(b) is not dict else b.values():
+            self.check_text(value, "`%` formatting")
         for width, precision in _PERCENT_SPEC.findall(text):
             for number in (width, precision):
                 if number.isdigit() and int(number) > self.max_seq:
@@ -328,8 +446,22 @@ class PlanRuntime:
                     self._too_big("`%` formatting", abs(value), self.max_seq, "characters")
 
     def mod(self, a: Any, b: Any) -> Any:
+        if type(a) is int and -_CHEAP_INT < a < _CHEAP_INT:
+            return a % b
         self.check_mod(a, b)
         return a % b
+
+    def check_floordiv(self, a: Any, b: Any) -> None:
+        self.check_int_cost("`//`", a, b)
+
+    def floordiv(self, a: Any, b: Any) -> Any:
+        self.check_int_cost("`//`", a, b)
+        return a // b
+
+    def divmod(self, a: Any, b: Any) -> Any:
+        """The `divmod()` builtin, with the cost bound of `//`."""
+        self.check_int_cost("divmod()", a, b)
+        return divmod(a, b)
 
     def check_spec(self, spec: str) -> None:
         for number in _SPEC_NUMBER.findall(spec):
@@ -338,7 +470,7 @@ class PlanRuntime:
 
     def format_value(self, value: Any, conversion: int, spec: str) -> str:
         """f-string fields with a format spec: apply `!r`/`!s`/`!a`, check widths, format."""
-        _reject_pending(value)
+        self.check_text(value, "an f-string field")
         if conversion == ord("r"):
             value = repr(value)
         elif conversion == ord("s"):
@@ -347,6 +479,26 @@ class PlanRuntime:
             value = ascii(value)
         self.check_spec(spec)
         return format(value, spec)
+
+    def fvalue(self, value: Any) -> Any:
+        """f-string fields without a format spec (`f"{x}"`): check the text's size first."""
+        if type(value) not in FLAT_TYPES:
+            self.check_text(value, "an f-string field")
+        return value
+
+    def to_str(self, obj: Any = "", *args: Any, **kwargs: Any) -> Any:
+        """The `str()` builtin: the text of a container is size-checked before it is built."""
+        if type(obj) not in FLAT_TYPES:
+            self.check_text(obj, "str()")
+        return str(obj, *args, **kwargs)
+
+    def to_repr(self, value: Any) -> str:
+        self.check_text(value, "repr()")
+        return repr(value)
+
+    def to_ascii(self, value: Any) -> str:
+        self.check_text(value, "ascii()")
+        return ascii(value)
 
     def format(self, value: Any, spec: str = "") -> str:
         """The `format()` builtin, with width checks."""
@@ -365,7 +517,7 @@ class PlanRuntime:
         """`print()`: append to the execution's logs, capped at `max_output_chars`."""
         self.tick()
         for arg in args:
-            _reject_pending(arg)
+            self.check_text(arg, "print()")
         text = (" " if sep is None else str(sep)).join(str(a) for a in args)
         if self._logs_cut:
             return
@@ -397,7 +549,7 @@ class _GuardedFormatter(string.Formatter):
         return obj, first
 
     def format_field(self, value: Any, format_spec: str) -> Any:
-        _reject_pending(value)
+        self._runtime.check_text(value, "`str.format`")
         self._runtime.check_spec(format_spec)
         return format(value, format_spec)
 
@@ -517,11 +669,139 @@ def _bind_elements(rt: PlanRuntime, obj: Any) -> Any:
     return elements
 
 
+def _bind_translate(rt: PlanRuntime, obj: Any) -> Any:
+    def translate(table: Any, *args: Any) -> Any:
+        if type(obj) is str and isinstance(table, (dict, list, tuple)):
+            if isinstance(table, dict) and type(table) is not dict:
+                table = dict(table)  # no `defaultdict` factory run per character
+            pairs = table.items() if isinstance(table, dict) else enumerate(table)
+            grown = len(obj)
+            for key, value in pairs:
+                if isinstance(value, str) and len(value) > 1 and type(key) is int:
+                    grown += obj.count(chr(key)) * (len(value) - 1) if 0 <= key < 0x110000 else 0
+            rt.charge(len(obj))
+            if grown > rt.max_seq:
+                rt._too_big("`translate`", grown, rt.max_seq, "characters")
+        return obj.translate(table, *args)
+
+    return translate
+
+
+def _bind_charged(method: str, weight: Callable[[Any], int]) -> Callable[[PlanRuntime, Any], Any]:
+    """A method whose C work grows with the object's size: charged before it runs."""
+
+    def bind(rt: PlanRuntime, obj: Any) -> Any:
+        real = getattr(obj, method)
+
+        def charged(*args: Any, **kwargs: Any) -> Any:
+            rt.charge(weight(obj))
+            return real(*args, **kwargs)
+
+        return charged
+
+    return bind
+
+
+def _sort_weight(obj: Any) -> int:
+    return len(obj) * max(1, len(obj).bit_length())
+
+
+def _bind_to_bytes(rt: PlanRuntime, obj: Any) -> Any:
+    def to_bytes(length: Any = 1, *args: Any, **kwargs: Any) -> Any:
+        if type(length) is int and length > rt.max_seq:
+            rt._too_big("`to_bytes`", length, rt.max_seq, "bytes")
+        return obj.to_bytes(length, *args, **kwargs)
+
+    return to_bytes
+
+
+def _bind_from_bytes(rt: PlanRuntime, obj: Any) -> Any:
+    def from_bytes(data: Any, *args: Any, **kwargs: Any) -> int:
+        if isinstance(data, (bytes, bytearray)) and 8 * len(data) > rt.max_bits:
+            rt._too_big("`from_bytes`", 8 * len(data), rt.max_bits, "bits")
+        return int.from_bytes(data, *args, **kwargs)
+
+    return from_bytes
+
+
+def bounded_sub(
+    rt: PlanRuntime, pattern: re.Pattern[Any], repl: Any, string: Any, count: int, *, n: bool
+) -> Any:
+    """`re.sub`/`subn` and `Pattern.sub`/`subn`: the result may not pass max_sequence_length.
+
+    A template's result is bounded before it is built: a first pass that deletes the matches
+    (C speed, no larger than the input) gives their number and total length, and each match
+    grows by at most the template's length plus, per group reference, the match's length. A
+    function's replacements are measured one by one as they are made.
+    """
+    run = pattern.subn if n else pattern.sub
+    if not isinstance(string, (str, bytes, bytearray)):
+        return run(repl, string, count=count)
+    rt.charge(len(string))
+    size = len(string)
+    if isinstance(repl, (str, bytes)):
+        refs = repl.count("\\" if isinstance(repl, str) else b"\\")  # type: ignore[arg-type]
+        if size + (size + 1) * (len(repl) + refs * size) > rt.max_seq:
+            stripped, matches = pattern.subn(string[:0], string, count=count)
+            matched = size - len(stripped)
+            if len(stripped) + matches * len(repl) + refs * matched > rt.max_seq:
+                rt._text_too_long("`re.sub`")
+        return run(repl, string, count=count)
+    grown = size
+
+    def measured(match: re.Match[Any]) -> Any:
+        nonlocal grown
+        text = repl(match) if callable(repl) else match.expand(repl)
+        if isinstance(text, (str, bytes)):
+            grown += len(text) - (match.end() - match.start())
+            if grown > rt.max_seq:
+                rt._text_too_long("`re.sub`")
+        return text
+
+    return run(measured, string, count=count)
+
+
+def _bind_sub(n: bool) -> Callable[[PlanRuntime, Any], Any]:
+    def bind(rt: PlanRuntime, obj: Any) -> Any:
+        def sub(repl: Any, string: Any, count: int = 0) -> Any:
+            return bounded_sub(rt, obj, repl, string, count, n=n)
+
+        return sub
+
+    return bind
+
+
+def _bind_expand(rt: PlanRuntime, obj: Any) -> Any:
+    def expand(template: Any) -> Any:
+        if isinstance(template, (str, bytes)):
+            backslash = "\\" if isinstance(template, str) else b"\\"
+            most = len(template) + template.count(backslash) * len(obj.string)  # type: ignore[arg-type]
+            if most > rt.max_seq:
+                rt._text_too_long("`expand`")
+        return obj.expand(template)
+
+    return expand
+
+
 _SPECIAL_ATTRIBUTES: dict[tuple[type, str], Callable[[PlanRuntime, Any], Any]] = {
     (str, "format"): _bind_format,
     (str, "format_map"): _bind_format_map,
     (collections.Counter, "elements"): _bind_elements,
+    (str, "translate"): _bind_translate,
+    (int, "to_bytes"): _bind_to_bytes,
+    (bool, "to_bytes"): _bind_to_bytes,
+    (int, "from_bytes"): _bind_from_bytes,
+    (bool, "from_bytes"): _bind_from_bytes,
+    (re.Pattern, "sub"): _bind_sub(n=False),
+    (re.Pattern, "subn"): _bind_sub(n=True),
+    (re.Match, "expand"): _bind_expand,
+    (list, "sort"): _bind_charged("sort", _sort_weight),
 }
+_CLASS_LEVEL = frozenset({(int, "from_bytes"), (bool, "from_bytes")})
+"""Special attributes that are class methods: `int.from_bytes(data)` takes no instance."""
+for _sized_type in (list, tuple, collections.deque):  # compares per item: 10M take ~50 ms
+    for _method in ("count", "index"):
+        _SPECIAL_ATTRIBUTES[(_sized_type, _method)] = _bind_charged(_method, len)
 _text_type: type
 for _text_type in (str, bytes, bytearray):
     for _method in ("ljust", "rjust", "center", "zfill"):
@@ -555,6 +835,7 @@ _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 _INPLACE_GUARDS: dict[str, Callable[[PlanRuntime, Any, Any], None]] = {
     "+=": PlanRuntime.check_add,
+    "//=": PlanRuntime.check_floordiv,
     "*=": PlanRuntime.check_mul,
     "**=": PlanRuntime.check_pow,
     "<<=": PlanRuntime.check_lshift,
