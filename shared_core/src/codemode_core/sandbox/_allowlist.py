@@ -18,8 +18,9 @@ No listed name mutates process-wide state: every mutating method listed here mut
 plan's own value (`list.append`, `Counter.update`), and methods that would hand out an
 unlisted object are left out (`dict_keys.mapping`, `Pattern.scanner`, `UUID.is_safe`,
 `datetime.now`: the latter reads the host's clock instead of the plan's journaled one and is
-bound by the runtime instead, see `guards.py`). Names that only exist on some Python versions
-(`int.is_integer`, 3.12) are kept only where the interpreter has them.
+bound by the runtime instead, see `guards.py`). Names that only exist on newer Pythons
+(`int.is_integer`, 3.12) are not listed, so plans and docs/security.md (which shows this
+table, checked by a test) are the same on every verified interpreter.
 """
 
 from __future__ import annotations
@@ -45,10 +46,14 @@ __all__ = [
 ]
 
 
-def _names(cls: type, names: str, *, base: Iterable[str] = ()) -> frozenset[str]:
-    """`names` (space-separated) plus `base`, keeping those this interpreter's `cls` has."""
+def _names(
+    cls: type, names: str, *, base: Iterable[str] = (), per_instance: str = ""
+) -> frozenset[str]:
+    """`names` (space-separated) plus `base`, keeping those this interpreter's `cls` has, plus
+    `per_instance`: attributes each instance sets itself (`ChainMap.maps`)."""
     wanted = set(names.split()) | set(base)
-    return frozenset(name for name in wanted if hasattr(cls, name))
+    kept = {name for name in wanted if hasattr(cls, name)}
+    return frozenset(kept | set(per_instance.split()))
 
 
 # Text and bytes: every public method is a pure function of the value (size-amplifying ones
@@ -74,8 +79,8 @@ _BYTEARRAY = _names(
 # Numbers: read-only arithmetic helpers.
 _INT = _names(
     int,
-    "as_integer_ratio bit_count bit_length conjugate denominator from_bytes imag is_integer "
-    "numerator real to_bytes",
+    "as_integer_ratio bit_count bit_length conjugate denominator from_bytes imag numerator "
+    "real to_bytes",
 )
 _FLOAT = _names(float, "as_integer_ratio conjugate fromhex hex imag is_integer real")
 _COMPLEX = _names(complex, "conjugate imag real")
@@ -113,7 +118,8 @@ _ORDERED_DICT = _names(collections.OrderedDict, "move_to_end", base=_DICT)
 _DEFAULT_DICT = _names(collections.defaultdict, "default_factory", base=_DICT)
 _CHAIN_MAP = _names(
     collections.ChainMap,
-    "clear copy get items keys maps new_child parents pop popitem setdefault update values",
+    "clear copy get items keys new_child parents pop popitem setdefault update values",
+    per_instance="maps",
 )
 
 # Date and time: immutable values. `now`/`today`/`utcnow` are bound to the plan's journaled
