@@ -16,7 +16,8 @@ _FUTURE = "fut = asyncio.sleep(0.05).send(None)\n"
 
 HAND_DRIVEN_COROUTINES = [
     "return str(asyncio.sleep(0.05).send(None))",
-    "c = asyncio.sleep(1)\ntry:\n    c.throw(ValueError('x'))\nexcept ValueError:\n    return 'drove'",
+    "c = asyncio.sleep(1)\ntry:\n    c.throw(ValueError('x'))\n"
+    "except ValueError:\n    return 'drove'",
     "c = asyncio.sleep(1)\nc.close()\nreturn 'closed'",
     "async def f():\n    await asyncio.sleep(0.01)\nreturn str(f().send(None))",
     "return str(asyncio.gather(asyncio.sleep(0.05)).send(None))",

@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from object_model_plans import CASES, REPR_MARKERS
 
 from codemode_core import CodeMode, ExecutionResult, Limits, Tool, ToolError
-from object_model_plans import CASES, REPR_MARKERS
 
 LIMITS = Limits(timeout=2.0, max_memory_mb=400)
 pytestmark = pytest.mark.filterwarnings("ignore:coroutine .* was never awaited")
@@ -54,4 +54,3 @@ def test_hostile_plan_reaches_nothing(code_mode: CodeMode, family: str, code: st
     # The host's registries are untouched, and the executor still answers.
     assert not issubclass(ToolError, collections.abc.Mapping)
     assert code_mode.run_sync("return await tools.add(a=2, b=3)").value == 5
-

@@ -71,22 +71,39 @@ ORDINARY: dict[str, tuple[str, Any]] = {
         "import re\np = re.compile(r'(?P<k>\\w+)=(\\d+)')\nm = p.search('x a=1')\n"
         "return [m.group('k'), m.groups(), m.span(), p.pattern, p.findall('a=1 b=2'), "
         "dict(p.groupindex), m.groupdict()]",
-        ["a", ["a", "1"], [2, 5], "(?P<k>\\w+)=(\\d+)", [["a", "1"], ["b", "2"]], {"k": 1},
-         {"k": "a"}],
+        [
+            "a",
+            ["a", "1"],
+            [2, 5],
+            "(?P<k>\\w+)=(\\d+)",
+            [["a", "1"], ["b", "2"]],
+            {"k": 1},
+            {"k": "a"},
+        ],
     ),
     "collections": (
-        "import collections\nc = collections.Counter('abracadabra')\nq = collections.deque([1, 2])\n"
+        "import collections\nc = collections.Counter('abracadabra')\n"
+        "q = collections.deque([1, 2])\n"
         "q.appendleft(0)\nq.rotate(1)\nq.extend([5])\nd = collections.defaultdict(list)\n"
         "d['x'].append(1)\no = collections.OrderedDict(a=1, b=2)\no.move_to_end('a')\n"
         "c['z'] += 1\nm = collections.ChainMap({'a': 1}, {'b': 2})\nm['c'] = 3\n"
         "return [c.most_common(2), list(q), dict(d), list(o), q.popleft(), c.total(), "
         "dict(m), m.maps[0]]",
-        [[["a", 5], ["b", 2]], [2, 0, 1, 5], {"x": [1]}, ["b", "a"], 2, 12,
-         {"b": 2, "a": 1, "c": 3}, {"a": 1, "c": 3}],
+        [
+            [["a", 5], ["b", 2]],
+            [2, 0, 1, 5],
+            {"x": [1]},
+            ["b", "a"],
+            2,
+            12,
+            {"b": 2, "a": 1, "c": 3},
+            {"a": 1, "c": 3},
+        ],
     ),
     "async generators and generators": (
         "async def ag():\n    for i in range(3):\n        await asyncio.sleep(0)\n        yield i\n"
-        "def g():\n    yield 'a'\n    yield 'b'\nout = []\nasync for x in ag():\n    out.append(x)\n"
+        "def g():\n    yield 'a'\n    yield 'b'\nout = []\n"
+        "async for x in ag():\n    out.append(x)\n"
         "it = g()\n"
         "return [out, next(it), list(it), await anext(ag())]",
         [[0, 1, 2], "a", ["b"], 0],
@@ -113,8 +130,12 @@ ORDINARY: dict[str, tuple[str, Any]] = {
     ),
     "plain reprs of functions": (
         "import json\nreturn [repr(json.dumps), str(print), repr(len), repr(asyncio.Semaphore)]",
-        ["<function json.dumps>", "<function print>", "<built-in function len>",
-         "<class 'asyncio.Semaphore'>"],
+        [
+            "<function json.dumps>",
+            "<function print>",
+            "<built-in function len>",
+            "<class 'asyncio.Semaphore'>",
+        ],
     ),
 }
 
@@ -138,7 +159,8 @@ def test_opaque_objects_are_refused_with_the_line(code_mode: CodeMode) -> None:
     unlisted = code_mode.run_sync("return 'a'.uper()")
     assert unlisted.error is not None and unlisted.error.line == 1
     assert unlisted.error.message == (
-        "AttributeError: `str` object has no attribute `uper` in plans. Did you mean: upper, isupper?"
+        "AttributeError: `str` object has no attribute `uper` in plans. "
+        "Did you mean: upper, isupper?"
     )
 
 
@@ -146,15 +168,19 @@ def test_attribute_writes_are_refused_at_compile_time(code_mode: CodeMode) -> No
     result = code_mode.run_sync("import collections\nc = collections.Counter()\nc.x = 1")
     assert result.error is not None and result.error.kind == "policy"
     assert result.error.message == (
-        'Line 3: attributes cannot be set in plans (`.x = ...`); keep values in a dict instead: '
+        "Line 3: attributes cannot be set in plans (`.x = ...`); keep values in a dict instead: "
         '`d["x"] = ...`.'
     )
 
 
 @pytest.mark.parametrize(
     "container",
-    [collections.Counter(), collections.OrderedDict(), collections.defaultdict(list),
-     collections.ChainMap({})],
+    [
+        collections.Counter(),
+        collections.OrderedDict(),
+        collections.defaultdict(list),
+        collections.ChainMap({}),
+    ],
 )
 def test_the_write_guard_allows_items_never_attributes(container: Any) -> None:
     # The run-time half of the attribute ban: what `_write_` returns takes items only.

@@ -72,8 +72,8 @@ _STR = _names(
 _BYTES = _names(bytes, _TEXT_COMMON + " decode fromhex hex")
 # bytearray: the plan's own buffer; the mutators touch only it.
 _BYTEARRAY = _names(
-    bytearray, _TEXT_COMMON + " decode fromhex hex append clear copy extend insert pop remove "
-    "reverse",
+    bytearray,
+    _TEXT_COMMON + " decode fromhex hex append clear copy extend insert pop remove reverse",
 )
 
 # Numbers: read-only arithmetic helpers.
@@ -88,9 +88,7 @@ _COMPLEX = _names(complex, "conjugate imag real")
 # Containers: the plan's own values; their mutators change only them.
 _LIST = _names(list, "append clear copy count extend index insert pop remove reverse sort")
 _TUPLE = _names(tuple, "count index")
-_DICT = _names(
-    dict, "clear copy fromkeys get items keys pop popitem setdefault update values"
-)
+_DICT = _names(dict, "clear copy fromkeys get items keys pop popitem setdefault update values")
 _SET = _names(
     set,
     "add clear copy difference difference_update discard intersection intersection_update "
@@ -137,8 +135,7 @@ _DATETIME = _names(
 )
 _TIME = _names(
     datetime.time,
-    "dst fold hour isoformat microsecond minute replace second strftime tzinfo tzname "
-    "utcoffset",
+    "dst fold hour isoformat microsecond minute replace second strftime tzinfo tzname utcoffset",
 )
 _TIMEDELTA = _names(datetime.timedelta, "days microseconds seconds total_seconds")
 _TIMEZONE = _names(datetime.timezone, "dst tzname utcoffset")
@@ -199,8 +196,7 @@ ALLOWED_ATTRIBUTES: Mapping[type, frozenset[str]] = types.MappingProxyType(
         ),
         re.Match: _names(
             re.Match,
-            "end endpos expand group groupdict groups lastgroup lastindex pos re span start "
-            "string",
+            "end endpos expand group groupdict groups lastgroup lastindex pos re span start string",
         ),
         # `uuid.UUID`: read-only views of a 128-bit value (`is_safe` is host-generation
         # metadata, an enum the table does not list).

@@ -502,6 +502,9 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
     )
     # Host functions and bound methods (`print` is `PlanRuntime.print`) reach the plan as
     # `PlanFunction`s, opaque and with a plain repr (C builtins such as `len` stay as they are).
-    names = {name: plan_callable(name, value) for name, value in names.items()}
+    names = {
+        name: value if _SAFE_BUILTINS.get(name) is value else plan_callable(name, value)
+        for name, value in names.items()
+    }
     names["__import__"] = import_
     return names

@@ -52,6 +52,8 @@ DENIED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES | {"mro", "f_lineno", "tb_linen
 
 _SIZED = (str, bytes, bytearray, list, tuple)
 _NOTHING: frozenset[str] = frozenset()
+_ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = dict(ALLOWED_ATTRIBUTES)
+"""The reviewed table as a plain dict (a read-only mapping proxy is slower to query)."""
 _ITEM_WRITABLE = frozenset({dict, list, set, bytearray, collections.deque})
 """Exact types whose items a plan may write, returned as they are: none takes attributes."""
 _WRAPPED_WRITABLE = frozenset(
@@ -250,14 +252,18 @@ class PlanRuntime:
         if name[:1] == "_" or name in DENIED_ATTRIBUTES:
             self.abort("policy", f"access to the attribute `{name}` is not allowed in plans.")
         kind = type(obj)
-        if kind in _PROXY_TYPES:  # `tools.x`, `json.dumps`: the proxies guard themselves
+        allowed = _ALLOWED_ATTRIBUTES.get(kind)
+        if allowed is not None:  # plain data, the common case: no proxy, never pending
+            special = _SPECIAL_ATTRIBUTES.get((kind, name))
+            if special is not None:
+                return special(self, obj)
+        elif kind in _PROXY_TYPES:  # `tools.x`, `json.dumps`: the proxies guard themselves
             return getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
-        _reject_pending(obj)
-        special = _SPECIAL_ATTRIBUTES.get((kind, name))
-        if special is not None:
-            return special(self, obj)
-        allowed = ALLOWED_ATTRIBUTES.get(kind)
-        if allowed is None:
+        else:
+            _reject_pending(obj)
+            special = _SPECIAL_ATTRIBUTES.get((kind, name))
+            if special is not None:
+                return special(self, obj)
             if isinstance(obj, type):
                 bind = _CLASS_SPECIAL_ATTRIBUTES.get((obj, name))
                 if bind is not None:  # `datetime.datetime.now`: the plan's journaled clock
@@ -265,7 +271,10 @@ class PlanRuntime:
                 if (obj, name) in _SPECIAL_ATTRIBUTES:
                     # `str.format(template, x)`: the unbound method must be guarded as well.
                     unbound = _SPECIAL_ATTRIBUTES[(obj, name)]
-                    return lambda self_, *args, **kwargs: unbound(self, self_)(*args, **kwargs)
+                    return PlanFunction(
+                        f"{obj.__name__}.{name}",
+                        lambda self_, *args, **kwargs: unbound(self, self_)(*args, **kwargs),
+                    )
                 allowed = CLASS_ATTRIBUTES.get(obj, _NOTHING)
             elif isinstance(obj, BaseException):
                 allowed = exception_attributes(kind)
@@ -488,15 +497,13 @@ def _type_name(kind: type) -> str:
 
 def _denied_message(obj: Any, kind: type, name: str, allowed: frozenset[str]) -> str:
     """The model-facing text of a refused attribute (a missing attribute, for the plan)."""
-    if isinstance(obj, type):
-        what = f"`{obj.__name__}`"
-    else:
-        what = f"`{_type_name(kind)}` object"
+    what = f"`{obj.__name__}`" if isinstance(obj, type) else f"`{_type_name(kind)}` object"
     if not allowed:
         return f"{what} has no attributes usable in plans (`{name}` is not available)."
     close = difflib.get_close_matches(name, sorted(allowed), n=3)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     return f"{what} has no attribute `{name}` in plans.{hint}"
+
 
 _PROXY_TYPES: set[type] = set()
 """Plan-facing proxy classes that expose only public, plan-safe members (registered by them)."""
@@ -631,7 +638,6 @@ for _container_type, _method in (
     (collections.deque, "extendleft"),
 ):
     _SPECIAL_ATTRIBUTES[(_container_type, _method)] = _bind_extend(_method)
-
 
 
 def _bind_datetime_now(rt: PlanRuntime) -> Any:
