@@ -71,6 +71,7 @@ REPR_LEAKS = [
     "return str({'f': sorted, 'g': print})",
     "return repr(asyncio.gather)",
     "return repr(asyncio.timeout(1))",
+    "return [repr('a'.replace), repr(' '.join), str('{}'.format), repr(str.format)]",
     "return '%s' % (print,)",
 ]
 REPR_MARKERS = ("0x", "codemode_core", "PlanRuntime", "<locals>", "bound method", "/", "object at")

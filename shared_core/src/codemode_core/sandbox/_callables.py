@@ -36,9 +36,6 @@ class PlanFunction:
         raise TypeError("functions cannot be copied in plans")
 
 
-_WRAPPED = (types.FunctionType, types.MethodType, types.BuiltinFunctionType)
-
-
 def plan_callable(label: str, value: Any) -> Any:
     """`value` wrapped in a `PlanFunction` if it is a host function or bound method.
 
@@ -46,10 +43,11 @@ def plan_callable(label: str, value: Any) -> Any:
     C functions of a module (`len`, `math.sqrt`), whose repr (`<built-in function len>`)
     shows nothing and whose `__self__` is a module the guards never let a plan read.
     """
-    if not isinstance(value, _WRAPPED):
-        return value
-    if isinstance(value, types.BuiltinFunctionType):
+    kind = type(value)
+    if kind is types.FunctionType or kind is types.MethodType:
+        return PlanFunction(label, value)
+    if kind is types.BuiltinFunctionType:
         owner = value.__self__
-        if owner is None or isinstance(owner, types.ModuleType):
-            return value
-    return PlanFunction(label, value)
+        if owner is not None and not isinstance(owner, types.ModuleType):
+            return PlanFunction(label, value)  # `random.random`: bound to a `Random` object
+    return value

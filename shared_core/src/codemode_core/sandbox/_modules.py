@@ -485,7 +485,7 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
             raise ImportError(f"module `{name}` is not available in plans")
         return modules.load(name)
 
-    names.update(
+    replacements = dict(
         range=guarded_range,
         iter=guarded_iter,
         bytes=sized(bytes),
@@ -502,9 +502,7 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
     )
     # Host functions and bound methods (`print` is `PlanRuntime.print`) reach the plan as
     # `PlanFunction`s, opaque and with a plain repr (C builtins such as `len` stay as they are).
-    names = {
-        name: value if _SAFE_BUILTINS.get(name) is value else plan_callable(name, value)
-        for name, value in names.items()
-    }
+    for name, value in replacements.items():
+        names[name] = plan_callable(name, value)
     names["__import__"] = import_
     return names

@@ -33,7 +33,7 @@ from codemode_core.sandbox._allowlist import (
     CLASS_ATTRIBUTES,
     exception_attributes,
 )
-from codemode_core.sandbox._callables import PlanFunction
+from codemode_core.sandbox._callables import PlanFunction, plan_callable
 from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
 __all__ = [
@@ -255,15 +255,15 @@ class PlanRuntime:
         allowed = _ALLOWED_ATTRIBUTES.get(kind)
         if allowed is not None:  # plain data, the common case: no proxy, never pending
             special = _SPECIAL_ATTRIBUTES.get((kind, name))
-            if special is not None:
-                return special(self, obj)
+            if special is not None:  # a guarded closure, shown to the plan by its name only
+                return plan_callable(name, special(self, obj))
         elif kind in _PROXY_TYPES:  # `tools.x`, `json.dumps`: the proxies guard themselves
             return getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
         else:
             _reject_pending(obj)
             special = _SPECIAL_ATTRIBUTES.get((kind, name))
             if special is not None:
-                return special(self, obj)
+                return plan_callable(name, special(self, obj))
             if isinstance(obj, type):
                 bind = _CLASS_SPECIAL_ATTRIBUTES.get((obj, name))
                 if bind is not None:  # `datetime.datetime.now`: the plan's journaled clock
