@@ -12,6 +12,7 @@ import builtins
 import collections
 import datetime
 import functools
+import inspect
 import itertools
 import json
 import math
@@ -26,9 +27,15 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from codemode_core.errors import ToolError
+from codemode_core.sandbox._callables import plan_callable
 from codemode_core.sandbox._consumers import consumer_builtins, feed
 from codemode_core.sandbox._sizes import text_size
-from codemode_core.sandbox.guards import PlanRuntime, bounded_sub, register_proxy_type
+from codemode_core.sandbox.guards import (
+    PlanRuntime,
+    bounded_sub,
+    register_proxy_type,
+    visible_attributes,
+)
 from codemode_core.sandbox.policy import ALLOWED_MODULES
 
 __all__ = ["ModuleLoader", "SafeModule", "build_builtins"]
@@ -41,8 +48,14 @@ class SafeModule:
     __slots__ = ("_members", "_name")
 
     def __init__(self, name: str, members: Mapping[str, Any]) -> None:
+        # Host functions are handed out as `PlanFunction`s: opaque, with a repr that shows
+        # neither their module's internals nor an address (`<function json.dumps>`).
         object.__setattr__(self, "_name", name)
-        object.__setattr__(self, "_members", dict(members))
+        object.__setattr__(
+            self,
+            "_members",
+            {member: plan_callable(f"{name}.{member}", value) for member, value in members.items()},
+        )
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -330,32 +343,12 @@ def _time(rt: PlanRuntime) -> dict[str, Any]:
 
 
 def _datetime(rt: PlanRuntime) -> dict[str, Any]:
-    """The real module's types, except that `now()`, `utcnow()` and `today()` read the plan's
-    journaled clock (subclasses: the C types' class methods cannot be replaced)."""
-
-    class DateTime(datetime.datetime):
-        @classmethod
-        def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
-            return datetime.datetime.fromtimestamp(rt.now(), tz)
-
-        @classmethod
-        def utcnow(cls) -> datetime.datetime:  # type: ignore[override]
-            return datetime.datetime.fromtimestamp(rt.now(), datetime.UTC).replace(tzinfo=None)
-
-        @classmethod
-        def today(cls) -> datetime.datetime:  # type: ignore[override]
-            return datetime.datetime.fromtimestamp(rt.now())
-
-    class Date(datetime.date):
-        @classmethod
-        def today(cls) -> datetime.date:  # type: ignore[override]
-            return datetime.date.fromtimestamp(rt.now())
-
-    DateTime.__name__ = DateTime.__qualname__ = "datetime"
-    Date.__name__ = Date.__qualname__ = "date"
-    members = _pick(datetime, ["time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"])
-    members.update(datetime=DateTime, date=Date)
-    return members
+    """The real module's types: `isinstance(x, datetime.datetime)` holds for every datetime a
+    plan meets. `now()`, `utcnow()` and `today()` read the plan's journaled clock: the guards
+    bind them per execution (`_CLASS_SPECIAL_ATTRIBUTES` in `guards.py`)."""
+    return _pick(
+        datetime, ["date", "datetime", "time", "timedelta", "timezone", "MINYEAR", "MAXYEAR"]
+    )
 
 
 def _uuid(rt: PlanRuntime) -> dict[str, Any]:
@@ -385,6 +378,9 @@ def _copy(rt: PlanRuntime) -> dict[str, Any]:
 
 
 def _typing() -> dict[str, Any]:
+    """Annotations only. No class factories (`TypedDict`, `NamedTuple`, `NewType`: plans have
+    no classes) and nothing whose methods reach process-wide registries: the aliases listed
+    are opaque to the guards, so `typing.Mapping.register` is refused."""
     names = [
         "Any",
         "Callable",
@@ -398,7 +394,6 @@ def _typing() -> dict[str, Any]:
         "Sequence",
         "Set",
         "Tuple",
-        "TypedDict",
         "Union",
         "cast",
     ]
@@ -551,7 +546,6 @@ _SAFE_BUILTIN_NAMES = [
     "tuple",
     "zip",
     "aiter",
-    "anext",
     "ArithmeticError",
     "AssertionError",
     "AttributeError",
@@ -615,7 +609,12 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
     def dir_(obj: Any = None) -> list[str]:
         if obj is None:
             raise TypeError("dir() needs an argument in plans")
-        return [name for name in builtins.dir(obj) if not name.startswith("_")]
+        return visible_attributes(obj)
+
+    async def anext_(iterator: Any, *default: Any) -> Any:
+        # A coroutine, not the C `anext` awaitable: that one has `send`/`throw` and can be
+        # driven with `next()`, which hands the plan the raw asyncio futures it yields.
+        return await builtins.anext(iterator, *default)
 
     def import_(
         name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
@@ -624,8 +623,10 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
             raise ImportError(f"module `{name}` is not available in plans")
         return modules.load(name)
 
-    names.update(consumer_builtins(rt))
-    names.update(
+    for name, value in consumer_builtins(rt).items():
+        # Guarded functions get a plain repr; the guarded types (`list`, `str`) stay types.
+        names[name] = plan_callable(name, value) if inspect.isfunction(value) else value
+    replacements = dict(
         range=guarded_range,
         iter=guarded_iter,
         sum=guarded_sum,
@@ -635,7 +636,12 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
         hasattr=rt.hasattr,
         print=rt.print,
         dir=dir_,
+        anext=anext_,
         ToolError=ToolError,
-        __import__=import_,
     )
+    # Host functions and bound methods (`print` is `PlanRuntime.print`) reach the plan as
+    # `PlanFunction`s, opaque and with a plain repr (C builtins such as `len` stay as they are).
+    for name, value in replacements.items():
+        names[name] = plan_callable(name, value)
+    names["__import__"] = import_
     return names

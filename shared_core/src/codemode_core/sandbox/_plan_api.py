@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 from codemode_core.errors import ToolError
+from codemode_core.sandbox._plan_sync import PlanEvent, PlanLock, PlanQueue, PlanSemaphore
 from codemode_core.sandbox.executor import Bridge, Manifest
 from codemode_core.sandbox.guards import (
     NotAwaitedError,
@@ -294,9 +295,15 @@ class _Timeout:
         result: bool | None = await self._cm.__aexit__(*exc_info)
         return result
 
+    def __repr__(self) -> str:
+        return f"<asyncio.timeout({self._delay!r})>"
+
 
 def build_asyncio(runtime: PlanRuntime) -> dict[str, Any]:
-    """gather/sleep/wait_for/timeout bound to the execution's budgets."""
+    """The plan's `asyncio`: gather/sleep/wait_for/timeout bound to the execution's budgets,
+    and proxies of the synchronization primitives. Every object it returns is opaque or a
+    proxy of ours: no loop, future or task is reachable (no `create_task`: a task could
+    outlive the plan)."""
 
     async def boxed(aw: Awaitable[Any]) -> tuple[bool, Any]:
         try:
@@ -357,11 +364,20 @@ def build_asyncio(runtime: PlanRuntime) -> dict[str, Any]:
     def timeout(delay: float | None) -> _Timeout:
         return _Timeout(delay)
 
+    for function in (gather, sleep, wait_for):
+        # What an unawaited coroutine's warning and repr show: the name the plan called.
+        function.__qualname__ = function.__name__
     return {
         "gather": gather,
         "sleep": sleep,
         "wait_for": wait_for,
         "timeout": timeout,
+        "Semaphore": PlanSemaphore,
+        "Lock": PlanLock,
+        "Event": PlanEvent,
+        "Queue": PlanQueue,
+        "QueueEmpty": asyncio.QueueEmpty,
+        "QueueFull": asyncio.QueueFull,
         "TimeoutError": TimeoutError,
         "CancelledError": asyncio.CancelledError,
     }

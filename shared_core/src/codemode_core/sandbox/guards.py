@@ -13,6 +13,8 @@ from __future__ import annotations
 import _string  # type: ignore[import-not-found]  # CPython's format-field parser, as string.Formatter uses
 import asyncio
 import collections
+import datetime
+import difflib
 import operator
 import re
 import string
@@ -26,6 +28,12 @@ from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from codemode_core.errors import ErrorKind
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError
+from codemode_core.sandbox._allowlist import (
+    ALLOWED_ATTRIBUTES,
+    CLASS_ATTRIBUTES,
+    exception_attributes,
+)
+from codemode_core.sandbox._callables import PlanFunction, plan_callable
 from codemode_core.sandbox._sizes import FLAT_TYPES, text_size
 from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
@@ -37,13 +45,23 @@ __all__ = [
     "plan_line",
     "register_pending_type",
     "register_proxy_type",
+    "visible_attributes",
 ]
 
 DENIED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES | {"mro", "f_lineno", "tb_lineno"})
 """Attribute names refused at run time on top of every `_`-prefixed name."""
 
 _SIZED = (str, bytes, bytearray, list, tuple, collections.deque)
-_WRITABLE = (dict, list, set, bytearray, collections.deque, collections.Counter)
+_NOTHING: frozenset[str] = frozenset()
+_ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = dict(ALLOWED_ATTRIBUTES)
+"""The reviewed table as a plain dict (a read-only mapping proxy is slower to query)."""
+_ITEM_WRITABLE = frozenset({dict, list, set, bytearray, collections.deque})
+"""Exact types whose items a plan may write, returned as they are: none takes attributes."""
+_WRAPPED_WRITABLE = frozenset(
+    {collections.Counter, collections.OrderedDict, collections.defaultdict, collections.ChainMap}
+)
+"""Exact types whose items a plan may write through `_ItemWriter`: instances have a `__dict__`,
+so handing them out as they are would let `x.attr = v` turn them into protocol objects."""
 _SPEC_NUMBER = re.compile(r"\d+")
 _PERCENT_SPEC = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _MISSING: Any = object()
@@ -327,27 +345,54 @@ class PlanRuntime:
     # Attribute, item and write guards --------------------------------------------------
 
     def getattr(self, obj: Any, name: Any, default: Any = _MISSING) -> Any:
-        """`obj.name` and `getattr()`: refuse private and introspection attributes."""
+        """`obj.name` and `getattr()`: default deny by the object's exact type.
+
+        Our proxies guard themselves; size-guarded methods are bound by `_SPECIAL_ATTRIBUTES`;
+        otherwise the name must be listed for the type in `_allowlist` (classes and exceptions
+        have their own tables). Everything else is opaque. A listed name that the object lacks
+        and an unlisted one both behave as a missing attribute (`getattr(x, n, default)` and
+        `hasattr` see a default), so plans probing with `hasattr` keep working.
+        """
         if type(name) is not str:
             raise TypeError("attribute name must be a string")
         if name[:1] == "_" or name in DENIED_ATTRIBUTES:
             self.abort("policy", f"access to the attribute `{name}` is not allowed in plans.")
         kind = type(obj)
-        if kind in _PROXY_TYPES:  # `tools.x`, `json.dumps`: the proxies guard themselves
+        allowed = _ALLOWED_ATTRIBUTES.get(kind)
+        if allowed is not None:  # plain data, the common case: no proxy, never pending
+            special = _SPECIAL_ATTRIBUTES.get((kind, name))
+            if special is not None:  # a guarded closure, shown to the plan by its name only
+                return plan_callable(name, special(self, obj))
+        elif kind in _PROXY_TYPES:  # `tools.x`, `json.dumps`: the proxies guard themselves
             return getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
-        _reject_pending(obj)
-        special = _SPECIAL_ATTRIBUTES.get((kind, name))
-        if special is not None:
-            return special(self, obj)
-        if kind is type and (obj, name) in _SPECIAL_ATTRIBUTES:
-            # `str.format(template, x)`: the unbound method must be guarded as well.
-            unbound = _SPECIAL_ATTRIBUTES[(obj, name)]
-            if (obj, name) in _CLASS_LEVEL:
-                return unbound(self, obj)
-            return lambda self_, *args, **kwargs: unbound(self, self_)(*args, **kwargs)
-        if default is _MISSING:
-            return getattr(obj, name)
-        return getattr(obj, name, default)
+        else:
+            _reject_pending(obj)
+            special = _SPECIAL_ATTRIBUTES.get((kind, name))
+            if special is not None:
+                return plan_callable(name, special(self, obj))
+            if isinstance(obj, type):
+                bind = _CLASS_SPECIAL_ATTRIBUTES.get((obj, name))
+                if bind is not None:  # `datetime.datetime.now`: the plan's journaled clock
+                    return bind(self)
+                if (obj, name) in _SPECIAL_ATTRIBUTES:
+                    # `str.format(template, x)`: the unbound method must be guarded as well.
+                    unbound = _SPECIAL_ATTRIBUTES[(obj, name)]
+                    if (obj, name) in _CLASS_LEVEL:  # `int.from_bytes`: bound to the class
+                        return plan_callable(name, unbound(self, obj))
+                    return PlanFunction(
+                        f"{obj.__name__}.{name}",
+                        lambda self_, *args, **kwargs: unbound(self, self_)(*args, **kwargs),
+                    )
+                allowed = CLASS_ATTRIBUTES.get(obj, _NOTHING)
+            elif isinstance(obj, BaseException):
+                allowed = exception_attributes(kind)
+            else:
+                allowed = _NOTHING
+        if name in allowed:
+            return getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
+        if default is not _MISSING:
+            return default
+        raise AttributeError(_denied_message(obj, kind, name, allowed))
 
     def hasattr(self, obj: Any, name: Any) -> bool:
         return self.getattr(obj, name, _MISSING_ATTR) is not _MISSING_ATTR
@@ -360,10 +405,17 @@ class PlanRuntime:
         return obj[key]
 
     def write(self, obj: Any) -> Any:
-        """`obj[k] = v`, `obj.a = v`: only the plan's own containers may be modified."""
-        if isinstance(obj, _WRITABLE):
+        """`obj[k] = v` and `del obj[k]`: only the plan's own containers, only their items.
+
+        The policy refuses `obj.a = v` at compile time; this is the run-time half, so no
+        object (not even a dict subclass with a `__dict__`) ever has an attribute set.
+        """
+        kind = type(obj)
+        if kind in _ITEM_WRITABLE:
             return obj
-        raise TypeError(f"plans cannot modify {type(obj).__name__} objects")
+        if kind in _WRAPPED_WRITABLE:
+            return _ItemWriter(obj)
+        raise TypeError(f"plans cannot modify {_type_name(kind)} objects")
 
     def inplacevar(self, op: str, x: Any, y: Any) -> Any:
         """`x op= y` (RestrictedPython's hook), with the same size guards as the operators."""
@@ -555,6 +607,55 @@ class _GuardedFormatter(string.Formatter):
 
 
 _MISSING_ATTR: Any = object()
+
+
+class _ItemWriter:
+    """The target of an item write on a dict subclass: items only, never attributes."""
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._target[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._target[key]
+
+
+def visible_attributes(obj: Any) -> list[str]:
+    """What `dir(obj)` shows a plan: the names `PlanRuntime.getattr` would let it read."""
+    kind = type(obj)
+    if kind in _PROXY_TYPES:
+        return [name for name in dir(obj) if not name.startswith("_")]
+    names = ALLOWED_ATTRIBUTES.get(kind)
+    if names is None:
+        if isinstance(obj, type):
+            names = CLASS_ATTRIBUTES.get(obj, _NOTHING) | {
+                name for cls, name in _CLASS_SPECIAL_ATTRIBUTES if cls is obj
+            }
+        elif isinstance(obj, BaseException):
+            names = exception_attributes(kind)
+        else:
+            names = _NOTHING
+    return sorted(name for name in names if hasattr(obj, name))
+
+
+def _type_name(kind: type) -> str:
+    name: str = getattr(kind, "_codemode_name", kind.__name__)
+    return name
+
+
+def _denied_message(obj: Any, kind: type, name: str, allowed: frozenset[str]) -> str:
+    """The model-facing text of a refused attribute (a missing attribute, for the plan)."""
+    what = f"`{obj.__name__}`" if isinstance(obj, type) else f"`{_type_name(kind)}` object"
+    if not allowed:
+        return f"{what} has no attributes usable in plans (`{name}` is not available)."
+    close = difflib.get_close_matches(name, sorted(allowed), n=3)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return f"{what} has no attribute `{name}` in plans.{hint}"
+
 
 _PROXY_TYPES: set[type] = set()
 """Plan-facing proxy classes that expose only public, plan-safe members (registered by them)."""
@@ -817,6 +918,38 @@ for _container_type, _method in (
     (collections.deque, "extendleft"),
 ):
     _SPECIAL_ATTRIBUTES[(_container_type, _method)] = _bind_extend(_method)
+
+
+def _bind_datetime_now(rt: PlanRuntime) -> Any:
+    def now(tz: datetime.tzinfo | None = None) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(rt.now(), tz)
+
+    return PlanFunction("datetime.now", now)
+
+
+def _bind_datetime_utcnow(rt: PlanRuntime) -> Any:
+    def utcnow() -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(rt.now(), datetime.UTC).replace(tzinfo=None)
+
+    return PlanFunction("datetime.utcnow", utcnow)
+
+
+def _bind_datetime_today(rt: PlanRuntime) -> Any:
+    return PlanFunction("datetime.today", lambda: datetime.datetime.fromtimestamp(rt.now()))
+
+
+def _bind_date_today(rt: PlanRuntime) -> Any:
+    return PlanFunction("date.today", lambda: datetime.date.fromtimestamp(rt.now()))
+
+
+_CLASS_SPECIAL_ATTRIBUTES: dict[tuple[type, str], Callable[[PlanRuntime], Any]] = {
+    (datetime.datetime, "now"): _bind_datetime_now,
+    (datetime.datetime, "utcnow"): _bind_datetime_utcnow,
+    (datetime.datetime, "today"): _bind_datetime_today,
+    (datetime.date, "today"): _bind_date_today,
+}
+"""Class attributes bound per execution: the clock readers read the plan's journaled clock
+(a resumed plan sees the times it saw before its pause), never the host's."""
 
 _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd,

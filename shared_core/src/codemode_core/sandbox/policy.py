@@ -98,6 +98,24 @@ class CodeModePolicy(RestrictingNodeTransformer):
         self.check_name(node, node.id)
         return node
 
+    # Attributes --------------------------------------------------------------------------
+
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        """Deny `x.a = v` and `del x.a` because no object a plan holds may gain or lose an
+        attribute: a container with attributes becomes a protocol object (a fake stream, a
+        fake task), and our proxies and modules are shared with the host. Plans keep named
+        values in dicts. Reading attributes keeps the base policy (no `_` names, no frame
+        or code attributes) and goes through `_getattr_` at run time."""
+        if isinstance(node.ctx, ast.Store):
+            self.error(
+                node,
+                f"attributes cannot be set in plans (`.{node.attr} = ...`); "
+                f'keep values in a dict instead: `d["{node.attr}"] = ...`.',
+            )
+        elif isinstance(node.ctx, ast.Del):
+            self.error(node, f"attributes cannot be deleted in plans (`del ….{node.attr}`).")
+        return super().visit_Attribute(node)
+
     # Async -------------------------------------------------------------------------------
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> Any:
@@ -136,6 +154,13 @@ class CodeModePolicy(RestrictingNodeTransformer):
         once, so the container and key expressions keep their single evaluation.
         """
         target = node.target
+        if isinstance(target, ast.Attribute):
+            self.error(
+                node,
+                f"attributes cannot be set in plans (`.{target.attr} += ...`); "
+                f'keep values in a dict instead: `d["{target.attr}"] += ...`.',
+            )
+            return node
         if not isinstance(target, ast.Subscript) or isinstance(target.slice, ast.Slice):
             return super().visit_AugAssign(node)
         container = self.visit(target.value)
