@@ -13,6 +13,7 @@ from functools import cached_property
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
+from codemode_core._argument_bounds import ArgumentBudget
 from codemode_core._jsonify import jsonify
 from codemode_core._portal import Portal, submit
 from codemode_core.catalog import Catalog
@@ -65,6 +66,9 @@ T = TypeVar("T")
 
 DiscoveryMode = Literal["full", "search", "auto"]
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""Immutable results: handed to the plan as they are (nothing to copy)."""
+
 _PRUNE_INTERVAL_SECONDS = 5.0
 """Expired and excess executions are dropped at most this often (not on every run)."""
 
@@ -76,6 +80,7 @@ class _Session:
         self._code_mode = code_mode
         self._ctx = ctx
         self._dispatcher = dispatcher
+        self._arguments = ArgumentBudget(code_mode.limits)
         self.deliveries: list[asyncio.Future[None]] = []
         """Log events on their way to the observer; awaited before `run()` returns."""
 
@@ -88,6 +93,7 @@ class _Session:
         entry = self._code_mode.catalog.get(name)
         if entry is None:
             raise ToolError(f"there is no tool `{name}`", tool=name)
+        args, kwargs = self._arguments.admit(name, args, kwargs)  # before anything is built
         mapping_error: ToolError | None = None
         try:
             arguments = entry.map_arguments(args, kwargs)
@@ -97,7 +103,11 @@ class _Session:
         call = ToolCall(
             entry=entry, arguments=jsonify(arguments), line=line, mapping_error=mapping_error
         )
-        return await self._dispatcher.dispatch(call, self._ctx)
+        result = await self._dispatcher.dispatch(call, self._ctx)
+        # The record and the journal keep the object the dispatch chain returned; the plan
+        # gets its own copy, so what it does with the value cannot rewrite the host's record
+        # of what the tool returned (in-process the plan would otherwise hold that very object).
+        return result if type(result) in _SCALARS else jsonify(result)
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
         return self._code_mode._search(query, limit)

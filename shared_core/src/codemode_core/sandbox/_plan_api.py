@@ -25,6 +25,7 @@ from codemode_core.sandbox.guards import (
     register_pending_type,
     register_proxy_type,
 )
+from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
 __all__ = [
     "BudgetExceeded",
@@ -35,6 +36,7 @@ __all__ = [
     "ToolNamespace",
     "build_asyncio",
     "build_tools",
+    "raised_by_plan",
 ]
 
 
@@ -118,9 +120,26 @@ async def _bridged(
             runtime.pause(str(exc), line=line)
         runtime.abort("diverged" if exc.kind == "diverged" else "budget", str(exc), line=line)
     except ToolError as exc:
+        if raised_by_plan(exc):
+            raise  # a snippet's own `raise ToolError(...)`: the plan's, not a tool's failure
         error = ToolError(exc.message, tool=exc.tool)
     # Raised outside the `except` block so the plan's exception carries no host context.
     raise error
+
+
+def raised_by_plan(exc: BaseException) -> bool:
+    """Whether plan code (a plan's or a snippet's own `raise`) raised `exc`, not the host.
+
+    Plans may raise `ToolError` themselves, naming any tool they like; only errors that come
+    out of the bridge are tool failures. The innermost frame of the traceback is where the
+    exception was raised: re-raising a caught tool failure keeps it the host's.
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename == PLAN_FILENAME
 
 
 def direct_call(line: int, fn: Any, /, *args: Any, **kwargs: Any) -> Awaitable[Any]:
