@@ -22,7 +22,13 @@ from typing import Any
 from codemode_core.errors import ToolError
 from codemode_core.limits import Limits
 
-__all__ = ["MAX_ARGUMENT_DEPTH", "PLAN_ARGUMENT_FACTOR", "ArgumentBudget", "argument_size"]
+__all__ = [
+    "MAX_ARGUMENT_DEPTH",
+    "PLAN_ARGUMENT_FACTOR",
+    "ArgumentBudget",
+    "argument_size",
+    "json_size",
+]
 
 MAX_ARGUMENT_DEPTH = 64
 """Deepest nesting of lists and dicts in one call's arguments (real JSON is rarely past 20)."""
@@ -76,6 +82,14 @@ def argument_size(value: Any, limit: int) -> int:
         if total > limit:
             return total
     return total
+
+
+def json_size(value: Any, limit: int) -> int:
+    """`argument_size`, where what cannot be measured (too deep, an iterator) is over `limit`."""
+    try:
+        return argument_size(value, limit)
+    except (_TooDeep, _Lazy):
+        return limit + 1
 
 
 def _drain(value: Any, items: int, depth: int = 0) -> Any:

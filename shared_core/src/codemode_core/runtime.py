@@ -13,7 +13,7 @@ from functools import cached_property
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from codemode_core._argument_bounds import ArgumentBudget
+from codemode_core._argument_bounds import ArgumentBudget, json_size
 from codemode_core._jsonify import jsonify
 from codemode_core._portal import Portal, submit
 from codemode_core.catalog import Catalog
@@ -51,11 +51,16 @@ from codemode_core.sandbox import (
     resolve_executor,
 )
 from codemode_core.snippets import (
+    MAX_PLAN_SNIPPETS,
+    MAX_SNIPPET_CHARS,
+    MAX_SNIPPETS,
     Snippet,
     SnippetError,
     new_snippet,
     render_snippet_stubs,
     search_snippets,
+    size_problem,
+    usable_snippets,
     validate_snippet,
 )
 from codemode_core.tools import Tool
@@ -115,13 +120,21 @@ class _Session:
     async def save_snippet(
         self, name: str, code: str, description: str, parameters: Mapping[str, Any]
     ) -> str:
+        # Measured before anything is built from it (a plan's snippet is bounded like its
+        # tool calls' arguments); the size, then the code, are checked again when it is saved.
+        if json_size([name, code, description, parameters], MAX_SNIPPET_CHARS) > MAX_SNIPPET_CHARS:
+            raise ToolError(
+                f"the snippet is over {MAX_SNIPPET_CHARS:,} characters (code, description and "
+                "parameters), so it was not saved. Save a shorter plan.",
+                tool="codemode.save_snippet",
+            )
         try:
-            await self._code_mode.save_snippet(
-                name, code, description=description, parameters=parameters
+            snippet = await self._code_mode._save_snippet(
+                name, code, description, parameters, by_plan=True
             )
         except (SnippetError, StoreError) as exc:  # the plan may handle it, like a tool's
             raise ToolError(str(exc), tool="codemode.save_snippet") from None
-        return f"saved: later plans call it as `await snippets.{name}(...)`"
+        return f"saved: later plans call it as `await snippets.{snippet.name}(...)`"
 
     async def describe(self, name: str) -> str:
         return self._code_mode.describe(name)
@@ -373,8 +386,35 @@ class CodeMode:
             description: What it does (shown in stubs and search results).
             parameters: `{"month": "str"}`, `{"month": {JSON Schema}}` or an object schema.
         """
-        snippet = new_snippet(name, code, description, parameters)
-        problems = validate_snippet(snippet, self.catalog)
+        return await self._save_snippet(name, code, description, parameters, by_plan=False)
+
+    async def _save_snippet(
+        self,
+        name: str,
+        code: str,
+        description: str,
+        parameters: Mapping[str, Any] | None,
+        *,
+        by_plan: bool,
+    ) -> Snippet:
+        """Validate and store a snippet; a plan's (`by_plan`) goes to `snippets.plans`, so it
+        can never replace one the developer saved."""
+        snippet = new_snippet(name, code, description, parameters, by_plan=by_plan)
+        problems = [problem] if (problem := size_problem(snippet)) else []
+        if not problems:  # compiling takes time: never on the event loop
+            problems = await asyncio.to_thread(validate_snippet, snippet, self.catalog)
+        if not problems:
+            await self._refresh_snippets()
+            others = [s for s in self._snippets.values() if s.name != snippet.name]
+            if by_plan and sum(s.by_plan for s in others) >= MAX_PLAN_SNIPPETS:
+                problems.append(
+                    f"plans have saved {MAX_PLAN_SNIPPETS} snippets, the most they may; "
+                    "reuse one, or ask the developer to delete some"
+                )
+            elif len(others) >= MAX_SNIPPETS:
+                problems.append(
+                    f"there are {MAX_SNIPPETS} snippets, the most plans can see; delete some first"
+                )
         if problems:
             raise SnippetError(f"snippet {name!r} was not saved:\n- " + "\n- ".join(problems))
         await self.store.save_snippet(snippet)
@@ -394,7 +434,7 @@ class CodeMode:
         """A durable store is shared with other processes: read what they saved. A memory
         store is this process's: `save_snippet`/`delete_snippet` keep the copy current."""
         if self._journal_live or not self._snippets_loaded:
-            self._snippets = {s.name: s for s in await self.store.load_snippets()}
+            self._snippets = usable_snippets(await self.store.load_snippets())
             self._snippets_loaded = True
 
     def _manifest(self) -> Manifest:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 from codemode_core.errors import ToolError
+from codemode_core.sandbox._snippet_limits import MAX_SNIPPET_CHARS
 from codemode_core.sandbox.executor import Bridge, Manifest
 from codemode_core.sandbox.guards import (
     NotAwaitedError,
@@ -269,13 +270,21 @@ class DiscoveryProxy:
         description: str = "",
         parameters: dict[str, Any] | None = None,
     ) -> PendingCall:
-        """Save `code` as `snippets.<name>(**parameters)` for later plans (validated first)."""
+        """Save `code` as `snippets.plans.<name>(**parameters)` for later plans (validated
+        first, on the host). Too long a snippet is refused here, before it is sent."""
+        code = str(code)
+        if len(code) > MAX_SNIPPET_CHARS:
+            raise ToolError(
+                f"the snippet's code is {len(code):,} characters; the limit is "
+                f"{MAX_SNIPPET_CHARS:,}. Save a shorter plan.",
+                tool="codemode.save_snippet",
+            )
         return PendingCall(
             self._runtime,
             "codemode.save_snippet",
             plan_line(2),
             self._bridge.save_snippet,
-            (str(name), str(code), str(description), dict(parameters or {})),
+            (str(name), code, str(description), dict(parameters or {})),
         )
 
     def __repr__(self) -> str:
