@@ -145,7 +145,8 @@ def snippet_schema(parameters: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def size_problem(snippet: Snippet) -> str | None:
     """Why `snippet` is too big to keep, or None (cheap: checked before anything is parsed)."""
-    size = len(snippet.to_json())
+    size = len(snippet.code) + len(snippet.description) + len(snippet.name)
+    size += len(json.dumps(dict(snippet.parameters), ensure_ascii=False, default=str))
     if size > MAX_SNIPPET_CHARS:
         return (
             f"it is {size:,} characters (code, description and parameters); the limit is "

@@ -9,5 +9,5 @@ PLAN_NAMESPACE = "plans"
 """Snippets saved by plans are `snippets.plans.<name>`; the developer's are `snippets.<name>`."""
 
 MAX_SNIPPET_CHARS = 20_000
-"""Largest snippet (code, description and parameter schema, as stored JSON): it is compiled
+"""Largest snippet, in characters of its code, description and parameter schema: it is compiled
 when saved and when called, and sent with every plan."""
