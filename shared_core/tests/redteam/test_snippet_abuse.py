@@ -105,7 +105,9 @@ async def test_compiling_a_snippet_never_blocks_the_hosts_event_loop(
     compiling = time.perf_counter() - started
     gc.freeze()  # the collector's pauses over pytest's own heap are not what is measured
     try:
-        saved, lag = await _loop_lag_while(cm.save_snippet("many_lines", body + "return len(x)"))
+        saved, lag = await _loop_lag_while(
+            cm.save_snippet("many_lines", f"{body}return len(x)  # {time.time()}")
+        )
     finally:
         gc.unfreeze()
     assert isinstance(saved, Snippet)
