@@ -66,6 +66,8 @@ def argument_size(value: Any, limit: int) -> int:
             if depth >= MAX_ARGUMENT_DEPTH:
                 raise _TooDeep
             total += 2 + len(item)
+            if total + 2 * len(item) > limit:  # every element is at least 2 more characters
+                return total + 2 * len(item)
             if isinstance(item, dict):
                 for key, child in item.items():
                     total += len(key) + 3 if type(key) is str else 8
