@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
-from codemode_core.errors import ToolError
+from codemode_core.errors import StopPlan, ToolError
 from codemode_core.result import to_json_text, truncate_text
-from codemode_core.sandbox._plan_api import StopPlan
 
 __all__ = ["JournalCalls"]
 

@@ -15,7 +15,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
-from codemode_core.errors import ToolError
+from codemode_core.errors import BudgetExceeded, StopPlan, ToolError
 from codemode_core.sandbox._snippet_limits import MAX_SNIPPET_CHARS
 from codemode_core.sandbox.executor import Bridge, Manifest
 from codemode_core.sandbox.guards import (
@@ -39,26 +39,6 @@ __all__ = [
     "build_tools",
     "raised_by_plan",
 ]
-
-
-class StopPlan(Exception):
-    """Raised by a bridge when the host stops the plan at a call: the proxy turns it into an
-    uncatchable abort of `kind`, so a plan cannot loop on refused calls.
-
-    `kind` is `"budget"` (the tool-call cap), `"diverged"` (a resumed plan left its journal),
-    or `"paused"` (calls wait for a human's approval).
-    """
-
-    def __init__(self, message: str, kind: str = "budget") -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-class BudgetExceeded(StopPlan):
-    """The tool-call cap: `StopPlan` of kind `"budget"`."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "budget")
 
 
 @register_pending_type
