@@ -48,42 +48,49 @@ class _Lazy(Exception):
     """An iterator (generator, `map`, ...) inside the arguments: `jsonify` would drain it."""
 
 
-def argument_size(value: Any, limit: int) -> int:
+def argument_size(value: Any, limit: int, depth: int = 0) -> int:
     """The JSON length of `value` (an estimate for numbers), or a number above `limit` as soon
     as the walk passes it. Raises `_TooDeep` past `MAX_ARGUMENT_DEPTH` (this also ends
     cycles), `_Lazy` at an iterator (its size is unknown until drained)."""
-    total = 0
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item, depth = pop()
-        kind = type(item)
-        if kind is str:
-            total += len(item) + 2
-        elif kind in _FLAT:
-            total += item.bit_length() // 3 + 2 if kind is int else 6
-        elif isinstance(item, _CONTAINERS):
-            if depth >= MAX_ARGUMENT_DEPTH:
-                raise _TooDeep
-            total += 2 + len(item)
-            if total + 2 * len(item) > limit:  # every element is at least 2 more characters
-                return total + 2 * len(item)
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    total += len(key) + 3 if type(key) is str else 8
-                    push((child, depth + 1))
-            else:
-                for child in item:
-                    push((child, depth + 1))
-        elif isinstance(item, (bytes, bytearray, str)):
-            total += len(item) + 2
-        elif hasattr(kind, "__next__"):
-            raise _Lazy
-        else:
-            total += 16  # anything else crosses as a short text or a small object (`jsonify`)
+    kind = type(value)
+    if kind is str:
+        return len(value) + 2
+    if kind is int:
+        return value.bit_length() // 3 + 2
+    if kind in _FLAT:
+        return 6
+    if isinstance(value, _CONTAINERS):
+        if depth >= MAX_ARGUMENT_DEPTH:
+            raise _TooDeep
+        total = 2 + 3 * len(value)  # every element is at least 2 characters and a comma
         if total > limit:
             return total
-    return total
+        total -= 2 * len(value)
+        depth += 1
+        if isinstance(value, dict):
+            for key, child in value.items():
+                total += (len(key) + 3 if type(key) is str else 8) + (
+                    len(child) + 2
+                    if type(child) is str
+                    else argument_size(child, limit - total, depth)
+                )
+                if total > limit:
+                    return total
+        else:
+            for child in value:
+                total += (
+                    len(child) + 2
+                    if type(child) is str
+                    else argument_size(child, limit - total, depth)
+                )
+                if total > limit:
+                    return total
+        return total
+    if isinstance(value, (bytes, bytearray, str)):
+        return len(value) + 2
+    if hasattr(kind, "__next__"):
+        raise _Lazy
+    return 16  # anything else crosses as a short text or a small object (`jsonify`)
 
 
 def json_size(value: Any, limit: int) -> int:
@@ -124,6 +131,22 @@ class ArgumentBudget:
         model-facing `ToolError` (the call is then neither made nor recorded) when this call's
         arguments, or the plan's calls so far, are too big."""
         limit = min(self._per_call, self._left)
+        if not args:  # the common case, keywords with plain values: measured inline
+            size = 2
+            for key, value in kwargs.items():
+                kind = type(value)
+                if kind is str:
+                    size += len(key) + len(value) + 6
+                elif kind is int:
+                    size += len(key) + value.bit_length() // 3 + 6
+                elif kind in _FLAT:
+                    size += len(key) + 10
+                else:
+                    break
+            else:
+                if size <= limit:
+                    self._left -= size
+                    return args, kwargs
         try:
             try:
                 size = argument_size((args, kwargs), limit)
