@@ -56,7 +56,8 @@ def argument_size(value: Any, limit: int, depth: int = 0) -> int:
     if kind is str:
         return len(value) + 2
     if kind is int:
-        return value.bit_length() // 3 + 2
+        bits: int = value.bit_length()
+        return bits // 3 + 2
     if kind in _FLAT:
         return 6
     if isinstance(value, _CONTAINERS):
