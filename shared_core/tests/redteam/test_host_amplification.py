@@ -142,7 +142,11 @@ async def test_the_host_checks_arguments_a_compromised_worker_sends(tmp_path: Pa
     script = tmp_path / "fake_worker.py"
     script.write_text(_FAKE_WORKER)
     launcher = tmp_path / "python-fake"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
+    # `python -c ...` (the executor's version probe) reaches the real interpreter.
+    launcher.write_text(
+        f'#!/bin/sh\n[ "$1" = -c ] && exec {sys.executable} "$@"\n'
+        f'exec {sys.executable} {script} "$@"\n'
+    )
     launcher.chmod(0o755)
     received = _Received()
     cm = CodeMode(_tools(received), executor=IsolatedExecutor(pool_size=1, python=str(launcher)))
