@@ -129,12 +129,12 @@ def send(message):
 read_frame()  # init
 send({"type": "ready", "report": {}})
 while True:
-    read_frame()  # run
+    run = read_frame().get("run")  # frames of a run carry its id and the next number
     # A worker that skips its own check: 400,000 empty lists (1.2 MB of JSON).
-    send({"type": "call", "id": 1, "op": "tool", "name": "tools.store",
-          "args": [], "kwargs": {"data": [[]] * 400_000}, "line": 7})
+    send({"type": "call", "id": 1, "op": "tool", "name": "tools.store", "run": run,
+          "seq": 1, "args": [], "kwargs": {"data": [[]] * 400_000}, "line": 7})
     reply = read_frame()
-    send({"type": "done", "outcome": {"status": "ok", "value": reply}})
+    send({"type": "done", "outcome": {"status": "ok", "value": reply}, "run": run, "seq": 2})
 """
 
 
