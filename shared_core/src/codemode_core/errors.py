@@ -7,12 +7,17 @@ Exception
     ├── ConnectorError            an MCP server / OpenAPI service could not be reached or read
     └── StoreError                a journal/snippet store failed or refused an operation
 ToolError (Exception)             a tool call failed; the plan sees it and may catch it
+StopPlan (Exception)              the host stops the plan at a call (budget, diverged, paused)
+└── BudgetExceeded                the tool-call cap
 ```
 
 Plan failures never escape `CodeMode.run()`: they become `ExecutionResult.error` with a `kind`
 from `ErrorKind`; so does a `StoreError` met while running or resuming a plan (kind `store`).
 `ToolError` is the one class that crosses into plans: tool functions may raise it to report a
 clean, model-facing message, and plans catch it with `except ToolError as e`.
+A plan may raise `ToolError` too; that is the plan's own failure (`kind="runtime"`), never a
+tool's. `StopPlan` travels between the host's dispatch layers and the sandbox (over the wire as
+its `kind`); plans never see it, only the uncatchable stop it turns into.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from __future__ import annotations
 from typing import Literal
 
 __all__ = [
+    "BudgetExceeded",
     "CodeModeError",
     "ConfigurationError",
     "ConnectorError",
     "ErrorKind",
     "ResumeError",
+    "StopPlan",
     "StoreError",
     "ToolError",
 ]
@@ -79,3 +86,23 @@ class ToolError(Exception):
 class ResumeError(CodeModeError):
     """`CodeMode.resume` cannot continue this execution: unknown, expired, finished, already
     being resumed elsewhere, or the decisions do not match its pending requests."""
+
+
+class StopPlan(Exception):
+    """Raised by a bridge when the host stops the plan at a call: the sandbox turns it into an
+    uncatchable abort of `kind`, so a plan cannot loop on refused calls.
+
+    `kind` is `"budget"` (the tool-call cap), `"diverged"` (a resumed plan left its journal),
+    or `"paused"` (calls wait for a human's approval).
+    """
+
+    def __init__(self, message: str, kind: str = "budget") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class BudgetExceeded(StopPlan):
+    """The tool-call cap: `StopPlan` of kind `"budget"`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "budget")

@@ -39,6 +39,10 @@ class Limits:
     max_int_bits: int = 100_000
     """Largest integer (in bits) that `**` and `<<` may produce."""
 
+    max_argument_chars: int = 1_000_000
+    """Largest arguments of one tool call, as JSON characters; a plan's calls together may
+    send ten times this. Checked before anything is built, so the host never holds more."""
+
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)

@@ -15,6 +15,7 @@ from functools import cached_property
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
+from codemode_core._argument_bounds import ArgumentBudget, json_size
 from codemode_core._jsonify import jsonify
 from codemode_core._portal import Portal, submit
 from codemode_core.catalog import Catalog
@@ -52,11 +53,16 @@ from codemode_core.sandbox import (
     resolve_executor,
 )
 from codemode_core.snippets import (
+    MAX_PLAN_SNIPPETS,
+    MAX_SNIPPET_CHARS,
+    MAX_SNIPPETS,
     Snippet,
     SnippetError,
     new_snippet,
     render_snippet_stubs,
     search_snippets,
+    size_problem,
+    usable_snippets,
     validate_snippet,
 )
 from codemode_core.tools import Tool
@@ -66,6 +72,9 @@ __all__ = ["CodeMode"]
 T = TypeVar("T")
 
 DiscoveryMode = Literal["full", "search", "auto"]
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""Immutable results: handed to the plan as they are (nothing to copy)."""
 
 _PRUNE_INTERVAL_SECONDS = 5.0
 """Expired and excess executions are dropped at most this often (not on every run)."""
@@ -78,6 +87,7 @@ class _Session:
         self._code_mode = code_mode
         self._ctx = ctx
         self._dispatcher = dispatcher
+        self._arguments = ArgumentBudget(code_mode.limits)
         self.deliveries: list[asyncio.Future[None]] = []
         """Log events on their way to the observer; awaited before `run()` returns."""
 
@@ -90,6 +100,7 @@ class _Session:
         entry = self._code_mode.catalog.get(name)
         if entry is None:
             raise ToolError(f"there is no tool `{name}`", tool=name)
+        args, kwargs = self._arguments.admit(name, args, kwargs)  # before anything is built
         mapping_error: ToolError | None = None
         try:
             arguments = entry.map_arguments(args, kwargs)
@@ -99,7 +110,11 @@ class _Session:
         call = ToolCall(
             entry=entry, arguments=jsonify(arguments), line=line, mapping_error=mapping_error
         )
-        return await self._dispatcher.dispatch(call, self._ctx)
+        result = await self._dispatcher.dispatch(call, self._ctx)
+        # The record and the journal keep the object the dispatch chain returned; the plan
+        # gets its own copy, so what it does with the value cannot rewrite the host's record
+        # of what the tool returned (in-process the plan would otherwise hold that very object).
+        return result if type(result) in _SCALARS else jsonify(result)
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
         return self._code_mode._search(query, limit)
@@ -107,13 +122,21 @@ class _Session:
     async def save_snippet(
         self, name: str, code: str, description: str, parameters: Mapping[str, Any]
     ) -> str:
+        # Measured before anything is built from it (a plan's snippet is bounded like its
+        # tool calls' arguments); the size, then the code, are checked again when it is saved.
+        if json_size([name, code, description, parameters], MAX_SNIPPET_CHARS) > MAX_SNIPPET_CHARS:
+            raise ToolError(
+                f"the snippet is over {MAX_SNIPPET_CHARS:,} characters (code, description and "
+                "parameters), so it was not saved. Save a shorter plan.",
+                tool="codemode.save_snippet",
+            )
         try:
-            await self._code_mode.save_snippet(
-                name, code, description=description, parameters=parameters
+            snippet = await self._code_mode._save_snippet(
+                name, code, description, parameters, by_plan=True
             )
         except (SnippetError, StoreError) as exc:  # the plan may handle it, like a tool's
             raise ToolError(str(exc), tool="codemode.save_snippet") from None
-        return f"saved: later plans call it as `await snippets.{name}(...)`"
+        return f"saved: later plans call it as `await snippets.{snippet.name}(...)`"
 
     async def describe(self, name: str) -> str:
         return self._code_mode.describe(name)
@@ -374,8 +397,35 @@ class CodeMode:
             description: What it does (shown in stubs and search results).
             parameters: `{"month": "str"}`, `{"month": {JSON Schema}}` or an object schema.
         """
-        snippet = new_snippet(name, code, description, parameters)
-        problems = validate_snippet(snippet, self.catalog)
+        return await self._save_snippet(name, code, description, parameters, by_plan=False)
+
+    async def _save_snippet(
+        self,
+        name: str,
+        code: str,
+        description: str,
+        parameters: Mapping[str, Any] | None,
+        *,
+        by_plan: bool,
+    ) -> Snippet:
+        """Validate and store a snippet; a plan's (`by_plan`) goes to `snippets.plans`, so it
+        can never replace one the developer saved."""
+        snippet = new_snippet(name, code, description, parameters, by_plan=by_plan)
+        problems = [problem] if (problem := size_problem(snippet)) else []
+        if not problems:  # compiling takes time: never on the event loop
+            problems = await asyncio.to_thread(validate_snippet, snippet, self.catalog)
+        if not problems:
+            await self._refresh_snippets()
+            others = [s for s in self._snippets.values() if s.name != snippet.name]
+            if by_plan and sum(s.by_plan for s in others) >= MAX_PLAN_SNIPPETS:
+                problems.append(
+                    f"plans have saved {MAX_PLAN_SNIPPETS} snippets, the most they may; "
+                    "reuse one, or ask the developer to delete some"
+                )
+            elif len(others) >= MAX_SNIPPETS:
+                problems.append(
+                    f"there are {MAX_SNIPPETS} snippets, the most plans can see; delete some first"
+                )
         if problems:
             raise SnippetError(f"snippet {name!r} was not saved:\n- " + "\n- ".join(problems))
         await self.store.save_snippet(snippet)
@@ -395,7 +445,7 @@ class CodeMode:
         """A durable store is shared with other processes: read what they saved. A memory
         store is this process's: `save_snippet`/`delete_snippet` keep the copy current."""
         if self._journal_live or not self._snippets_loaded:
-            self._snippets = {s.name: s for s in await self.store.load_snippets()}
+            self._snippets = usable_snippets(await self.store.load_snippets())
             self._snippets_loaded = True
 
     def _manifest(self) -> Manifest:

@@ -5,6 +5,13 @@ a description, and a JSON Schema of its parameters. Saving validates it the way 
 would be judged: it must compile under the sandbox policy, and every `tools.*` call in it must
 name a real tool with arguments the tool accepts. Plans call it as `await snippets.name(...)`;
 it runs inside the same sandbox, budgets and journal as the plan that calls it.
+
+Who saved a snippet is part of its name. The developer's (`CodeMode.save_snippet`) are
+`snippets.<name>`; a plan's (`codemode.save_snippet`) are `snippets.plans.<name>`, so a plan
+can never replace code the developer saved, which every later plan in every process sharing the
+store would run. Every snippet is bounded in size and number (`MAX_SNIPPET_CHARS`,
+`MAX_SNIPPETS`, `MAX_PLAN_SNIPPETS`): they all travel with every plan, so what a store holds
+beyond that is left out of plans (and said so in the log) rather than break every run.
 """
 
 from __future__ import annotations
@@ -13,18 +20,38 @@ import ast
 import difflib
 import json
 import keyword
+import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from codemode_core.catalog import Catalog
 from codemode_core.errors import ConfigurationError
+from codemode_core.sandbox._snippet_limits import MAX_SNIPPET_CHARS, PLAN_NAMESPACE
 from codemode_core.sandbox.compiler import PlanRejected, compile_plan
 from codemode_core.stubs import StubRenderer
 
-__all__ = ["Snippet", "SnippetError", "snippet_schema", "validate_snippet"]
+__all__ = [
+    "MAX_PLAN_SNIPPETS",
+    "MAX_SNIPPETS",
+    "MAX_SNIPPET_CHARS",
+    "PLAN_NAMESPACE",
+    "Snippet",
+    "SnippetError",
+    "snippet_schema",
+    "usable_snippets",
+    "validate_snippet",
+]
+
+log = logging.getLogger("codemode.snippets")
+
+MAX_SNIPPETS = 200
+"""Snippets plans can see (the developer's first); more are refused when saving."""
+
+MAX_PLAN_SNIPPETS = 50
+"""Of those, how many plans may save (in `snippets.plans`); delete some to save more."""
 
 _SIMPLE_TYPES = {
     "str": "string",
@@ -52,6 +79,16 @@ class Snippet:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     """JSON Schema (`object`) of the parameters."""
     created_at: float = 0.0
+
+    @property
+    def by_plan(self) -> bool:
+        """Saved by a plan (`snippets.plans.<name>`), not by the developer."""
+        return self.name.startswith(PLAN_NAMESPACE + ".")
+
+    @property
+    def identifier(self) -> str:
+        """The name without its namespace (what follows `snippets.` or `snippets.plans.`)."""
+        return self.name.rsplit(".", 1)[-1]
 
     @property
     def parameter_names(self) -> list[str]:
@@ -106,12 +143,36 @@ def snippet_schema(parameters: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
+def size_problem(snippet: Snippet) -> str | None:
+    """Why `snippet` is too big to keep, or None (cheap: checked before anything is parsed)."""
+    size = len(snippet.code) + len(snippet.description) + len(snippet.name)
+    size += len(json.dumps(dict(snippet.parameters), ensure_ascii=False, default=str))
+    if size > MAX_SNIPPET_CHARS:
+        return (
+            f"it is {size:,} characters (code, description and parameters); the limit is "
+            f"{MAX_SNIPPET_CHARS:,}. Save a shorter plan, or split it into several snippets"
+        )
+    return None
+
+
 def validate_snippet(snippet: Snippet, catalog: Catalog) -> list[str]:
-    """Every problem with `snippet`, as `line N: ...` messages (empty when it is fine)."""
+    """Every problem with `snippet`, as `line N: ...` messages (empty when it is fine).
+
+    Compiling costs time in proportion to the code, so the size is checked first and nothing
+    else is looked at when it is too big. Callers on an event loop run this in a thread.
+    """
+    too_big = size_problem(snippet)
+    if too_big is not None:
+        return [too_big]
     problems: list[str] = []
-    if not _NAME.match(snippet.name) or keyword.iskeyword(snippet.name):
+    name = snippet.identifier
+    if not _NAME.match(name) or keyword.iskeyword(name):
         problems.append(
-            f"name {snippet.name!r} must be a lower-case Python identifier (e.g. monthly_report)"
+            f"name {name!r} must be a lower-case Python identifier (e.g. monthly_report)"
+        )
+    elif name == PLAN_NAMESPACE and not snippet.by_plan:
+        problems.append(
+            f"name {name!r} is reserved: `snippets.{PLAN_NAMESPACE}` holds the snippets plans saved"
         )
     for name in snippet.parameter_names:
         if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
@@ -222,8 +283,8 @@ def render_snippet_stubs(snippets: Mapping[str, Snippet]) -> str:
     renderer = StubRenderer(root="snippets")
     for snippet in sorted(snippets.values(), key=lambda s: s.name):
         renderer.add_tool(
-            namespace=None,
-            identifier=snippet.name,
+            namespace=PLAN_NAMESPACE if snippet.by_plan else None,
+            identifier=snippet.identifier,
             description=snippet.description or "A saved plan.",
             input_schema=snippet.parameters,
             output_schema=None,
@@ -232,15 +293,45 @@ def render_snippet_stubs(snippets: Mapping[str, Snippet]) -> str:
 
 
 def new_snippet(
-    name: str, code: str, description: str, parameters: Mapping[str, Any] | None
+    name: str,
+    code: str,
+    description: str,
+    parameters: Mapping[str, Any] | None,
+    *,
+    by_plan: bool = False,
 ) -> Snippet:
+    """A snippet to validate and save; a plan's goes into `snippets.plans`."""
     return Snippet(
-        name=name,
+        name=f"{PLAN_NAMESPACE}.{name}" if by_plan else name,
         code=code,
         description=description,
         parameters=snippet_schema(parameters),
         created_at=time.time(),
     )
+
+
+def usable_snippets(stored: Iterable[Snippet]) -> dict[str, Snippet]:
+    """The stored snippets plans may see: the developer's first (by name), then the plans'
+    (newest first), each within `MAX_SNIPPET_CHARS`, at most `MAX_SNIPPETS` in all.
+
+    A store may hold more than that (saved before these limits, or written by other code):
+    what is left out is logged, and every plan still runs."""
+    ordered = sorted(stored, key=lambda s: (s.by_plan, -s.created_at if s.by_plan else 0, s.name))
+    usable: dict[str, Snippet] = {}
+    for snippet in ordered:
+        why = "too big" if size_problem(snippet) is not None else None
+        if why is None and len(usable) >= MAX_SNIPPETS:
+            why = f"more than {MAX_SNIPPETS} snippets"
+        if why is None:
+            usable[snippet.name] = snippet
+        elif (snippet.name, snippet.created_at) not in _left_out:  # once, not every run
+            _left_out.add((snippet.name, snippet.created_at))
+            log.warning("codemode: snippet %r is left out of plans (%s)", snippet.name, why)
+    return usable
+
+
+_left_out: set[tuple[str, float]] = set()
+"""Snippets already reported as left out (a durable store is re-read before every run)."""
 
 
 def search_snippets(

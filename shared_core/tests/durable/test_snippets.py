@@ -90,9 +90,9 @@ async def test_a_plan_saves_a_snippet_for_later_plans_and_bad_calls_are_tool_err
         'return await codemode.save_snippet("double", "return x * 2",'
         ' description="Twice x.", parameters={"x": "int"})'
     )
-    assert saved.ok and "snippets.double" in saved.value
-    assert (await cm.run("return await snippets.double(x=21)")).value == 42
-    wrong = await cm.run("return await snippets.double(y=1)")
+    assert saved.ok and "snippets.plans.double" in saved.value
+    assert (await cm.run("return await snippets.plans.double(x=21)")).value == 42
+    wrong = await cm.run("return await snippets.plans.double(y=1)")
     assert wrong.error is not None and wrong.error.kind == "tool"
     assert "unexpected argument 'y' (parameters: x)" in wrong.error.message
     refused = await cm.run('return await codemode.save_snippet("x", "import os")')

@@ -11,9 +11,8 @@ from codemode_core._jsonify import jsonify
 from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
 from codemode_core.durable.approvals import Decision, as_decision
 from codemode_core.durable.journal import call_key
-from codemode_core.errors import ToolError
+from codemode_core.errors import StopPlan, ToolError
 from codemode_core.result import PendingApproval
-from codemode_core.sandbox._plan_api import StopPlan
 
 __all__ = ["IN_DOUBT", "ApproveCalls"]
 

@@ -11,9 +11,8 @@ from typing import Any
 
 from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
 from codemode_core.durable.journal import RunJournal, call_key
-from codemode_core.errors import StoreError, ToolError
+from codemode_core.errors import StopPlan, StoreError, ToolError
 from codemode_core.result import to_json_text, truncate_text
-from codemode_core.sandbox._plan_api import StopPlan
 
 __all__ = ["JournalCalls", "StartCalls"]
 

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
-from codemode_core.errors import ToolError
+from codemode_core.errors import BudgetExceeded, StopPlan, ToolError
 from codemode_core.events import ProgressEvent, notify
 from codemode_core.result import ToolCallRecord
-from codemode_core.sandbox._plan_api import BudgetExceeded, StopPlan
 
 __all__ = ["RecordCalls"]
 

@@ -19,7 +19,7 @@ from codemode_core.errors import ToolError
 from codemode_core.result import ExecutionError
 from codemode_core.sandbox._leftovers import PlanGate, end_leftovers
 from codemode_core.sandbox._namespace import build_plan_globals
-from codemode_core.sandbox._plan_api import unawaited_calls
+from codemode_core.sandbox._plan_api import raised_by_plan, unawaited_calls
 from codemode_core.sandbox.compiler import PlanRejected, compile_plan
 from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest
 from codemode_core.sandbox.guards import NotAwaitedError, PlanAbort, PlanRuntime
@@ -83,6 +83,15 @@ async def _guarded(
         )
     except ToolError as exc:
         line = _plan_line(exc.__traceback__)
+        if raised_by_plan(exc):  # the plan's own `raise ToolError(..., tool=...)`: no tool failed
+            return _failed(
+                runtime,
+                ExecutionError(
+                    kind="runtime",
+                    message=f"the plan raised ToolError itself: {exc.message}",
+                    line=line,
+                ),
+            )
         tool = exc.tool or "a tool"
         return _failed(
             runtime,

@@ -15,8 +15,9 @@ import inspect
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
-from codemode_core.errors import ToolError
+from codemode_core.errors import BudgetExceeded, StopPlan, ToolError
 from codemode_core.sandbox._plan_sync import PlanEvent, PlanLock, PlanQueue, PlanSemaphore
+from codemode_core.sandbox._snippet_limits import MAX_SNIPPET_CHARS
 from codemode_core.sandbox.executor import Bridge, Manifest
 from codemode_core.sandbox.guards import (
     NotAwaitedError,
@@ -26,6 +27,7 @@ from codemode_core.sandbox.guards import (
     register_pending_type,
     register_proxy_type,
 )
+from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
 __all__ = [
     "BudgetExceeded",
@@ -36,27 +38,8 @@ __all__ = [
     "ToolNamespace",
     "build_asyncio",
     "build_tools",
+    "raised_by_plan",
 ]
-
-
-class StopPlan(Exception):
-    """Raised by a bridge when the host stops the plan at a call: the proxy turns it into an
-    uncatchable abort of `kind`, so a plan cannot loop on refused calls.
-
-    `kind` is `"budget"` (the tool-call cap), `"diverged"` (a resumed plan left its journal),
-    or `"paused"` (calls wait for a human's approval).
-    """
-
-    def __init__(self, message: str, kind: str = "budget") -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-class BudgetExceeded(StopPlan):
-    """The tool-call cap: `StopPlan` of kind `"budget"`."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, "budget")
 
 
 @register_pending_type
@@ -119,9 +102,26 @@ async def _bridged(
             runtime.pause(str(exc), line=line)
         runtime.abort("diverged" if exc.kind == "diverged" else "budget", str(exc), line=line)
     except ToolError as exc:
+        if raised_by_plan(exc):
+            raise  # a snippet's own `raise ToolError(...)`: the plan's, not a tool's failure
         error = ToolError(exc.message, tool=exc.tool)
     # Raised outside the `except` block so the plan's exception carries no host context.
     raise error
+
+
+def raised_by_plan(exc: BaseException) -> bool:
+    """Whether plan code (a plan's or a snippet's own `raise`) raised `exc`, not the host.
+
+    Plans may raise `ToolError` themselves, naming any tool they like; only errors that come
+    out of the bridge are tool failures. The innermost frame of the traceback is where the
+    exception was raised: re-raising a caught tool failure keeps it the host's.
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename == PLAN_FILENAME
 
 
 def direct_call(line: int, fn: Any, /, *args: Any, **kwargs: Any) -> Awaitable[Any]:
@@ -251,13 +251,21 @@ class DiscoveryProxy:
         description: str = "",
         parameters: dict[str, Any] | None = None,
     ) -> PendingCall:
-        """Save `code` as `snippets.<name>(**parameters)` for later plans (validated first)."""
+        """Save `code` as `snippets.plans.<name>(**parameters)` for later plans (validated
+        first, on the host). Too long a snippet is refused here, before it is sent."""
+        code = str(code)
+        if len(code) > MAX_SNIPPET_CHARS:
+            raise ToolError(
+                f"the snippet's code is {len(code):,} characters; the limit is "
+                f"{MAX_SNIPPET_CHARS:,}. Save a shorter plan.",
+                tool="codemode.save_snippet",
+            )
         return PendingCall(
             self._runtime,
             "codemode.save_snippet",
             plan_line(2),
             self._bridge.save_snippet,
-            (str(name), str(code), str(description), dict(parameters or {})),
+            (str(name), code, str(description), dict(parameters or {})),
         )
 
     def __repr__(self) -> str:

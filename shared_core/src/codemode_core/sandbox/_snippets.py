@@ -12,6 +12,7 @@ from typing import Any
 
 from codemode_core.errors import ToolError
 from codemode_core.sandbox._plan_api import PendingCall, ToolNamespace
+from codemode_core.sandbox._snippet_limits import PLAN_NAMESPACE
 from codemode_core.sandbox.compiler import PlanRejected, compile_plan
 from codemode_core.sandbox.executor import Bridge, Manifest
 from codemode_core.sandbox.guards import PlanRuntime, plan_line, register_proxy_type
@@ -84,8 +85,15 @@ class SnippetFunction:
 
 
 def build_snippets(runtime: PlanRuntime, bridge: Bridge, manifest: Manifest) -> ToolNamespace:
-    members: dict[str, Any] = {
-        name: SnippetFunction(runtime, bridge, manifest, name, spec)
-        for name, spec in manifest.snippets.items()
-    }
+    """`snippets.<name>` (the developer's) and `snippets.plans.<name>` (saved by plans)."""
+    members: dict[str, Any] = {}
+    by_plans: dict[str, Any] = {}
+    for name, spec in manifest.snippets.items():
+        namespace, _, identifier = name.rpartition(".")
+        if namespace == PLAN_NAMESPACE:
+            by_plans[identifier] = SnippetFunction(runtime, bridge, manifest, name, spec)
+        elif not namespace:
+            members[name] = SnippetFunction(runtime, bridge, manifest, name, spec)
+    if by_plans:
+        members[PLAN_NAMESPACE] = ToolNamespace(f"snippets.{PLAN_NAMESPACE}", by_plans)
     return ToolNamespace("snippets", members)

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from codemode_core._argument_bounds import ArgumentBudget
 from codemode_core._jsonify import jsonify
 from codemode_core.errors import ToolError
 from codemode_core.limits import Limits
@@ -161,12 +162,15 @@ class _Connection:
 class _WorkerBridge:
     """The plan's `Bridge` inside the worker: every call is a round trip to the host."""
 
-    def __init__(self, connection: _Connection) -> None:
+    def __init__(self, connection: _Connection, limits: Limits) -> None:
         self._connection = connection
+        self._arguments = ArgumentBudget(limits)
 
     async def call_tool(
         self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], line: int | None
     ) -> Any:
+        # Refused here, before anything is built or sent (the host checks again on arrival).
+        args, kwargs = self._arguments.admit(name, args, kwargs)
         return await self._connection.request(
             {
                 "op": "tool",
@@ -230,7 +234,7 @@ async def _run_one(message: dict[str, Any], connection: _Connection) -> Executio
             failure=ExecutionError(kind="internal", message=f"bad run request: {exc}"),
         )
     set_cpu_budget(limits.timeout + 1.0)
-    outcome = await run_plan(request, _WorkerBridge(connection))
+    outcome = await run_plan(request, _WorkerBridge(connection, limits))
     if outcome.extras.get("leftovers") or _left_behind(
         asyncio.get_running_loop(), connection.own_fds
     ):

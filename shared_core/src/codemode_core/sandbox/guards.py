@@ -570,10 +570,14 @@ class PlanRuntime:
         self.tick()
         for arg in args:
             self.check_text(arg, "print()")
-        text = (" " if sep is None else str(sep)).join(str(a) for a in args)
-        if self._logs_cut:
+        if self._logs_cut:  # nothing more is kept: build no text either
             return
         limit = self.limits.max_output_chars
+        room = limit - self._log_chars + 1
+        # Text arguments are cut to what can still be kept before they are joined, so a huge
+        # string costs no copy; other values are bounded by the size guards that built them.
+        parts = [a[:room] if type(a) is str else str(a) for a in args]
+        text = (" " if sep is None else str(sep)[:room]).join(parts)
         if self._log_chars + len(text) > limit:
             room = max(0, limit - self._log_chars)
             lines = [text[:room] + f"… [logs truncated at {limit:,} characters]"]
