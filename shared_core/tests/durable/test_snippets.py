@@ -78,7 +78,7 @@ async def test_saving_validates_and_says_what_is_wrong(
     )
     assert "line 2: tools.open_orders has no parameter 'customer'" in message
     assert "line 2: tools.open_orders needs the argument 'customer_id'" in message
-    assert "line 3: tools.refund argument 'order_id' should be integer, got a string" in message
+    assert "line 3: tools.refund argument 'order_id' should be int, got str 'x'" in message
     assert await cm.snippets() == []
 
 
