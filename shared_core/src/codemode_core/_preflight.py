@@ -79,14 +79,11 @@ def preflight_error(
     if len(problems) > len(shown):
         lines.append(f"- and {len(problems) - len(shown)} more")
     tools = {p.tool for p in problems}
+    what = "this" if len(problems) == 1 else f"these {len(problems)} problems"
     return ExecutionError(
         kind="tool",
-        message="nothing ran: the plan was checked before its first call, and "
-        + ("this call does not" if len(problems) == 1 else f"{len(problems)} calls do not")
-        + " match the API. Fix "
-        + ("it" if len(problems) == 1 else "them all")
-        + " and send the whole plan again.\n"
-        + "\n".join(lines),
+        message=f"nothing ran (the plan is checked before its first call). Fix {what} and "
+        "send the whole plan again:\n" + "\n".join(lines),
         line=problems[0].line,
         tool=tools.pop() if len(tools) == 1 else None,
     )
@@ -178,7 +175,9 @@ class _Checker:
 
     def _unknown(self, path: Sequence[str], line: int, known: list[str]) -> None:
         written = ".".join(path)
-        close = difflib.get_close_matches(written, known, n=1)
+        root = f"{path[0]}."  # compared without it: a shared prefix makes anything "close"
+        tails = {k.removeprefix(root): k for k in known}
+        close = [tails[t] for t in difflib.get_close_matches(written.removeprefix(root), tails, n=1)]
         if not close:  # `tools.list_issues` for `tools.github.list_issues`
             close = [k for k in known if k.rsplit(".", 1)[-1] == path[-1]][:1]
         hint = f"; did you mean {close[0]}?" if close else ""
