@@ -661,6 +661,7 @@ class CodeMode:
             tool_calls=tuple(record for record in ctx.records if record is not None),
             duration=duration,
             max_output_chars=self.limits.max_output_chars,
+            unexpected_results=tuple(ctx.unexpected),
         )
 
     def run_sync(self, code: str, *, observer: Observer | None = None) -> ExecutionResult:

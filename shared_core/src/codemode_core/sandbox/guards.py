@@ -26,6 +26,7 @@ from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from codemode_core.errors import ErrorKind
 from codemode_core.limits import Limits
 from codemode_core.result import ExecutionError
+from codemode_core.sandbox._provenance import SUBJECT_ATTRIBUTE, new_results
 from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
 __all__ = [
@@ -85,6 +86,8 @@ class PlanRuntime:
         self.logs: list[str] = []
         self.on_log: Callable[[str], None] | None = None
         """Told about each kept log line as it is printed (progress streaming)."""
+        self.results = new_results()
+        """The latest tool results handed to the plan, to name where a failing value came from."""
         self.pending_calls: list[Any] = []
         """Every tool/discovery call the plan created, to report those never awaited."""
         self.paused = False
@@ -99,6 +102,7 @@ class PlanRuntime:
     def release(self) -> None:
         """Drop references that form cycles (called when the execution is over)."""
         self.pending_calls.clear()
+        self.results.clear()
         self._formatter = None  # type: ignore[assignment]
 
     # Budgets ---------------------------------------------------------------------------
@@ -247,7 +251,11 @@ class PlanRuntime:
     def getitem(self, obj: Any, key: Any) -> Any:
         if type(obj) in _PENDING_TYPES:
             raise obj._codemode_not_awaited()
-        return obj[key]
+        try:
+            return obj[key]
+        except (LookupError, TypeError) as exc:  # remembered, to show the value in the error
+            setattr(exc, SUBJECT_ATTRIBUTE, obj)
+            raise
 
     def write(self, obj: Any) -> Any:
         """`obj[k] = v`, `obj.a = v`: only the plan's own containers may be modified."""

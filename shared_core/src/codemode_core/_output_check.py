@@ -1,0 +1,99 @@
+"""Does a tool's result contradict its declared output type? (checked on the host, per call)
+
+Real output schemas are often wrong: an MCP server declares an object and returns a list, an
+OpenAPI spec forgets a wrapper key. When the data contradicts the stub, the model should hear it
+once, in plain words, and trust the data. The check is deliberately shallow (the top level, the
+declared keys one level down, and the first item of a list), so it costs a few dictionary
+lookups per call and only ever reports a clear contradiction; schemas it cannot read fit anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["contradiction"]
+
+_MAX_DEPTH = 3
+_WORDS = {
+    "object": "dict",
+    "array": "list",
+    "string": "str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "null": "None",
+}
+
+
+def contradiction(value: Any, schema: Any) -> str | None:
+    """What the declared type says that `value` contradicts (`dict with key 'items'`), or None."""
+    return _check(value, schema, schema, 0)
+
+
+def _resolve(schema: Any, root: Any) -> Any:
+    for _ in range(16):
+        if not (isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str)):
+            return schema
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            return None
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, Mapping) else None
+        schema = target
+    return None
+
+
+def _check(value: Any, schema: Any, root: Any, depth: int) -> str | None:
+    schema = _resolve(schema, root)
+    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+        return None
+    for combinator in ("anyOf", "oneOf"):
+        branches = schema.get(combinator)
+        if isinstance(branches, list) and branches:
+            found = [_check(value, b, root, depth + 1) for b in branches]
+            if all(found):
+                return " or ".join(dict.fromkeys(str(f) for f in found))
+    declared = schema.get("type")
+    types = [declared] if isinstance(declared, str) else declared
+    if isinstance(types, list) and types and not any(_fits(value, t) for t in types):
+        return " or ".join(_WORDS.get(str(t), str(t)) for t in types)
+    if isinstance(value, dict):
+        required = schema.get("required")
+        if isinstance(required, list):
+            for key in required:
+                if isinstance(key, str) and key not in value:
+                    return f"dict with key {key!r}"
+        properties = schema.get("properties")
+        if isinstance(properties, Mapping):
+            for key, sub in properties.items():
+                if key in value:
+                    inner = _check(value[key], sub, root, depth + 1)
+                    if inner is not None:
+                        return f"dict whose {key!r} is {inner}"
+    elif isinstance(value, list) and value:
+        inner = _check(value[0], schema.get("items"), root, depth + 1)
+        if inner is not None:
+            return f"list of {inner}"
+    return None
+
+
+def _fits(value: Any, expected: Any) -> bool:
+    if expected == "object":
+        return isinstance(value, dict)
+    if expected == "array":
+        return isinstance(value, (list, tuple))
+    if expected == "string":
+        return isinstance(value, str)
+    if expected == "boolean":
+        return isinstance(value, bool)
+    if expected == "integer":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if expected == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected == "null":
+        return value is None
+    return True  # a type name JSON Schema does not have: not judged
