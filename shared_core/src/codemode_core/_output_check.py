@@ -4,12 +4,12 @@ Real output schemas are often wrong: an MCP server declares an object and return
 OpenAPI spec forgets a wrapper key. When the data contradicts the stub, the model should hear it
 once, in plain words, and trust the data. The check is deliberately shallow (the top level, the
 declared keys one level down, and the first item of a list), so it costs a few dictionary
-lookups per call and only ever reports a clear contradiction; schemas it cannot read fit anything.
+lookups per call (plain `dict` checks: an ABC `isinstance` per node cost more than the call) and
+only ever reports a clear contradiction; schemas it cannot read fit anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["contradiction"]
@@ -33,21 +33,21 @@ def contradiction(value: Any, schema: Any) -> str | None:
 
 def _resolve(schema: Any, root: Any) -> Any:
     for _ in range(16):
-        if not (isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str)):
+        if not (isinstance(schema, dict) and isinstance(schema.get("$ref"), str)):
             return schema
         ref = schema["$ref"]
         if not ref.startswith("#/"):
             return None
         target: Any = root
         for part in ref[2:].split("/"):
-            target = target.get(part) if isinstance(target, Mapping) else None
+            target = target.get(part) if isinstance(target, dict) else None
         schema = target
     return None
 
 
 def _check(value: Any, schema: Any, root: Any, depth: int) -> str | None:
     schema = _resolve(schema, root)
-    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+    if not isinstance(schema, dict) or depth > _MAX_DEPTH:
         return None
     for combinator in ("anyOf", "oneOf"):
         branches = schema.get(combinator)
@@ -66,7 +66,7 @@ def _check(value: Any, schema: Any, root: Any, depth: int) -> str | None:
                 if isinstance(key, str) and key not in value:
                     return f"dict with key {key!r}"
         properties = schema.get("properties")
-        if isinstance(properties, Mapping):
+        if isinstance(properties, dict):
             for key, sub in properties.items():
                 if key in value:
                     inner = _check(value[key], sub, root, depth + 1)
