@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from typing_extensions import TypedDict  # typing.TypedDict loses its schema on 3.11 (issue 19)
-
 import pytest
+from typing_extensions import TypedDict  # typing.TypedDict loses its schema on 3.11 (issue 19)
 
 from codemode_core import CodeMode, Tool, UnexpectedResult
 

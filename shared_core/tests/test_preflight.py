@@ -4,7 +4,7 @@ problem is reported at once with its line, and valid plans are never refused."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from codemode_core import CodeMode, Tool
 
 
-class Cabin(str, Enum):
+class Cabin(StrEnum):
     economy = "economy"
     business = "business"
 
@@ -72,7 +72,8 @@ async def test_a_write_on_line_1_does_not_run_when_line_2_misspells_a_tool(
     shop_cm: CodeMode, shop: Shop
 ) -> None:
     result = await shop_cm.run(
-        'await tools.write_file(path="a.txt", text="hi")\nreturn await tools.get_wether(city="Oslo")'
+        'await tools.write_file(path="a.txt", text="hi")\n'
+        'return await tools.get_wether(city="Oslo")'
     )
     assert shop.ran == []  # nothing ran, not even the write
     assert result.tool_calls == ()
@@ -195,9 +196,7 @@ VALID_PLANS = {
 
 
 @pytest.mark.parametrize("code, expected", VALID_PLANS.values(), ids=list(VALID_PLANS))
-async def test_valid_plans_are_never_refused(
-    shop_cm: CodeMode, code: str, expected: Any
-) -> None:
+async def test_valid_plans_are_never_refused(shop_cm: CodeMode, code: str, expected: Any) -> None:
     result = await shop_cm.run(code)
     assert result.ok, result.to_model()
     if isinstance(expected, dict):

@@ -115,9 +115,12 @@ def _fits(literal: ArgLiteral, schema: Any, root: Any, lax: bool, depth: int) ->
         return True
     for combinator in ("anyOf", "oneOf"):
         branches = schema.get(combinator)
-        if isinstance(branches, list) and branches:
-            if not any(_fits(literal, b, root, lax, depth + 1) for b in branches):
-                return False
+        if (
+            isinstance(branches, list)
+            and branches
+            and not any(_fits(literal, b, root, lax, depth + 1) for b in branches)
+        ):
+            return False
     branches = schema.get("allOf")
     if isinstance(branches, list) and not all(
         _fits(literal, b, root, lax, depth + 1) for b in branches
@@ -162,9 +165,7 @@ def _kind_fits(literal: ArgLiteral, expected: Any, lax: bool) -> bool:
         return kind == "string" and (
             value is _MISSING or value.strip().lower() in _LAX_BOOL_STRINGS
         )
-    if expected not in _KIND_WORDS:  # a type name JSON Schema does not have: not judged
-        return True
-    return False
+    return expected not in _KIND_WORDS  # a type name JSON Schema does not have: not judged
 
 
 def _parses(value: Any, convert: type) -> bool:

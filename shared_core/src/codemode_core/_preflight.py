@@ -109,9 +109,7 @@ def check_calls(
 class _Checker:
     """Walks the plan scope by scope, knowing where `tools`/`snippets` are shadowed."""
 
-    def __init__(
-        self, catalog: Catalog, snippets: Mapping[str, Mapping[str, Any]] | None
-    ) -> None:
+    def __init__(self, catalog: Catalog, snippets: Mapping[str, Mapping[str, Any]] | None) -> None:
         self.catalog = catalog
         self.snippets = snippets
         self.problems: list[CallProblem] = []
@@ -177,7 +175,9 @@ class _Checker:
         written = ".".join(path)
         root = f"{path[0]}."  # compared without it: a shared prefix makes anything "close"
         tails = {k.removeprefix(root): k for k in known}
-        close = [tails[t] for t in difflib.get_close_matches(written.removeprefix(root), tails, n=1)]
+        close = [
+            tails[t] for t in difflib.get_close_matches(written.removeprefix(root), tails, n=1)
+        ]
         if not close:  # `tools.list_issues` for `tools.github.list_issues`
             close = [k for k in known if k.rsplit(".", 1)[-1] == path[-1]][:1]
         hint = f"; did you mean {close[0]}?" if close else ""
@@ -224,18 +224,16 @@ class _Checker:
         for keyword in node.keywords:
             if keyword.arg is None:
                 continue
-            param = by_name.get(keyword.arg)
-            if param is None:
+            named = by_name.get(keyword.arg)
+            if named is None:
                 close = difflib.get_close_matches(keyword.arg, list(by_name), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 accepted = ", ".join(p.identifier for p in params) or "none"
-                report(
-                    f"{name} has no parameter {keyword.arg!r}{hint} (parameters: {accepted})"
-                )
-            elif param.key in given and not starred:
-                report(f"{name} got multiple values for argument {param.identifier!r}")
+                report(f"{name} has no parameter {keyword.arg!r}{hint} (parameters: {accepted})")
+            elif named.key in given and not starred:
+                report(f"{name} got multiple values for argument {named.identifier!r}")
             else:
-                given[param.key] = keyword.value
+                given[named.key] = keyword.value
         if not _validates(entry):
             return
         if not starred and not splat:
@@ -244,7 +242,9 @@ class _Checker:
                     report(f"{name} needs the argument {param.identifier!r}")
         self._check_literals(entry, given, report)
 
-    def _check_literals(self, entry: CatalogEntry, given: Mapping[str, ast.expr], report: Any) -> None:
+    def _check_literals(
+        self, entry: CatalogEntry, given: Mapping[str, ast.expr], report: Any
+    ) -> None:
         schema = entry.tool.input_schema
         properties = schema.get("properties") if isinstance(schema, Mapping) else None
         if not isinstance(properties, Mapping):

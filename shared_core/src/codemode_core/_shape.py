@@ -71,7 +71,7 @@ def _shape(value: Any, depth: int) -> str:
             items.append(f"… {len(value) - _MAX_KEYS} more")
         return "{" + ", ".join(items) + "}"
     if isinstance(value, (list, tuple)):
-        name = _TYPE_WORDS[type(value)] if type(value) in _TYPE_WORDS else "list"
+        name = _TYPE_WORDS.get(type(value), "list")
         if not value:
             return f"{name}[]"
         if depth >= _MAX_DEPTH:

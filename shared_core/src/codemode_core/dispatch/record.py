@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from codemode_core._output_check import contradiction
+from codemode_core._shape import shape
 from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
 from codemode_core.errors import ToolError
 from codemode_core.events import ProgressEvent, notify
-from codemode_core._output_check import contradiction
-from codemode_core._shape import shape
 from codemode_core.result import ToolCallRecord, UnexpectedResult
 from codemode_core.sandbox._plan_api import BudgetExceeded, StopPlan
 
