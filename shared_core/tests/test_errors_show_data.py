@@ -3,6 +3,7 @@ returned, and a result that contradicts its declared output type is noted for th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from typing_extensions import TypedDict  # typing.TypedDict loses its schema on 3.11 (issue 19)
 
 from codemode_core import CodeMode, Tool, UnexpectedResult
+from codemode_core.durable.transfer import result_from_data, result_to_data
 
 
 class AirportList(TypedDict):
@@ -137,3 +139,10 @@ async def test_results_that_match_their_declaration_add_nothing(data_cm: CodeMod
     )
     assert result.ok and result.unexpected_results == ()
     assert result.to_model() == "7"
+
+
+async def test_the_noted_shapes_survive_the_trip_through_plain_data(data_cm: CodeMode) -> None:
+    result = await data_cm.run("return await tools.list_airports()")
+    assert result.unexpected_results
+    carried = json.loads(json.dumps(result_to_data(result)))
+    assert result_from_data(carried) == result

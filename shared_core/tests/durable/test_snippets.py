@@ -92,7 +92,7 @@ async def test_a_plan_saves_a_snippet_for_later_plans_and_bad_calls_are_tool_err
     )
     assert saved.ok and "snippets.double" in saved.value
     assert (await cm.run("return await snippets.double(x=21)")).value == 42
-    wrong = await cm.run("return await snippets.double(y=1)")
+    wrong = await cm.run("return await snippets.double(**{'y': 1})")  # seen at run time
     assert wrong.error is not None and wrong.error.kind == "tool"
     assert "unexpected argument 'y' (parameters: x)" in wrong.error.message
     refused = await cm.run('return await codemode.save_snippet("x", "import os")')
