@@ -32,48 +32,55 @@ def contradiction(value: Any, schema: Any) -> str | None:
 
 
 def _resolve(schema: Any, root: Any) -> Any:
+    if type(schema) is not dict or "$ref" not in schema:
+        return schema  # the common case, first
     for _ in range(16):
-        if not (isinstance(schema, dict) and isinstance(schema.get("$ref"), str)):
+        ref = schema.get("$ref") if type(schema) is dict else None
+        if not isinstance(ref, str):
             return schema
-        ref = schema["$ref"]
         if not ref.startswith("#/"):
             return None
         target: Any = root
         for part in ref[2:].split("/"):
-            target = target.get(part) if isinstance(target, dict) else None
+            target = target.get(part) if type(target) is dict else None
         schema = target
     return None
 
 
 def _check(value: Any, schema: Any, root: Any, depth: int) -> str | None:
     schema = _resolve(schema, root)
-    if not isinstance(schema, dict) or depth > _MAX_DEPTH:
+    if type(schema) is not dict or depth > _MAX_DEPTH:
         return None
-    for combinator in ("anyOf", "oneOf"):
-        branches = schema.get(combinator)
-        if isinstance(branches, list) and branches:
-            found = [_check(value, b, root, depth + 1) for b in branches]
-            if all(found):
-                return " or ".join(dict.fromkeys(str(f) for f in found))
+    if "anyOf" in schema or "oneOf" in schema:
+        for combinator in ("anyOf", "oneOf"):
+            branches = schema.get(combinator)
+            if isinstance(branches, list) and branches:
+                found = [_check(value, b, root, depth + 1) for b in branches]
+                if all(found):
+                    return " or ".join(dict.fromkeys(str(f) for f in found))
     declared = schema.get("type")
-    types = [declared] if isinstance(declared, str) else declared
-    if isinstance(types, list) and types and not any(_fits(value, t) for t in types):
-        return " or ".join(_WORDS.get(str(t), str(t)) for t in types)
-    if isinstance(value, dict):
+    if declared is not None:
+        if type(declared) is str:
+            if not _fits(value, declared):
+                return _WORDS.get(declared, declared)
+        elif type(declared) is list and declared and not any(_fits(value, t) for t in declared):
+            return " or ".join(_WORDS.get(str(t), str(t)) for t in declared)
+    kind = type(value)
+    if kind is dict:
         required = schema.get("required")
-        if isinstance(required, list):
+        if type(required) is list:
             for key in required:
-                if isinstance(key, str) and key not in value:
+                if type(key) is str and key not in value:
                     return f"dict with key {key!r}"
         properties = schema.get("properties")
-        if isinstance(properties, dict):
+        if type(properties) is dict:
             for key, sub in properties.items():
                 if key in value:
                     inner = _check(value[key], sub, root, depth + 1)
                     if inner is not None:
                         return f"dict whose {key!r} is {inner}"
-    elif isinstance(value, list) and value:
-        inner = _check(value[0], schema.get("items"), root, depth + 1)
+    elif kind is list and value and "items" in schema:
+        inner = _check(value[0], schema["items"], root, depth + 1)
         if inner is not None:
             return f"list of {inner}"
     return None
