@@ -69,18 +69,19 @@ async def test_gather_runs_tool_calls_concurrently(cm: CodeMode) -> None:
 
 
 async def test_invalid_arguments_name_tool_parameter_and_expectation(cm: CodeMode) -> None:
-    result = await cm.run('await tools.add(a="three", b=1)')
+    # A computed value: a literal would be refused by the pre-flight check (test_preflight.py).
+    result = await cm.run('a = "three"\nawait tools.add(a=a, b=1)')
     assert not result.ok
     assert result.error is not None
     assert result.error.kind == "tool"
-    assert result.error.line == 1
+    assert result.error.line == 2
     assert "tools.add" in result.error.message
     assert "'a'" in result.error.message and "integer" in result.error.message
     assert result.tool_calls[0].error is not None
 
 
 async def test_unknown_argument_lists_accepted_ones(cm: CodeMode) -> None:
-    result = await cm.run("await tools.add(a=1, b=2, c=3)")
+    result = await cm.run("await tools.add(**{'a': 1, 'b': 2, 'c': 3})")  # seen only at run time
     assert result.error is not None
     assert "unexpected argument(s) c" in result.error.message
     assert "accepted: a, b" in result.error.message
@@ -297,10 +298,10 @@ async def test_json_schema_tools_are_validated(make_cm: Any) -> None:
     cm = make_cm([Tool("double", "Double n.", schema, lambda n: n * 2)])
     ok = await cm.run("return await tools.double(n=4)")
     assert ok.value == 8
-    bad = await cm.run("return await tools.double(n='x')")
+    bad = await cm.run("n = 'x'\nreturn await tools.double(n=n)")  # computed: checked at run time
     assert bad.error is not None
     assert "'n': expected integer, got 'x'" in bad.error.message
-    missing = await cm.run("return await tools.double()")
+    missing = await cm.run("return await tools.double(**{})")
     assert missing.error is not None
     assert "missing required argument 'n'" in missing.error.message
 

@@ -203,7 +203,9 @@ except ToolError as error:
 
 
 async def test_invalid_arguments_are_reported_by_the_tools_own_validator() -> None:
-    scripted = ScriptedModel([code_call('await tools.get_order(order_id="one")'), answer("ok")])
+    scripted = ScriptedModel(
+        [code_call('o = "one"\nawait tools.get_order(order_id=o)'), answer("ok")]
+    )
     agent = Agent(
         scripted.model, deps_type=Shop, toolsets=[CodeModeToolset(shop_tools, executor="inprocess")]
     )
@@ -211,7 +213,7 @@ async def test_invalid_arguments_are_reported_by_the_tools_own_validator() -> No
     await agent.run("?", deps=shop())
 
     error = last_tool_output(scripted.seen[1][1])
-    assert "tool error at line 1: tools.get_order failed: invalid arguments: 'order_id':" in error
+    assert "tool error at line 2: tools.get_order failed: invalid arguments: 'order_id':" in error
     assert "(got 'one')" in error
 
 
@@ -283,7 +285,7 @@ async def test_prepare_functions_and_dynamic_toolsets_are_listed_per_step() -> N
     plan = "return await tools.delete_everything()"
     for deps, expected in (
         ("admin", '"deleted"'),
-        ("guest", "has no tool or namespace `delete_everything`"),
+        ("guest", "there is no tool tools.delete_everything"),
     ):
         scripted = ScriptedModel(
             [code_call(plan), lambda messages, info: answer(last_tool_output(messages))]

@@ -22,6 +22,7 @@ from codemode_core.result import (
     ExecutionStatus,
     PendingApproval,
     ToolCallRecord,
+    UnexpectedResult,
 )
 from codemode_core.runtime import CodeMode
 from codemode_core.tools import Tool
@@ -47,6 +48,7 @@ __all__ = [
     "Tool",
     "ToolCallRecord",
     "ToolError",
+    "UnexpectedResult",
     "__version__",
     "approve",
     "reject",

@@ -44,6 +44,11 @@ class JsonSchemaBinder:
         except (SchemaError, TypeError, ValueError, LookupError, jsonschema.exceptions.UnknownType):
             self._validator = None
 
+    @property
+    def validates(self) -> bool:
+        """False when the schema is broken and arguments therefore pass unchecked."""
+        return self._validator is not None
+
     def __call__(self, arguments: dict[str, Any]) -> dict[str, Any]:
         validator = self._validator
         if validator is None:

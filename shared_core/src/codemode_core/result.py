@@ -15,6 +15,7 @@ __all__ = [
     "ExecutionStatus",
     "PendingApproval",
     "ToolCallRecord",
+    "UnexpectedResult",
 ]
 
 ExecutionStatus = Literal["ok", "error", "paused"]
@@ -92,6 +93,32 @@ class PendingApproval:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class UnexpectedResult:
+    """A tool result that contradicted the tool's declared output type (its stub).
+
+    Real schemas are often wrong; the model is told (see `ExecutionResult.to_model`) so that
+    it trusts the data it got rather than the stub the data contradicts.
+    """
+
+    tool: str
+    """Qualified tool name (`tools.list_airports`)."""
+    line: int | None
+    """The plan line of the first call whose result contradicted the declaration."""
+    declared: str
+    """What the declaration says that the result contradicts, in stub words (`dict with key
+    'airports'`, `list of dict`)."""
+    observed: str
+    """The shape the tool really returned (`list[str] (3 items)`, `{id: int, name: str}`)."""
+
+    def render(self) -> str:
+        at = f" (line {self.line})" if self.line is not None else ""
+        return (
+            f"Note: {self.tool}{at} returned {self.observed}, not the declared "
+            f"{self.declared}; rely on the returned shape, not the stub."
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ExecutionResult:
     """The outcome of one plan: value or error, logs, and every tool call that ran."""
 
@@ -107,6 +134,9 @@ class ExecutionResult:
     duration: float = 0.0
     """Wall seconds for the whole execution."""
     max_output_chars: int = field(default=20_000, repr=False)
+    unexpected_results: tuple[UnexpectedResult, ...] = ()
+    """Tools whose results contradicted their declared output type (first call of each),
+    with the shape actually returned; `to_model()` says so whether the plan succeeded or not."""
 
     @property
     def ok(self) -> bool:
@@ -137,6 +167,8 @@ class ExecutionResult:
                     for c in self.tool_calls
                 ]
                 parts.append(f"Tool calls that already ran ({len(lines)}):\n" + "\n".join(lines))
+        if self.unexpected_results:
+            parts.append("\n".join(u.render() for u in self.unexpected_results))
         if self.logs:
             parts.append("Logs:\n" + "\n".join(self.logs))
         return truncate_text("\n\n".join(parts), limit)

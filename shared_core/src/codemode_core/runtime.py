@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 from codemode_core._argument_bounds import ArgumentBudget, json_size
 from codemode_core._jsonify import jsonify
 from codemode_core._portal import Portal, submit
+from codemode_core._preflight import preflight_error
 from codemode_core.catalog import Catalog
 from codemode_core.connectors.base import Connector
 from codemode_core.description import namespace_index, render_description
@@ -75,6 +76,8 @@ DiscoveryMode = Literal["full", "search", "auto"]
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 """Immutable results: handed to the plan as they are (nothing to copy)."""
+_PREFLIGHT_CACHE_SIZE = 256
+"""Plans whose pre-flight verdict is remembered (cleared when the catalog or snippets change)."""
 
 _PRUNE_INTERVAL_SECONDS = 5.0
 """Expired and excess executions are dropped at most this often (not on every run)."""
@@ -260,6 +263,8 @@ class CodeMode:
         self._index = SearchIndex(self.catalog)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None
+        self._preflight_key: tuple[Any, ...] = ()
+        self._preflight_cache: dict[str, ExecutionError | None] = {}
 
     # What the model reads -------------------------------------------------------------
 
@@ -609,6 +614,8 @@ class CodeMode:
         session = _Session(self, ctx, self._durable_chain if journaled else self._plain_chain)
         if self._journal_live:  # entries are durable before the plan sees them
             journal.sink = functools.partial(self.store.append, record.execution_id)
+        if failure is None:  # calls that cannot succeed: say so before any of them runs
+            failure = self._preflight(record.code)
         if failure is not None:  # a connector that never connected: say why, run nothing
             outcome = ExecutionOutcome(status="error", failure=failure)
         else:
@@ -660,6 +667,24 @@ class CodeMode:
         if outcome.status == "paused":
             return dataclasses.replace(result, pending=pending)
         return result
+
+    def _preflight(self, code: str) -> ExecutionError | None:
+        """`_preflight.preflight_error`, remembered per plan text while the catalog and the
+        snippets' signatures stay the same (models re-send plans; parsing costs per run)."""
+        key = (
+            self.catalog,
+            *((n, tuple(s.parameter_names), tuple(s.required)) for n, s in self._snippets.items()),
+        )
+        cache = self._preflight_cache
+        if key != self._preflight_key or len(cache) >= _PREFLIGHT_CACHE_SIZE:
+            cache.clear()
+            self._preflight_key = key
+        try:
+            return cache[code]
+        except KeyError:
+            wire = {name: s.to_wire() for name, s in self._snippets.items()}
+            found = cache[code] = preflight_error(code, self.catalog, wire)
+            return found
 
     async def _keep(
         self, journal: RunJournal, status: str, pending: tuple[PendingApproval, ...]
@@ -740,6 +765,7 @@ class CodeMode:
             tool_calls=tuple(record for record in ctx.records if record is not None),
             duration=duration,
             max_output_chars=self.limits.max_output_chars,
+            unexpected_results=tuple(ctx.unexpected),
         )
 
     def run_sync(self, code: str, *, observer: Observer | None = None) -> ExecutionResult:

@@ -16,8 +16,6 @@ beyond that is left out of plans (and said so in the log) rather than break ever
 
 from __future__ import annotations
 
-import ast
-import difflib
 import json
 import keyword
 import logging
@@ -27,10 +25,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from codemode_core._preflight import check_calls
 from codemode_core.catalog import Catalog
 from codemode_core.errors import ConfigurationError
 from codemode_core.sandbox._snippet_limits import MAX_SNIPPET_CHARS, PLAN_NAMESPACE
 from codemode_core.sandbox.compiler import PlanRejected, compile_plan
+from codemode_core.sandbox.rewrite import parse_plan
 from codemode_core.stubs import StubRenderer
 
 __all__ = [
@@ -181,101 +181,10 @@ def validate_snippet(snippet: Snippet, catalog: Catalog) -> list[str]:
     if isinstance(compiled, PlanRejected):
         problems.append(compiled.message)
         return problems
-    problems.extend(_check_calls(snippet.code, catalog))
+    # The same check every plan gets before it runs (`_preflight`), so a snippet that saves
+    # is one whose calls pass it.
+    problems.extend(p.render() for p in check_calls(parse_plan(snippet.code), catalog))
     return problems
-
-
-def _check_calls(code: str, catalog: Catalog) -> list[str]:
-    """Static check of `tools.*(...)` calls: the tool exists, keywords are its parameters,
-    required ones are given, and literal arguments have the declared JSON type."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return []
-    problems: list[str] = []
-    known = {entry.qualified_name: entry for entry in catalog}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        name = _dotted(node.func)
-        if name is None or not name.startswith("tools."):
-            continue
-        entry = known.get(name)
-        if entry is None:
-            close = difflib.get_close_matches(name, list(known), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            problems.append(f"line {node.lineno}: there is no tool {name}{hint}")
-            continue
-        schema = entry.tool.input_schema
-        properties = schema.get("properties", {}) or {}
-        open_ended = schema.get("additionalProperties") not in (None, False) or not properties
-        given = {k.arg for k in node.keywords if k.arg is not None}
-        positional = len(node.args)
-        if any(k.arg is None for k in node.keywords) or any(
-            isinstance(a, ast.Starred) for a in node.args
-        ):
-            continue  # **kwargs / *args: checked when it runs
-        names = list(properties)
-        if positional > len(names) and not open_ended:
-            problems.append(
-                f"line {node.lineno}: {name} takes at most {len(names)} positional arguments"
-            )
-        given |= set(names[:positional])
-        for unknown in sorted(given - set(properties)):
-            if not open_ended:
-                problems.append(
-                    f"line {node.lineno}: {name} has no parameter {unknown!r} "
-                    f"(parameters: {', '.join(names) or 'none'})"
-                )
-        for missing in [r for r in schema.get("required", []) if r not in given]:
-            problems.append(f"line {node.lineno}: {name} needs the argument {missing!r}")
-        for keyword_arg in node.keywords:
-            expected = properties.get(keyword_arg.arg or "", {}).get("type")
-            literal = _literal_type(keyword_arg.value)
-            if expected and literal and not _fits(literal, expected):
-                problems.append(
-                    f"line {node.lineno}: {name} argument {keyword_arg.arg!r} should be "
-                    f"{expected}, got a {literal} literal"
-                )
-    return problems
-
-
-def _dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
-def _literal_type(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Constant):
-        value = node.value
-        if isinstance(value, bool):
-            return "boolean"
-        if isinstance(value, int):
-            return "integer"
-        if isinstance(value, float):
-            return "number"
-        if isinstance(value, str):
-            return "string"
-        if value is None:
-            return "null"
-    if isinstance(node, (ast.List, ast.ListComp)):
-        return "array"
-    if isinstance(node, (ast.Dict, ast.DictComp)):
-        return "object"
-    return None
-
-
-def _fits(literal: str, expected: Any) -> bool:
-    allowed = set(expected) if isinstance(expected, list) else {expected}
-    if literal == "integer" and "number" in allowed:
-        return True
-    return literal in allowed
 
 
 def render_snippet_stubs(snippets: Mapping[str, Snippet]) -> str:

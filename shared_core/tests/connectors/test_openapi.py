@@ -86,7 +86,7 @@ async def test_non_2xx_is_a_tool_error_with_status_and_body_excerpt(spec_file: P
         caught = await cm.run(
             "try:\n    await tools.pet_store.getPet(99)\nexcept ToolError as e:\n    return str(e)"
         )
-        invalid = await cm.run('await tools.pet_store.getPet(petId="x")')
+        invalid = await cm.run('p = "x"\nawait tools.pet_store.getPet(petId=p)')  # at run time
     assert caught.value == 'GET /pets/99 failed: HTTP 404 Not Found: {"error": "pet 99 not found"}'
     assert invalid.error is not None and "expected integer" in invalid.error.message
 

@@ -84,4 +84,7 @@ async def test_tool_name_without_prefix_gets_a_hint(cm: CodeMode) -> None:
 async def test_misspelled_tool_suggests_close_match(cm: CodeMode) -> None:
     result = await cm.run("await tools.list_order()")
     assert result.error is not None
-    assert "Did you mean: list_orders?" in result.error.message
+    assert "did you mean tools.list_orders?" in result.error.message  # the pre-flight check
+    hidden = await cm.run("t = tools\nawait t.list_order()")  # out of its sight: at run time
+    assert hidden.error is not None
+    assert "Did you mean: list_orders?" in hidden.error.message

@@ -80,7 +80,7 @@ async def test_failing_plan_is_shown_to_the_model_which_then_fixes_it() -> None:
     state = await agent.ainvoke({"messages": [("user", "Ada's tier?")]})
     first, second = [m for m in state["messages"] if isinstance(m, ToolMessage)]
     assert "tool error at line 1" in first.content
-    assert "unexpected argument(s) mail" in first.content
+    assert "tools.find_customer has no parameter 'mail'; did you mean 'email'?" in first.content
     assert second.content == '"gold"'
     assert state["messages"][-1].content == "gold"
 

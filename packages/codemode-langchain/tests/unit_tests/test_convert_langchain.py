@@ -148,7 +148,7 @@ async def test_tool_exception_is_a_catchable_tool_error() -> None:
 
 async def test_langchain_validation_errors_are_reported_precisely() -> None:
     code_tool = create_codemode_tool([LookupOrder()])
-    _, artifact = await code_tool._arun("await tools.lookup_order(order_id='abc')")
+    _, artifact = await code_tool._arun("o = 'abc'\nawait tools.lookup_order(order_id=o)")
     assert artifact.result.error is not None
     assert "'order_id': Input should be a valid integer" in artifact.result.error.message
 

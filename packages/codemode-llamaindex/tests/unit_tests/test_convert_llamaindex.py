@@ -238,7 +238,7 @@ async def test_a_failed_plan_is_an_error_output_naming_the_line() -> None:
 
 async def test_invalid_arguments_are_reported_from_the_tools_schema() -> None:
     code_tool = create_codemode_tool([LookupOrder()])
-    output = await code_tool.acall(code="await tools.lookup_order(order_id='abc')")
+    output = await code_tool.acall(code="o = 'abc'\nawait tools.lookup_order(order_id=o)")
     assert "'order_id': Input should be a valid integer" in output.content
 
 
@@ -295,7 +295,7 @@ async def test_partial_params_stay_host_side() -> None:
     assert output.raw_output.value == {"customer_id": 7, "amount": 9.5, "authorized": True}
     assert "sk-host" not in output.content
     refused = await code_tool.acall(code="return await tools.charge(7, 9.5, api_key='x')")
-    assert "unexpected argument(s) api_key" in refused.content
+    assert "tools.charge has no parameter 'api_key'" in refused.content  # checked before
 
 
 async def test_plain_functions_from_a_module_with_postponed_annotations() -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from codemode_core.events import Observer
 from codemode_core.limits import Limits
-from codemode_core.result import ToolCallRecord
+from codemode_core.result import ToolCallRecord, UnexpectedResult
 
 if TYPE_CHECKING:
     from codemode_core.catalog import CatalogEntry
@@ -62,6 +62,8 @@ class CallContext:
     """This run's journal: what to replay, what to record, what waits for approval."""
     approver: Approver | None = None
     """Decides approval requests inline; None pauses the execution instead."""
+    unexpected: list[UnexpectedResult] = field(default_factory=list)
+    """Results that contradicted their tool's declared output type (one per tool)."""
 
 
 class Dispatcher(Protocol):

@@ -7,12 +7,25 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from codemode_core._output_check import contradiction
+from codemode_core._shape import shape
 from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
 from codemode_core.errors import BudgetExceeded, StopPlan, ToolError
 from codemode_core.events import ProgressEvent, notify
-from codemode_core.result import ToolCallRecord
+from codemode_core.result import ToolCallRecord, UnexpectedResult
 
 __all__ = ["RecordCalls"]
+
+
+def _note_contradiction(
+    ctx: CallContext, tool: str, line: int | None, result: Any, declared: Any
+) -> None:
+    """Remember (once per tool) a result that contradicts the tool's declared output type."""
+    contradicted = contradiction(result, declared)
+    if contradicted is not None and all(u.tool != tool for u in ctx.unexpected):
+        ctx.unexpected.append(
+            UnexpectedResult(tool=tool, line=line, declared=contradicted, observed=shape(result))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,9 @@ class RecordCalls(WrapperDispatcher):
         waiting = False
         try:
             result = await self.wrapped.dispatch(call, ctx)
+            declared = call.entry.tool.output_schema
+            if declared:
+                _note_contradiction(ctx, name, call.line, result, declared)
         except ToolError as exc:
             error = exc.message
             raise

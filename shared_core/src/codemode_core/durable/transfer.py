@@ -17,7 +17,13 @@ from typing import Any
 
 from codemode_core.durable.journal import ExecutionRecord, JournalEntry
 from codemode_core.durable.store import Store
-from codemode_core.result import ExecutionError, ExecutionResult, PendingApproval, ToolCallRecord
+from codemode_core.result import (
+    ExecutionError,
+    ExecutionResult,
+    PendingApproval,
+    ToolCallRecord,
+    UnexpectedResult,
+)
 
 __all__ = ["adopt", "record_from_data", "record_to_data", "result_from_data", "result_to_data"]
 
@@ -63,6 +69,9 @@ def result_from_data(data: Mapping[str, Any]) -> ExecutionResult:
     fields["logs"] = tuple(fields.get("logs", ()))
     fields["tool_calls"] = tuple(ToolCallRecord(**c) for c in fields.get("tool_calls", ()))
     fields["pending"] = tuple(PendingApproval(**p) for p in fields.get("pending", ()))
+    fields["unexpected_results"] = tuple(
+        UnexpectedResult(**u) for u in fields.get("unexpected_results", ())
+    )
     return ExecutionResult(**fields)
 
 

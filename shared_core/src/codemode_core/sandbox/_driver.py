@@ -20,6 +20,7 @@ from codemode_core.result import ExecutionError
 from codemode_core.sandbox._leftovers import PlanGate, end_leftovers
 from codemode_core.sandbox._namespace import build_plan_globals
 from codemode_core.sandbox._plan_api import raised_by_plan, unawaited_calls
+from codemode_core.sandbox._provenance import describe_subject
 from codemode_core.sandbox.compiler import PlanRejected, compile_plan
 from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest
 from codemode_core.sandbox.guards import NotAwaitedError, PlanAbort, PlanRuntime
@@ -36,9 +37,15 @@ def _plan_line(tb: TracebackType | None) -> int | None:
     return line
 
 
-def _describe_exception(exc: BaseException, tool_names: Collection[str]) -> str:
+def _describe_exception(
+    exc: BaseException, tool_names: Collection[str], runtime: PlanRuntime
+) -> str:
     name = type(exc).__name__
     message = f"{name}: {exc}" if str(exc) else name
+    if isinstance(exc, (LookupError, TypeError, AttributeError)):
+        seen = describe_subject(exc, runtime.results)  # what the value really is
+        if seen or isinstance(exc, KeyError):
+            return message + (seen or " (a missing dict key)")
     if isinstance(exc, NameError) and getattr(exc, "name", None):
         missing = str(getattr(exc, "name", ""))
         if missing in tool_names:
@@ -48,8 +55,6 @@ def _describe_exception(exc: BaseException, tool_names: Collection[str]) -> str:
             return f"{message}. Did you mean `await tools.{close[0]}(...)`?"
     if isinstance(exc, RecursionError):
         return f"{message}. Recursion too deep; use a loop."
-    if isinstance(exc, KeyError):
-        return f"{message} (a missing dict key; check the tool's return type in the stubs)"
     return message
 
 
@@ -120,7 +125,7 @@ async def _guarded(
             runtime,
             ExecutionError(
                 kind="runtime",
-                message=_describe_exception(exc, tool_names),
+                message=_describe_exception(exc, tool_names, runtime),
                 line=_plan_line(exc.__traceback__),
             ),
         )

@@ -66,7 +66,7 @@ class PendingCall:
 
     def __await__(self) -> Generator[Any, None, Any]:
         self._awaited = True
-        call = _bridged(self._runtime, self._line, self._start, self._args)
+        call = _bridged(self._runtime, self._line, self._start, self._args, self._label)
         return (yield from call.__await__())
 
     def _codemode_not_awaited(self) -> NotAwaitedError:
@@ -92,11 +92,15 @@ async def _bridged(
     line: int | None,
     start: Callable[..., Awaitable[Any]],
     args: tuple[Any, ...],
+    label: str,
 ) -> Any:
-    """One call through the bridge: budget check first, host errors made plan-safe."""
+    """One call through the bridge: budget check first, host errors made plan-safe; the
+    result is remembered with its tool and line (`_provenance`) for error messages."""
     runtime.check()
     try:
-        return await start(*args)
+        value = await start(*args)
+        runtime.results.append((value, label, line))
+        return value
     except StopPlan as exc:
         if exc.kind == "paused":
             runtime.pause(str(exc), line=line)
@@ -127,8 +131,9 @@ def raised_by_plan(exc: BaseException) -> bool:
 def direct_call(line: int, fn: Any, /, *args: Any, **kwargs: Any) -> Awaitable[Any]:
     """`await tools.x(...)` as compiled: a tool call starts at once, with its line known."""
     if type(fn) is ToolFunction:
+        qualified = fn._qualified
         return _bridged(
-            fn._runtime, line, fn._bridge.call_tool, (fn._qualified, args, kwargs, line)
+            fn._runtime, line, fn._bridge.call_tool, (qualified, args, kwargs, line), qualified
         )
     result = fn(*args, **kwargs)
     if type(result) is PendingCall:

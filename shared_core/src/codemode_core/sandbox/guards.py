@@ -34,6 +34,7 @@ from codemode_core.sandbox._allowlist import (
     exception_attributes,
 )
 from codemode_core.sandbox._callables import PlanFunction, plan_callable
+from codemode_core.sandbox._provenance import SUBJECT_ATTRIBUTE, new_results
 from codemode_core.sandbox._sizes import FLAT_TYPES, text_size
 from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
@@ -121,6 +122,8 @@ class PlanRuntime:
         self.logs: list[str] = []
         self.on_log: Callable[[str], None] | None = None
         """Told about each kept log line as it is printed (progress streaming)."""
+        self.results = new_results()
+        """The latest tool results handed to the plan, to name where a failing value came from."""
         self.pending_calls: list[Any] = []
         """Every tool/discovery call the plan created, to report those never awaited."""
         self.paused = False
@@ -135,6 +138,7 @@ class PlanRuntime:
     def release(self) -> None:
         """Drop references that form cycles (called when the execution is over)."""
         self.pending_calls.clear()
+        self.results.clear()
         self._formatter = None  # type: ignore[assignment]
 
     # Budgets ---------------------------------------------------------------------------
@@ -402,7 +406,11 @@ class PlanRuntime:
             raise obj._codemode_not_awaited()
         if type(key) is slice:  # a copy: C work as long as the slice
             self.charge(len(obj) if hasattr(obj, "__len__") else 1)
-        return obj[key]
+        try:
+            return obj[key]
+        except (LookupError, TypeError) as exc:  # remembered, to show the value in the error
+            setattr(exc, SUBJECT_ATTRIBUTE, obj)
+            raise
 
     def write(self, obj: Any) -> Any:
         """`obj[k] = v` and `del obj[k]`: only the plan's own containers, only their items.
