@@ -44,7 +44,7 @@ async def test_output_schema_becomes_the_return_type(notes_url: str) -> None:
         signature = "async def add_note(title: str, tags: list[str] | None = None) -> Note"
         assert signature in stubs
         assert "class Note(TypedDict):\n    id: int\n    title: str\n    tags: list[str]" in stubs
-        assert "class FindNotesOutput(TypedDict):\n    result: list[Note]" in stubs
+        assert "class FindNotesOutput(TypedDict): result: list[Note]" in stubs  # one line
         result = await cm.run(
             'a = await tools.notes.add_note("milk", tags=["shop"])\n'
             'await tools.notes.add_note(title="call ada", tags=["work"])\n'
