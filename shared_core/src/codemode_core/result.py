@@ -118,7 +118,10 @@ class ExecutionResult:
         parts: list[str] = []
         limit = self.max_output_chars
         if self.status == "ok":
-            parts.append(truncate_text(to_json_text(self.value), limit))
+            # A plain string (a `describe` stub, a report the plan wrote) reaches the model as
+            # the text it is: JSON would turn every newline into `\n` and every quote into `\"`.
+            text = self.value if isinstance(self.value, str) else to_json_text(self.value)
+            parts.append(truncate_text(text, limit))
         elif self.status == "paused":
             waiting = ", ".join(f"{p.tool} (line {p.line})" for p in self.pending)
             parts.append(f"Paused: waiting for approval of {waiting}.")
