@@ -105,15 +105,17 @@ class SearchIndex:
         kept = [index for score, index in ranked[:limit] if score >= _FLOOR * best]
         results = [_result(self._entries[index]) for index in kept]
         first = kept[0]
-        if max(self._coverage(first, weights), self._name_cover(first, weights)) < _WEAK_COVERAGE:
+        if max(self._coverage(first, str(query)), self._name_cover(first, weights)) < _WEAK_COVERAGE:
             for result in results:
                 result["note"] = WEAK_NOTE
         return results
 
-    def _coverage(self, index: int, weights: dict[str, float]) -> float:
-        """Share of the query's own words (idf-weighted) that the tool's text has."""
-        asked = [term for term, weight in weights.items() if weight == 1.0]
-        total = sum(self._idf[t] for t in asked)
+    def _coverage(self, index: int, query: str) -> float:
+        """Share of the query's own words (idf-weighted) that the tool's text has; a word no
+        tool has counts as the rarest word does."""
+        asked = set(terms(query))
+        rarest = max(self._idf.values(), default=0.0)
+        total = sum(self._idf.get(t, rarest) for t in asked)
         if not total:
             return 0.0
         have = self._terms[index]
