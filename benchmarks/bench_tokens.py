@@ -349,10 +349,8 @@ def render(
 
 def bfcl_rows() -> list[tuple[str, int, int, int]]:
     """(API, tools, JSON tool definitions' tokens, description tokens) per BFCL catalog."""
-    from bfcl_corpus import api_tools
+    from bfcl_corpus import api_tools, tasks_file
     from bfcl_corpus import json_definitions as bfcl_definitions
-
-    from bfcl_corpus import tasks_file
 
     rows = []
     catalogs = api_tools()

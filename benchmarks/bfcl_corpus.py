@@ -33,7 +33,13 @@ def api_tools() -> dict[str, list[Tool]]:
     specs = _specs()
     return {
         api: [
-            Tool(n, specs[n]["description"], specs[n]["input_schema"], _noop, specs[n]["output_schema"])
+            Tool(
+                n,
+                specs[n]["description"],
+                specs[n]["input_schema"],
+                _noop,
+                specs[n]["output_schema"],
+            )
             for n in names
         ]
         for api, names in tasks_file()["classes"].items()

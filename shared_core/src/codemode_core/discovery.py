@@ -105,7 +105,10 @@ class SearchIndex:
         kept = [index for score, index in ranked[:limit] if score >= _FLOOR * best]
         results = [_result(self._entries[index]) for index in kept]
         first = kept[0]
-        if max(self._coverage(first, str(query)), self._name_cover(first, weights)) < _WEAK_COVERAGE:
+        if (
+            max(self._coverage(first, str(query)), self._name_cover(first, weights))
+            < _WEAK_COVERAGE
+        ):
             for result in results:
                 result["note"] = WEAK_NOTE
         return results

@@ -20,8 +20,8 @@ from codemode_core.stubs.prose import describe_marker, shorten
 __all__ = [
     "TypeBuilder",
     "TypeDefinition",
-    "camel_case",
     "TypedField",
+    "camel_case",
     "degraded_note",
     "field_note",
     "lift_prose_enum",
@@ -110,7 +110,9 @@ def lift_prose_enum(schema: Any) -> Any:
     if not isinstance(schema, Mapping) or "enum" in schema:
         return schema
     description = schema.get("description")
-    match = _PROSE_ENUM.search(description) if isinstance(description, str) else None
+    if not isinstance(description, str):
+        return schema
+    match = _PROSE_ENUM.search(description)
     if match is None:
         return schema
     try:
@@ -124,9 +126,10 @@ def lift_prose_enum(schema: Any) -> Any:
     if kind == "string":
         return {**schema, "enum": values, "description": rest}
     items = schema.get("items")
-    if kind == "array" and isinstance(items, Mapping) and "enum" not in items:
-        if _TYPE_ALIASES.get(str(items.get("type", "string")).lower()) == "string":
-            return {**schema, "items": {**items, "enum": values}, "description": rest}
+    if kind != "array" or not isinstance(items, Mapping) or "enum" in items:
+        return schema
+    if _TYPE_ALIASES.get(str(items.get("type", "string")).lower()) == "string":
+        return {**schema, "items": {**items, "enum": values}, "description": rest}
     return schema
 
 
@@ -467,9 +470,9 @@ def _render_typed_dict(name: str, doc: str, fields: tuple[TypedField, ...]) -> s
         + (f"  # {f.note}" if f.note else "")
         for f in fields
     ]
-    return "\n".join([f"{name} = TypedDict(", f"    {json.dumps(name)},", "    {", *items, "    },"]) + (
-        "\n)" if total else "\n    total=False,\n)"
-    )
+    return "\n".join(
+        [f"{name} = TypedDict(", f"    {json.dumps(name)},", "    {", *items, "    },"]
+    ) + ("\n)" if total else "\n    total=False,\n)")
 
 
 def degraded_note(schema: Any) -> str | None:

