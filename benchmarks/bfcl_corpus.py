@@ -24,7 +24,9 @@ def _specs() -> dict[str, dict[str, Any]]:
 
 
 def tasks_file() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SCHEMAS / "bfcl_multi_turn_tasks.json").read_text())
+    data: dict[str, Any] = json.loads(
+        (SCHEMAS.parent / "tasks" / "bfcl_multi_turn_base.json").read_text()
+    )
     return data
 
 

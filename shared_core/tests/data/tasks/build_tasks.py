@@ -1,8 +1,8 @@
 """Extract BFCL's multi-turn tasks (their users' words, and which tools the ground truth calls)
 from the `bfcl-eval` wheel, for the search-mode benchmark (`benchmarks/bench_discovery.py`).
 
-Run: `python shared_core/tests/data/schemas/build_tasks.py [path/to/bfcl_eval-*.whl]` (without
-a path it downloads the wheel with pip); it rewrites `bfcl_multi_turn_tasks.json` next to it.
+Run: `python shared_core/tests/data/tasks/build_tasks.py [path/to/bfcl_eval-*.whl]` (without
+a path it downloads the wheel with pip); it rewrites `bfcl_multi_turn_base.json` next to it.
 Only the user turns and the called tools' names are kept: no state, no arguments.
 """
 
@@ -92,7 +92,7 @@ def main() -> None:
                 check=True,
             )
             corpus = build(next(Path(tmp).glob("*.whl")))
-    out = HERE / "bfcl_multi_turn_tasks.json"
+    out = HERE / "bfcl_multi_turn_base.json"
     out.write_text(json.dumps(corpus, indent=1, ensure_ascii=False) + "\n")
     print(f"{out.name}: {len(corpus['tasks'])} tasks")  # type: ignore[arg-type]
 
