@@ -209,3 +209,13 @@ async def test_tool_state_persists_between_plans_as_the_instructions_say() -> No
     second = await cm.run('return await tools.cd(folder="api")')
     assert second.value == "/docs/api", second.to_model()
     assert not (await cm.run("return here")).ok  # plan variables do not persist
+
+
+def test_a_long_result_note_points_at_describe_of_its_type() -> None:
+    note = " ".join(f"Part {n} of a long explanation of the field." for n in range(10))
+    output = {"type": "object", "properties": {"detail": {"type": "string", "description": note}}}
+    cm = CodeMode([Tool("t", "Do it.", {"type": "object", "properties": {}}, dict, output)])
+    line = next(line for line in cm.description.splitlines() if "detail: str" in line)
+    assert "Part 0 of a long explanation of the field." in line and "Part 9" not in line
+    assert line.endswith('(shortened: `codemode.describe("TResult")` has the full text)')
+    assert note in cm.describe("TResult")
