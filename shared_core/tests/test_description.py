@@ -219,3 +219,16 @@ def test_a_long_result_note_points_at_describe_of_its_type() -> None:
     assert "Part 0 of a long explanation of the field." in line and "Part 9" not in line
     assert line.endswith('(shortened: `codemode.describe("TResult")` has the full text)')
     assert note in cm.describe("TResult")
+
+
+def test_a_parameter_note_that_only_restates_its_name_is_left_out() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "booking_id": {"type": "string", "description": "The ID of the booking"},
+            "reason": {"type": "string", "description": "Why; shown to the airline."},
+        },
+        "required": ["booking_id", "reason"],
+    }
+    description = CodeMode([Tool("cancel_booking", "Cancel.", schema, dict)]).description
+    assert '"""Cancel.\n        reason: Why; shown to the airline."""' in description

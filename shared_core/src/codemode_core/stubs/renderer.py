@@ -24,6 +24,7 @@ from codemode_core.stubs.schema import (
     degraded_note,
     lift_prose_enum,
     py_literal,
+    restates,
     short,
     split_union,
 )
@@ -171,6 +172,8 @@ class StubRenderer:
                     contradiction = f"default: {default}"
                     default = "..."
             description = prop.get("description") if isinstance(prop, Mapping) else None
+            if isinstance(description, str) and restates(description, str(key), hint):
+                description = None  # "The name of the city." on `city`: the name says it
             fmt = prop.get("format") if isinstance(prop, Mapping) else None
             original = degraded_note(prop) if annotation.startswith("Any") else None
             parts = (fmt, description, original, contradiction)

@@ -26,6 +26,7 @@ __all__ = [
     "field_note",
     "lift_prose_enum",
     "py_literal",
+    "restates",
     "short",
     "split_union",
 ]
@@ -501,7 +502,7 @@ def _type_name(schema: Mapping[str, Any], hint: str, taken: IdentifierAllocator)
     return camel_case(hint)
 
 
-def _restates(text: str, key: str, context: str = "") -> bool:
+def restates(text: str, key: str, context: str = "") -> bool:
     """Whether a note only restates the key: pydantic titles a field after its name
     (`day_of_week` → "Day Of Week"), and many schemas describe `booking_id` as "The ID of the
     booking" or `card_number` (in `CreditCard`) as "The number of the credit card"."""
@@ -534,12 +535,12 @@ def field_note(
     if isinstance(fmt, str):
         notes.append(fmt)
     title = schema.get("title")
-    if isinstance(title, str) and _restates(title, key):
+    if isinstance(title, str) and restates(title, key):
         title = None
     description = schema.get("description") or title
     if isinstance(description, str) and optional:
         description = _OPTIONAL_MARK.sub("", description)
-    if description and not _restates(str(description), key, context):
+    if description and not restates(str(description), key, context):
         notes.append(str(description))
     if annotation == "Any":
         original = degraded_note(schema)
