@@ -3,6 +3,11 @@
 
 The 10,000-tool catalog is real tool text: GitHub's 1,223 REST operations under eight
 namespaces plus the 682 BFCL tools of the schema corpus (first 10,000 taken).
+
+BFCL in search mode: for each of the 200 multi-turn base tasks, a `CodeMode` of the APIs the
+task involves (`discovery="search"`); for each turn, `codemode.search` with the user's own
+words as the query; per API, the share of the tools the ground truth calls that are among the
+top 3 hits.
 """
 
 from __future__ import annotations
@@ -183,6 +188,38 @@ def run() -> list[tuple[str, str, str, str, str, str]]:
     return rows
 
 
+def bfcl_search_rows() -> list[tuple[str, int, int]]:
+    """(API, ground-truth tools found in the top 3, ground-truth tools) per BFCL API."""
+    from bfcl_corpus import api_tools, tasks_file
+
+    from codemode_core import CodeMode
+
+    catalogs = api_tools()
+    found: dict[str, int] = dict.fromkeys(catalogs, 0)
+    wanted: dict[str, int] = dict.fromkeys(catalogs, 0)
+    for task in tasks_file()["tasks"]:
+        owner = {t.name: api for api in task["classes"] for t in catalogs[api]}
+        tools = [t for api in task["classes"] for t in catalogs[api]]
+        cm = CodeMode(tools, discovery="search", executor="inprocess")
+        for turn in task["turns"]:
+            top = {hit["name"] for hit in cm._search(turn["query"], 3)}
+            for name in turn["tools"]:
+                api = owner.get(name)
+                if api is None:  # a tool of an API the task does not list (none in base)
+                    continue
+                wanted[api] += 1
+                found[api] += f"tools.{name}" in top
+    return [(api, found[api], wanted[api]) for api in catalogs]
+
+
+def render_bfcl(rows: list[tuple[str, int, int]]) -> str:
+    lines = ["| BFCL API | ground-truth tools in the top 3 | share |", "|---|---:|---:|"]
+    lines += [f"| {api} | {f} / {w} | {f / w:.0%} |" for api, f, w in rows if w]
+    found, wanted = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    lines.append(f"| overall | {found} / {wanted} | {found / wanted:.0%} |")
+    return "\n".join(lines)
+
+
 def render(rows: list[tuple[str, str, str, str, str, str]]) -> str:
     header = (
         "ranking",
@@ -199,3 +236,5 @@ def render(rows: list[tuple[str, str, str, str, str, str]]) -> str:
 
 if __name__ == "__main__":
     print(render(run()))
+    print()
+    print(render_bfcl(bfcl_search_rows()))

@@ -9,6 +9,10 @@ Static context, per model call:
 Catalogs: 10 real tools (BFCL's travel-booking API), GitHub's REST API (1,223 operations),
 and two MCP servers together (`mcp-server-time` over stdio, the notes `MCPServer` over HTTP).
 
+BFCL, per catalog: each of the eight multi-turn APIs of the shipped corpus, its description
+(full stubs) against the JSON tool definitions BFCL sends for it, response schemas included
+(the same information the stubs carry); and overall.
+
 The task: "which open bug issues of octo-org/shop has no maintainer answered yet?", against a
 fake GitHub (httpx.MockTransport serving the spec's own example payloads). Both models are
 scripted to do what a capable model does; the answers are checked to agree.
@@ -343,8 +347,46 @@ def render(
     return "\n".join(lines)
 
 
+def bfcl_rows() -> list[tuple[str, int, int, int]]:
+    """(API, tools, JSON tool definitions' tokens, description tokens) per BFCL catalog."""
+    from bfcl_corpus import api_tools, tasks_file
+    from bfcl_corpus import json_definitions as bfcl_definitions
+
+    rows = []
+    catalogs = api_tools()
+    for api, tools in catalogs.items():
+        description = CodeMode(tools, discovery="full", executor="inprocess").description
+        rows.append((api, len(tools), count(bfcl_definitions(tools)), count(description)))
+    # Each of the 200 base tasks, with the APIs it involves together at the root.
+    tasks = tasks_file()["tasks"]
+    definitions = described = 0
+    for task in tasks:
+        tools = [t for api in task["classes"] for t in catalogs[api]]
+        described += count(CodeMode(tools, discovery="full", executor="inprocess").description)
+        definitions += count(bfcl_definitions(tools))
+    rows.append((f"the {len(tasks)} base tasks (APIs each involves)", 0, definitions, described))
+    return rows
+
+
+def render_bfcl(rows: list[tuple[str, int, int, int]]) -> str:
+    lines = [
+        "| BFCL catalog | tools | JSON tool definitions (with response) | description | ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    apis = [r for r in rows if r[1]]
+    lines += [f"| {a} | {n} | {j:,} | {d:,} | {d / j:.2f}x |" for a, n, j, d in apis]
+    tools, definitions, description = (sum(r[i] for r in apis) for i in (1, 2, 3))
+    lines.append(
+        f"| overall (8 APIs) | {tools} | {definitions:,} | {description:,} | "
+        f"{description / definitions:.2f}x |"
+    )
+    lines += [f"| {a} | | {j:,} | {d:,} | {d / j:.2f}x |" for a, n, j, d in rows if not n]
+    return "\n".join(lines)
+
+
 async def run() -> str:
-    return render(await static_rows(), await task_rows())
+    static, task = await static_rows(), await task_rows()
+    return render(static, task) + "\n\n" + render_bfcl(bfcl_rows())
 
 
 if __name__ == "__main__":

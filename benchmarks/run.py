@@ -28,6 +28,10 @@ def main() -> None:
     print(pydantic_ai.render(asyncio.run(pydantic_ai.run())))
     print("\n== Discovery: recall@5 on labelled GitHub queries, search latency over 10k tools ==")
     print(discovery.render(discovery.run()))
+    print(
+        "\n== Discovery on BFCL: each turn's own words as the query, ground truth in the top 3 =="
+    )
+    print(discovery.render_bfcl(discovery.bfcl_search_rows()))
     print("\n== Context tokens (o200k_base): tool definitions vs stubs vs discovery; a task ==")
     print(asyncio.run(tokens.run()))
     mcp_server = importlib.import_module("bench_mcp_server")

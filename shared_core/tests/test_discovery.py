@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import statistics
 import time
 from dataclasses import replace
@@ -19,7 +20,7 @@ from codemode_core import CodeMode, Tool, ToolError
 from codemode_core.catalog import Catalog
 from codemode_core.connectors import OpenAPIConnector
 from codemode_core.connectors._openapi_spec import read_operations
-from codemode_core.discovery import SearchIndex
+from codemode_core.discovery import WEAK_NOTE, SearchIndex
 from core_support import Calls, make_tools
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -183,3 +184,72 @@ def test_ranking_prefers_the_tool_whose_name_the_query_spells_out() -> None:
     assert index.search("create an issue", 1)[0]["name"] == "tools.github.issues_create"
     assert index.search("list pull requests", 1)[0]["name"] == "tools.github.pulls_list"
     assert index.search("", 5) == [] and index.search("zzzz qqqq", 5) == []
+
+
+TRAVEL = (
+    "This tool belongs to the travel system, which allows users to book flights, manage "
+    "credit cards, and view budget information. Tool description: "
+)
+TRAVEL_TOOLS = {
+    "book_flight": "Book a flight given the travel information.",
+    "get_all_credit_cards": "Get all registered credit cards.",
+    "register_credit_card": "Register a credit card.",
+    "list_all_airports": "List all available airports.",
+    "set_budget_limit": "Set the budget limit for the user.",
+}
+
+
+def _tool(name: str, text: str, namespace: str | None = None) -> Tool:
+    return Tool(name, text, {"type": "object", "properties": {}}, lambda: name, None, namespace)
+
+
+async def test_search_summaries_are_the_tools_own_first_sentence() -> None:
+    tools = [_tool(name, TRAVEL + text) for name, text in TRAVEL_TOOLS.items()]
+    cm = CodeMode(tools, discovery="search", executor="inprocess")
+    result = await cm.run('return await codemode.search("credit card list", limit=3)')
+    assert result.ok, result.to_model()
+    assert result.value[0] == {
+        "name": "tools.get_all_credit_cards",
+        "summary": "Get all registered credit cards.",
+        "signature": "get_all_credit_cards() -> Any",
+    }
+    assert not any("belongs to" in hit["summary"] for hit in result.value)
+
+
+def test_a_query_that_matches_one_tool_of_thirty_returns_that_tool_only() -> None:
+    topics = [
+        "weather forecast", "stock quote", "flight booking", "hotel room", "currency rate",
+        "music playlist", "movie ticket", "restaurant table", "taxi ride", "parcel tracking",
+        "calendar event", "email draft", "bank transfer", "news headline", "recipe search",
+        "gym class", "doctor appointment", "library loan", "parking spot", "train schedule",
+        "pet adoption", "car rental", "concert seat", "language lesson", "photo album",
+        "podcast episode", "tax return", "garden planner", "wine pairing", "bike repair",
+    ]  # fmt: skip
+    tools = [_tool(f"manage_{t.replace(' ', '_')}", f"Manage a {t} for the user.") for t in topics]
+    index = SearchIndex(Catalog(tools))
+    hits = index.search("when does the next train leave: train schedule", 10)
+    assert [h["name"] for h in hits] == ["tools.manage_train_schedule"]
+    assert "note" not in hits[0]
+    unrelated = index.search("quantum entanglement of user photons", 10)
+    assert unrelated and all(h["note"] == WEAK_NOTE for h in unrelated)
+
+
+def test_the_index_lists_every_name_when_they_fit() -> None:
+    tools = [_tool(name, TRAVEL + text) for name, text in TRAVEL_TOOLS.items()]
+    tools += [_tool(f"ticket_{n}", f"Ticket operation {n}.", "tickets") for n in range(12)]
+    description = CodeMode(tools, discovery="search").description
+    assert "- tools: book_flight, get_all_credit_cards, register_credit_card," in description
+    assert "- tools.tickets: ticket_0, ticket_1," in description and "ticket_11" in description
+    assert "Any tool can be called by name" in description
+    assert "callable in the same plan" not in description
+
+
+def test_a_big_index_samples_across_the_whole_namespace() -> None:
+    travel = [_tool(f"book{n}travel", "Travel.") for n in range(120)]  # no shared prefixes
+    tickets = [_tool(f"open{n}ticket", "Tickets.") for n in range(120)]
+    names = [t.name for t in travel + tickets]
+    description = CodeMode(travel + tickets, discovery="search").description
+    line = next(line for line in description.splitlines() if line.startswith("- tools:"))
+    shown = [n for n in names if re.search(rf"\b{n}\b", line)]
+    assert any(n.endswith("travel") for n in shown) and any(n.endswith("ticket") for n in shown)
+    assert "240 tools, e.g." in line and len(shown) <= 80  # within the token budget

@@ -58,7 +58,7 @@ def function_schema(
     """Schemas and a validating binder for `fn` (see the module docstring)."""
     target = _documented_target(fn)
     tool_name = name or _default_name(fn)
-    doc = docstring_parser.parse(inspect.getdoc(target) or inspect.getdoc(type(fn)) or "")
+    doc = docstring_parser.parse(_own_doc(fn, target))
     try:
         signature = inspect.signature(fn)
         hints = typing.get_type_hints(target, include_extras=True)
@@ -214,6 +214,29 @@ def _has_description(annotation: Any) -> bool:
 def _doc_description(doc: docstring_parser.Docstring) -> str:
     parts = [doc.short_description, doc.long_description]
     return "\n\n".join(p.strip() for p in parts if p and p.strip())
+
+
+def _own_doc(fn: Callable[..., Any], target: Callable[..., Any]) -> str:
+    """The docstring the tool's author wrote, or "".
+
+    Never one Python supplies: an undocumented function must not be described to the model
+    as `types.FunctionType` ("Create a function object…"), nor a callable object by
+    `object`'s docstring. A callable object falls back to its own class's docstring only.
+    """
+    own = getattr(target, "__doc__", None) if _is_own_doc(target) else None
+    callable_object = not (
+        inspect.isroutine(fn) or inspect.isclass(fn) or isinstance(fn, functools.partial)
+    )
+    if not own and callable_object:
+        own = type(fn).__dict__.get("__doc__")
+    return inspect.cleandoc(own) if isinstance(own, str) else ""
+
+
+def _is_own_doc(target: Any) -> bool:
+    """Whether `target.__doc__` was written for it (not inherited from a base class)."""
+    if inspect.isclass(target):
+        return isinstance(target.__dict__.get("__doc__"), str)
+    return True
 
 
 def _documented_target(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -116,6 +116,7 @@ ACTION_SYNONYMS: dict[str, tuple[str, ...]] = {
     "look": ("search", "get"),
     "find": ("search", "list"),
     "all": ("list",),
+    "list": ("all",),
     "which": ("list", "get"),
     "who": ("list",),
     "many": ("count", "list"),

@@ -18,6 +18,7 @@ from codemode_core.errors import ConfigurationError, ToolError
 from codemode_core.naming import IdentifierAllocator
 from codemode_core.sandbox.executor import Manifest
 from codemode_core.stubs import StubRenderer, ToolSignature
+from codemode_core.stubs.preamble import shared_preambles
 from codemode_core.tools import ArgumentBinder, Tool
 
 __all__ = ["Catalog", "CatalogEntry"]
@@ -110,6 +111,7 @@ class Catalog:
         root_names = IdentifierAllocator()
         allocators: dict[str, IdentifierAllocator] = {"": root_names}
         seen: dict[tuple[str | None, str], Tool] = {}
+        placed: list[tuple[Tool, str, str]] = []  # tool, namespace identifier, identifier
         for tool in tools:
             if not isinstance(tool, Tool):
                 raise ConfigurationError(
@@ -130,13 +132,16 @@ class Catalog:
                 self._namespace_ids[tool.namespace] = namespace_id
                 self._namespaces[namespace_id] = []
                 allocators[namespace_id] = IdentifierAllocator()
-            identifier = allocators[namespace_id].allocate(tool.name)
+            placed.append((tool, namespace_id, allocators[namespace_id].allocate(tool.name)))
+        preambles = _preambles(placed)
+        for (tool, namespace_id, identifier), preamble in zip(placed, preambles, strict=True):
             signature = self._renderer.add_tool(
                 namespace=namespace_id or None,
                 identifier=identifier,
                 description=tool.description,
                 input_schema=tool.input_schema,
                 output_schema=tool.output_schema,
+                preamble=preamble,
             )
             qualified = signature.qualified_name
             binder = tool.binder or JsonSchemaBinder(tool.input_schema, qualified)
@@ -184,11 +189,25 @@ class Catalog:
         return self._renderer.render()
 
     def render(self, names: Iterable[str]) -> str:
-        """Stub text for some tools or namespaces (qualified names), with the types they use."""
-        return self._renderer.render(only=set(names))
+        """Stub text for some tools or namespaces (qualified names), with the types they use,
+        every text whole (what `codemode.describe` returns)."""
+        return self._renderer.render(only=set(names), full=True)
 
     def render_type(self, name: str) -> str | None:
         return self._renderer.render_type(name)
+
+
+def _preambles(placed: Sequence[tuple[Tool, str, str]]) -> list[str]:
+    """Per tool, the opening it shares with others of its namespace (said once in the stubs)."""
+    found = [""] * len(placed)
+    by_namespace: dict[str, list[int]] = {}
+    for index, (_, namespace_id, _) in enumerate(placed):
+        by_namespace.setdefault(namespace_id, []).append(index)
+    for indexes in by_namespace.values():
+        shared = shared_preambles([str(placed[i][0].description or "") for i in indexes])
+        for index, preamble in zip(indexes, shared, strict=True):
+            found[index] = preamble
+    return found
 
 
 def _is_async(fn: Any) -> bool:

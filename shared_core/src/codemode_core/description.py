@@ -11,24 +11,28 @@ __all__ = ["namespace_index", "render_description"]
 
 _LISTED = 8
 _GROUPS = 12
+_INDEX_BUDGET = 400
+"""Tokens (about 4 characters each) the index may spend to list every tool name."""
 
 _INSTRUCTIONS = """\
-Run a Python plan that calls the tools below and returns only what you need.
-Write the body of an async function: `await tools.<name>(...)`, loop, branch, filter, and
-`return` the result (or end with an expression). Run independent calls in parallel with
-`await asyncio.gather(...)`. `print()` goes to the logs you get back. A failing tool call
-raises `ToolError` (catch it to recover). Intermediate data stays in the plan: return a
-small, final answer. Imports: {modules}. No files, network or OS access."""
+Run a Python plan: the body of an async function calling `await tools.<name>(...)`, with
+loops, branches and `await asyncio.gather(...)` for independent calls. `return` a small final
+answer (or end with an expression); `print()` goes to the logs you get back. A failing call
+raises `ToolError` (a name you can use as is). `import` what you need of: {modules}
+(`asyncio` is already there). Each plan starts afresh; tools keep their state (logins,
+current directory, ids) between plans. Not available: classes, `type()`, `_names`,
+`obj.attr = ...`, files, network, OS; use dicts and `isinstance`."""
 
 _DISCOVERY = """\
-Find tools with `await codemode.search("what you need")` (returns name, summary, signature)
-and read one with `await codemode.describe("tools.<namespace>.<name>")`; found tools are
-callable in the same plan."""
+Any tool can be called by name, including ones not listed here. To find names and
+signatures: `await codemode.search("what you need")` returns matches (name, summary,
+signature); `await codemode.describe("tools.<namespace>.<name>")` returns a tool's full stub
+(or a namespace's, or a type's)."""
 
 
 def render_description(stubs: str, *, discovery: bool, index: str | None = None) -> str:
     """Instructions + either the full stubs, or (search mode) a namespace index."""
-    text = _INSTRUCTIONS.format(modules=", ".join(sorted(ALLOWED_MODULES)))
+    text = _INSTRUCTIONS.format(modules=", ".join(sorted(ALLOWED_MODULES - {"asyncio"})))
     if index is not None:
         return f"{text}\n{_DISCOVERY}\n\nAvailable tools:\n{index}"
     if discovery:
@@ -39,29 +43,42 @@ def render_description(stubs: str, *, discovery: bool, index: str | None = None)
 def namespace_index(
     namespaces: Mapping[str, Sequence[str]], summaries: Mapping[str, str] | None = None
 ) -> str:
-    """One line per namespace: its size and what is in it (names, or name groups when big).
+    """One line per namespace: its size and what is in it.
 
-    A 1,200-operation API reads as `issues_* (60), repos_* (190), ...`: enough for a model to
-    aim its first `codemode.search`, for a few dozen tokens. `summaries` (namespace → one
-    line, e.g. an API's title) are shown first.
+    When every name fits in about `_INDEX_BUDGET` tokens, every name is listed (a model then
+    calls tools without searching). Otherwise each namespace shows name groups when its
+    names share prefixes (a 1,200-operation API reads as `issues_* (60), repos_* (190), ...`)
+    or a sample taken evenly across it, so a catalog that joins several APIs shows some of
+    each rather than the first API's tools only. `summaries` (namespace → one line, e.g. an
+    API's title) are shown first.
     """
+    listed = {ns: list(ids) for ns, ids in namespaces.items() if ids}
+    total = sum(len(ids) for ids in listed.values())
+    everything = sum(len(i) + 2 for ids in listed.values() for i in ids) <= _INDEX_BUDGET * 4
     lines = []
-    for namespace, identifiers in namespaces.items():
-        if not identifiers:
-            continue
+    for namespace, identifiers in listed.items():
         path = f"tools.{namespace}" if namespace else "tools"
         summary = (summaries or {}).get(namespace)
         if summary:
             path = f"{path} ({summary})"
-        if len(identifiers) <= _LISTED:
+        if everything or len(identifiers) <= _LISTED:
             lines.append(f"- {path}: {', '.join(identifiers)}")
             continue
         groups = Counter(i.split("_", 1)[0] for i in identifiers)
-        if len(groups) * 2 > len(identifiers):  # names share no prefixes: show some names
-            sample = ", ".join(identifiers[:_LISTED])
-            lines.append(f"- {path}: {len(identifiers)} tools ({sample}, …)")
+        if len(groups) * 2 > len(identifiers):  # names share no prefixes: show a sample
+            share = max(_LISTED, _INDEX_BUDGET // 5 * len(identifiers) // total)
+            sample = ", ".join(_spread(identifiers, share))
+            lines.append(f"- {path}: {len(identifiers)} tools, e.g. {sample}, …")
             continue
         common = ", ".join(f"{g}_* ({n})" for g, n in groups.most_common(_GROUPS))
         more = f", {len(groups) - _GROUPS} more groups" if len(groups) > _GROUPS else ""
         lines.append(f"- {path}: {len(identifiers)} tools: {common}{more}")
     return "\n".join(lines)
+
+
+def _spread(items: Sequence[str], count: int) -> list[str]:
+    """`count` items taken evenly from start to end (a catalog's APIs come one after another)."""
+    if len(items) <= count:
+        return list(items)
+    step = len(items) / count
+    return [items[int(k * step)] for k in range(count)]

@@ -12,6 +12,16 @@ Two stages, cheap enough for 10,000 tools in well under 2 ms per query:
 2. **Re-ranking** of the best 30 by how much of the tool's *name* the query covers: a query
    that names every word of `issues_create` wants that tool, not `orgs_create_issue_field`
    whose long description happens to repeat the words.
+3. **A relevance floor**: only hits that score at least `_FLOOR` of the best one are returned
+   (fewer than `limit` when fewer match: padding with unrelated tools misleads a model), and
+   when the best hit has under half of the query's (idf-weighted) words and the query names
+   under half of its name, every hit says so with a `note`, so the model knows to search
+   again or read the index instead of trusting the closest miss.
+
+A tool's summary and description are its own text: an opening it shares with its namespace
+("This tool belongs to the travel system, which allows users to … manage credit cards …") is
+not indexed, since words every tool of the namespace has tell none of them apart (and would
+make "credit card" as common as "the" there).
 
 Hand-written rather than on `bm25s`: the quality comes from the query expansion and the
 re-ranking, which bm25s has no place for; both are under 1 ms; and the core needs no numpy.
@@ -42,6 +52,9 @@ _PREFIX_MAX_TERMS = 8
 _POOL = 30
 _NAME_BONUS = 1.0
 _MAX_LIMIT = 50
+_FLOOR = 0.5
+_WEAK_COVERAGE = 0.5
+WEAK_NOTE = "weak match: no tool matched this query well"
 
 
 class SearchIndex:
@@ -55,14 +68,17 @@ class SearchIndex:
             name = terms(entry.identifier)
             self._name_terms.append(frozenset(name))
             summary = entry.signature.summary
-            rest = entry.tool.description.strip().removeprefix(summary)[:_DESCRIPTION_CHARS]
+            preamble = entry.signature.preamble
+            own = entry.tool.description.strip()[len(preamble.strip()) :].strip()
+            rest = own.removeprefix(summary)[:_DESCRIPTION_CHARS]
             counts: Counter[str] = Counter()
             fields = (name + terms(entry.namespace or ""), terms(summary), terms(rest))
             for weight, field_terms in zip(_FIELD_WEIGHTS, fields, strict=True):
                 for term in field_terms:
                     counts[term] += weight
             documents.append(counts)
-        self._postings = _weighted_postings(documents)
+        self._terms = [frozenset(d) for d in documents]
+        self._postings, self._idf = _weighted_postings(documents)
         self._max_contribution = {t: max(p.values()) for t, p in self._postings.items()}
         self._vocabulary = sorted(self._postings)
 
@@ -70,7 +86,8 @@ class SearchIndex:
         return len(self._entries)
 
     def search(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
-        """Best matches first: `{name, summary, signature}` dicts (plain data for plans)."""
+        """Best matches above the relevance floor: `{name, summary, signature}` dicts (plain
+        data for plans), each with a `note` when nothing matched the query well."""
         limit = max(1, min(int(limit), _MAX_LIMIT))
         weights = self._query_weights(str(query))
         pool_size = max(_POOL, limit)
@@ -84,7 +101,28 @@ class SearchIndex:
             for index, score in pool
         ]
         ranked.sort(key=lambda item: (-item[0], item[1]))
-        return [_result(self._entries[index]) for _, index in ranked[:limit]]
+        best = ranked[0][0]
+        kept = [index for score, index in ranked[:limit] if score >= _FLOOR * best]
+        results = [_result(self._entries[index]) for index in kept]
+        first = kept[0]
+        if (
+            max(self._coverage(first, str(query)), self._name_cover(first, weights))
+            < _WEAK_COVERAGE
+        ):
+            for result in results:
+                result["note"] = WEAK_NOTE
+        return results
+
+    def _coverage(self, index: int, query: str) -> float:
+        """Share of the query's own words (idf-weighted) that the tool's text has; a word no
+        tool has counts as the rarest word does."""
+        asked = set(terms(query))
+        rarest = max(self._idf.values(), default=0.0)
+        total = sum(self._idf.get(t, rarest) for t in asked)
+        if not total:
+            return 0.0
+        have = self._terms[index]
+        return sum(self._idf[t] for t in asked if t in have) / total
 
     def _bm25_pool(self, weights: dict[str, float], pool_size: int) -> dict[int, float]:
         """BM25 scores that contain (at least) the exact top `pool_size` documents.
@@ -154,8 +192,11 @@ class SearchIndex:
         return sum(weights.get(term, 0.0) for term in name) / len(name)
 
 
-def _weighted_postings(documents: list[Counter[str]]) -> dict[str, dict[int, float]]:
-    """term → {document: its BM25 contribution}, computed once for every query."""
+def _weighted_postings(
+    documents: list[Counter[str]],
+) -> tuple[dict[str, dict[int, float]], dict[str, float]]:
+    """term → {document: its BM25 contribution}, computed once for every query; and the
+    terms' idf."""
     count = len(documents)
     lengths = [sum(d.values()) for d in documents]
     average = (sum(lengths) / count) if count else 1.0
@@ -169,7 +210,7 @@ def _weighted_postings(documents: list[Counter[str]]) -> dict[str, dict[int, flo
         for term, tf in document.items():
             contribution = idf[term] * tf * (_K1 + 1) / (tf + norm)
             postings.setdefault(term, {})[index] = contribution
-    return postings
+    return postings, idf
 
 
 def _is_plural(word: str) -> bool:

@@ -151,7 +151,13 @@ class ExecutionResult:
         parts: list[str] = []
         limit = self.max_output_chars
         if self.status == "ok":
-            parts.append(truncate_text(to_json_text(self.value), limit))
+            # A multi-line string (a `describe` stub, a report the plan wrote) reaches the model
+            # as the text it is: JSON would turn every newline into `\n`, every quote into `\"`.
+            # One line stays JSON, so `"42"` and `42` still read differently.
+            value = self.value
+            multiline = isinstance(value, str) and "\n" in value
+            text = value if multiline else to_json_text(value)
+            parts.append(truncate_text(text, limit))
         elif self.status == "paused":
             waiting = ", ".join(
                 f"{p.tool} (line {p.line}{f', {p.reason}' if p.reason else ''})"

@@ -16,11 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from codemode_core.naming import IdentifierAllocator
+from codemode_core.stubs.preamble import display_preamble
+from codemode_core.stubs.prose import describe_marker, shorten
 from codemode_core.stubs.schema import (
     TypeBuilder,
     camel_case,
     degraded_note,
+    lift_prose_enum,
     py_literal,
+    restates,
     short,
     split_union,
 )
@@ -28,8 +32,9 @@ from codemode_core.stubs.schema import (
 __all__ = ["StubParameter", "StubRenderer", "ToolSignature"]
 
 _MAX_DESCRIPTION = 1200
+_MAX_PARAMETER = 300
 _MAX_DEFAULT = 40
-_TYPING_NAMES = ("Any", "Literal", "NotRequired", "TypedDict")
+_TYPING_NAMES = ("Any", "Literal", "NotRequired", "Required", "TypedDict")
 _RESERVED_PARAMS = frozenset({"self", "cls", "kwargs", "args"})
 
 
@@ -46,6 +51,7 @@ class StubParameter:
     default: str | None
     """Source text of the default shown in the stub; None for required parameters."""
     description: str | None
+    """The whole note (format, description, ...); the stub shortens only long prose."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +69,17 @@ class ToolSignature:
     text: str
     """One-line signature for search results."""
     summary: str
-    """The first sentence of the description."""
+    """The first sentence of the tool's own description (after its namespace's preamble)."""
+    preamble: str = ""
+    """Leading text this tool shares with others of its namespace, said once for all."""
 
 
 @dataclass(slots=True)
 class _RenderedTool:
     signature: ToolSignature
     namespace: str | None
-    source: str
+    description: str
+    """The tool's own description, without the preamble."""
     uses: set[str]
 
 
@@ -91,8 +100,13 @@ class StubRenderer:
         description: str,
         input_schema: Mapping[str, Any],
         output_schema: Mapping[str, Any] | None,
+        preamble: str = "",
     ) -> ToolSignature:
-        """Add one tool; `namespace` and `identifier` are already valid unique identifiers."""
+        """Add one tool; `namespace` and `identifier` are already valid unique identifiers.
+
+        `preamble` is the start of `description` that the tool shares with others of its
+        namespace (see `shared_preambles`): the stubs say it once, for the whole group.
+        """
         qualified = (
             f"{self.root}.{namespace}.{identifier}" if namespace else f"{self.root}.{identifier}"
         )
@@ -103,7 +117,10 @@ class StubRenderer:
         if isinstance(output_schema, Mapping) and output_schema:
             returns, deps = self._types.expression(output_schema, output_schema, f"{hint}Result")
             uses |= deps
-        summary = _summary(description)
+        description = str(description or "")
+        if not preamble or not description.startswith(preamble):
+            preamble = ""
+        own = description[len(preamble) :].strip()
         params_text = _params_text(parameters, var_keyword)
         signature = ToolSignature(
             qualified_name=qualified,
@@ -112,10 +129,10 @@ class StubRenderer:
             var_keyword=var_keyword,
             return_annotation=returns,
             text=f"{identifier}({params_text}) -> {returns}",
-            summary=summary,
+            summary=_summary(own),
+            preamble=preamble,
         )
-        source = _tool_source(signature, description)
-        self._tools[qualified] = _RenderedTool(signature, namespace, source, uses)
+        self._tools[qualified] = _RenderedTool(signature, namespace, own, uses)
         if namespace and namespace not in self._namespaces:
             self._namespaces.append(namespace)
         return signature
@@ -138,7 +155,7 @@ class StubRenderer:
         ]
         parameters = []
         for key in ordered:
-            prop = properties[key]
+            prop = lift_prose_enum(properties[key])
             annotation, deps = self._types.expression(prop, schema, f"{hint}{camel_case(str(key))}")
             uses |= deps
             is_required = key in required
@@ -155,6 +172,8 @@ class StubRenderer:
                     contradiction = f"default: {default}"
                     default = "..."
             description = prop.get("description") if isinstance(prop, Mapping) else None
+            if isinstance(description, str) and restates(description, str(key), hint):
+                description = None  # "The name of the city." on `city`: the name says it
             fmt = prop.get("format") if isinstance(prop, Mapping) else None
             original = degraded_note(prop) if annotation.startswith("Any") else None
             parts = (fmt, description, original, contradiction)
@@ -166,30 +185,35 @@ class StubRenderer:
                     annotation=annotation,
                     required=is_required,
                     default=default,
-                    description=short(note, 160) if note else None,
+                    description=" ".join(note.split()) if note else None,
                 )
             )
         return parameters, False
 
     # Rendering ---------------------------------------------------------------------------
 
-    def render(self, *, only: Collection[str] | None = None) -> str:
-        """The stub module, or (with `only`) the selected tools/namespaces and their types."""
+    def render(self, *, only: Collection[str] | None = None, full: bool = False) -> str:
+        """The stub module, or (with `only`) the selected tools/namespaces and their types.
+
+        `full` renders every text whole (what `codemode.describe` returns); otherwise long
+        prose is shortened with a marker pointing there.
+        """
         tools = [t for q, t in self._tools.items() if only is None or _selected(q, only, self.root)]
         type_names = self._closure(set().union(*(t.uses for t in tools)) if tools else set())
+        said: set[tuple[str, str]] = set()
         body: list[str] = [
-            self._types.definitions[name].text
-            for name in self._types.definitions
+            definition.render(said, full=full)
+            for name, definition in self._types.definitions.items()
             if name in type_names
         ]
-        body.append(self._tools_class(tools))
+        body.append(self._tools_class(tools, full))
         text = "\n\n\n".join(body)
         return _header(text) + text + "\n"
 
     def render_type(self, name: str) -> str | None:
-        """One named type's definition (for `codemode.describe("Forecast")`)."""
+        """One named type's definition, whole (for `codemode.describe("Forecast")`)."""
         definition = self._types.definitions.get(name)
-        return definition.text if definition is not None else None
+        return definition.render(full=True) if definition is not None else None
 
     def type_names(self) -> list[str]:
         return list(self._types.definitions)
@@ -205,20 +229,51 @@ class StubRenderer:
             stack.extend(self._types.definitions[name].depends_on)
         return seen
 
-    def _tools_class(self, tools: list[_RenderedTool]) -> str:
+    def _tools_class(self, tools: list[_RenderedTool], full: bool) -> str:
         lines = [f"class {self.root}:"]
-        root_tools = [t for t in tools if t.namespace is None]
-        for tool in root_tools:
-            lines.append(_indent(tool.source, 1))
+        lines.extend(self._members([t for t in tools if t.namespace is None], None, 1, full))
         for namespace in self._namespaces:
             members = [t for t in tools if t.namespace == namespace]
             if not members:
                 continue
             lines.append(f"    class {namespace}:")
-            lines.extend(_indent(tool.source, 2) for tool in members)
+            lines.extend(self._members(members, namespace, 2, full))
         if len(lines) == 1:
             lines.append('    """No tools."""')
         return "\n".join(lines)
+
+    def _members(
+        self, tools: list[_RenderedTool], namespace: str | None, level: int, full: bool
+    ) -> list[str]:
+        """A namespace's tools, each group's shared preamble said once.
+
+        When every tool of the namespace shares one preamble it is the namespace's docstring;
+        otherwise a comment before the group names the tools it belongs to. A group only
+        partly rendered (`describe` of one tool) keeps the preamble in each docstring.
+        """
+        everyone = [t for t in self._tools.values() if t.namespace == namespace]
+        groups: dict[str, list[_RenderedTool]] = {}
+        for tool in tools:
+            groups.setdefault(tool.signature.preamble, []).append(tool)
+        pad = "    " * level
+        lines: list[str] = []
+        for preamble, members in groups.items():
+            whole_group = preamble and len(members) == sum(
+                1 for t in everyone if t.signature.preamble == preamble
+            )
+            if not whole_group:
+                lines.extend(_indent(_tool_source(t, full, inline=True), level) for t in members)
+                continue
+            said = display_preamble(preamble)
+            if len(groups) == 1 and len(members) == len(everyone):
+                lines.insert(0, pad + _docstring(said))
+            else:
+                names = members[0].signature.identifier
+                if len(members) > 1:
+                    names += f" … {members[-1].signature.identifier}"
+                lines.append(f"{pad}# {names} ({len(members)} tools): {said}")
+            lines.extend(_indent(_tool_source(t, full, inline=False), level) for t in members)
+        return lines
 
 
 def _selected(qualified: str, only: Collection[str], root: str) -> bool:
@@ -303,9 +358,13 @@ def _params_text(parameters: list[StubParameter], var_keyword: bool) -> str:
     return ", ".join(parts)
 
 
-def _tool_source(signature: ToolSignature, description: str) -> str:
+def _tool_source(tool: _RenderedTool, full: bool, *, inline: bool) -> str:
+    signature = tool.signature
     params = _params_text(list(signature.parameters), signature.var_keyword)
-    doc = _tool_docstring(description, signature.parameters)
+    description = tool.description
+    if inline and signature.preamble:
+        description = f"{signature.preamble.strip()} {description}"
+    doc = _tool_docstring(description, signature, full)
     return "\n".join(
         [
             "@staticmethod",
@@ -315,15 +374,31 @@ def _tool_source(signature: ToolSignature, description: str) -> str:
     )
 
 
-def _tool_docstring(description: str, parameters: tuple[StubParameter, ...]) -> str:
-    text = str(description or "").strip()
-    if len(text) > _MAX_DESCRIPTION:
-        text = text[: _MAX_DESCRIPTION - 1].rstrip() + "…"
-    described = [p for p in parameters if p.description]
-    if described:
-        args = "\n".join(f"    {p.identifier}: {p.description}" for p in described)
-        text = f"{text}\n\nArgs:\n{args}" if text else f"Args:\n{args}"
-    text = text.replace("\\", "\\\\").replace('"""', "'''") or "No description."
+def _tool_docstring(description: str, signature: ToolSignature, full: bool) -> str:
+    """The description and `Args:`; long prose shortened (never enumerations) unless `full`."""
+    text = description.strip()
+    cut = False
+    if not full and len(text) > _MAX_DESCRIPTION:
+        text, cut = shorten(text, _MAX_DESCRIPTION)
+    args = []
+    for param in signature.parameters:
+        if not param.description:
+            continue
+        note = param.description
+        if not full:
+            note, shortened = shorten(note, _MAX_PARAMETER)
+            cut = cut or shortened
+        args.append(f"{param.identifier}: {note}")
+    if cut:
+        text = f"{text} {describe_marker(signature.qualified_name)}"
+    # One line per documented parameter, right under the description: the signature just
+    # above names them, so an `Args:` heading and a closing line would only cost tokens.
+    lines = [text or "No description.", *args]
+    return _docstring("\n".join(lines))
+
+
+def _docstring(text: str) -> str:
+    text = text.replace("\\", "\\\\").replace('"""', "'''")
     if text.endswith('"'):
         text += " "
-    return f'"""{text}"""' if "\n" not in text else f'"""{text}\n"""'
+    return f'"""{text}"""'

@@ -15,13 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codemode_core.naming import IdentifierAllocator
+from codemode_core.stubs.prose import describe_marker, shorten
 
 __all__ = [
     "TypeBuilder",
     "TypeDefinition",
+    "TypedField",
     "camel_case",
     "degraded_note",
+    "field_note",
+    "lift_prose_enum",
     "py_literal",
+    "restates",
     "short",
     "split_union",
 ]
@@ -31,6 +36,7 @@ RESERVED_TYPE_NAMES = frozenset(
         "Any",
         "Literal",
         "NotRequired",
+        "Required",
         "TypedDict",
         "annotations",
         "tools",
@@ -80,8 +86,7 @@ _SCALARS = {
     "null": "None",
     "any": "Any",
 }
-_MAX_LITERALS = 40
-_MAX_COMMENT = 90
+_MAX_COMMENT = 200
 _MAX_DEPTH = 40
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
@@ -93,6 +98,40 @@ def camel_case(name: str) -> str:
     if not text or text[0].isdigit():
         text = f"T{text}"
     return text
+
+
+_PROSE_ENUM = re.compile(r"\s*\[Enum\]:\s*(\[[^\]]*\])\.?\s*$")
+
+
+def lift_prose_enum(schema: Any) -> Any:
+    """A string schema whose description ends `[Enum]: ["a", "b"]` (BFCL's convention) as a
+    real `enum`, and the list out of its description: the stub says `Literal["a", "b"]`,
+    which a type checker can hold a call to, instead of `str` and the list in a comment.
+    Arrays of such strings get the enum on their items. Anything else is returned as is."""
+    if not isinstance(schema, Mapping) or "enum" in schema:
+        return schema
+    description = schema.get("description")
+    if not isinstance(description, str):
+        return schema
+    match = _PROSE_ENUM.search(description)
+    if match is None:
+        return schema
+    try:
+        values = json.loads(match.group(1))
+    except ValueError:
+        return schema
+    if not values or not all(isinstance(v, str) for v in values):
+        return schema
+    kind = _TYPE_ALIASES.get(str(schema.get("type", "string")).lower())
+    rest = description[: match.start()].strip()
+    if kind == "string":
+        return {**schema, "enum": values, "description": rest}
+    items = schema.get("items")
+    if kind != "array" or not isinstance(items, Mapping) or "enum" in items:
+        return schema
+    if _TYPE_ALIASES.get(str(items.get("type", "string")).lower()) == "string":
+        return {**schema, "items": {**items, "enum": values}, "description": rest}
+    return schema
 
 
 def py_literal(value: Any) -> str | None:
@@ -110,6 +149,19 @@ def short(text: Any, limit: int = _MAX_COMMENT) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
+@dataclass(frozen=True, slots=True)
+class TypedField:
+    """One key of a `TypedDict`: its type, whether it must be present, and its note."""
+
+    key: str
+    annotation: str
+    required: bool
+    note: str
+    """What the comment says in the description (long prose shortened, with a marker)."""
+    full_note: str = ""
+    """The whole note, for `codemode.describe` (empty when `note` is already whole)."""
+
+
 @dataclass(slots=True)
 class TypeDefinition:
     """A named type of the stub file and the names its text refers to."""
@@ -117,6 +169,34 @@ class TypeDefinition:
     name: str
     text: str = ""
     depends_on: set[str] = field(default_factory=set)
+    fields: tuple[TypedField, ...] = ()
+    """For `TypedDict`s: the keys, so a rendering can say a repeated note only once."""
+    doc: str = ""
+
+    def render(self, said: set[tuple[str, str]] | None = None, *, full: bool = False) -> str:
+        """The definition's source; notes already in `said` (key, note) are left out.
+
+        A catalog repeats fields (`fuelLevel  # in gallons` in five result types): the model
+        reads each fact once, in the first type that has it. `said` is updated. `full` renders
+        every note whole (what `codemode.describe` shows).
+        """
+        if not self.fields:
+            return self.text
+        fields = self.fields
+        if full:
+            fields = tuple(
+                TypedField(f.key, f.annotation, f.required, f.full_note or f.note) for f in fields
+            )
+        if said is not None:
+            kept = []
+            for f in fields:
+                if f.note and (f.key, f.note) in said:
+                    f = TypedField(f.key, f.annotation, f.required, "")
+                elif f.note:
+                    said.add((f.key, f.note))
+                kept.append(f)
+            fields = tuple(kept)
+        return _render_typed_dict(self.name, self.doc, fields)
 
 
 class _Context:
@@ -219,11 +299,8 @@ class TypeBuilder:
                 {k: v for k, v in schema.items() if k != "enum"}, _Context({}), "Enum", 0
             )
             return base
-        if len(literals) > _MAX_LITERALS:
-            base = self._typed(
-                {k: v for k, v in schema.items() if k != "enum"}, _Context({}), "Enum", 0
-            )
-            return base if base != "Any" else "str"
+        # Every value, however many: a model cannot guess the 61st airport code, and a
+        # `Literal` keeps calls type-checkable. Enumerations are never cut.
         has_none = "None" in literals
         names = list(dict.fromkeys(v for v in literals if v is not None and v != "None"))
         text = f"Literal[{', '.join(names)}]" if names else "None"
@@ -338,47 +415,65 @@ class TypeBuilder:
         try:
             required = schema.get("required")
             required_keys = set(required) if isinstance(required, list) else set()
-            fields: list[tuple[str, str, str]] = []
+            fields: list[TypedField] = []
             for key, prop in properties.items():
+                prop = lift_prose_enum(prop)
                 text = self._expr(prop, ctx, f"{name}{camel_case(str(key))}", depth + 1)
-                if key not in required_keys:
-                    text = f"NotRequired[{text}]"
-                fields.append((str(key), text, _field_note(prop, text, str(key))))
+                is_required = key in required_keys
+                whole = field_note(prop, text, str(key), optional=not is_required, context=name)
+                nested = self.definitions.get(text)
+                if nested is not None and nested.doc and nested.doc == whole:
+                    nested.doc = ""  # the field's note says it: the type need not say it again
+                    nested.text = _render_typed_dict(nested.name, "", nested.fields)
+                note, cut = shorten(whole, _MAX_COMMENT)
+                if cut:
+                    note = f"{note} {describe_marker(name)}"
+                fields.append(TypedField(str(key), text, is_required, note, whole if cut else ""))
         finally:
             self._deps_stack.pop()
         deps.discard(name)
         definition.depends_on = deps
-        definition.text = _render_typed_dict(name, schema, fields)
+        description = schema.get("description")
+        if isinstance(description, str):
+            definition.doc = shorten(_OPTIONAL_MARK.sub("", description), 400)[0]
+        definition.fields = tuple(fields)
+        definition.text = _render_typed_dict(name, definition.doc, definition.fields)
         if self._deps_stack:
             self._deps_stack[-1].update(deps)
         return definition
 
 
-def _render_typed_dict(
-    name: str, schema: Mapping[str, Any], fields: list[tuple[str, str, str]]
-) -> str:
-    if all(key.isidentifier() and not keyword.iskeyword(key) for key, _, _ in fields):
-        lines = [f"class {name}(TypedDict):"]
-        description = schema.get("description")
-        if description:
-            lines.append(f"    {_docstring(short(description, 200))}")
-        for key, text, note in fields:
-            lines.append(f"    {key}: {text}" + (f"  # {note}" if note else ""))
-        return "\n".join(lines)
+def _render_typed_dict(name: str, doc: str, fields: tuple[TypedField, ...]) -> str:
+    """`class X(TypedDict, total=False):` with one line per key (a lone key on the class line).
+
+    Whichever of required/optional keys is rarer is marked (`Required[...]` or
+    `NotRequired[...]`), so a result type whose keys are all optional says so once.
+    """
+    optional = sum(1 for f in fields if not f.required)
+    total = optional * 2 <= len(fields)
+    base = "TypedDict" if total else "TypedDict, total=False"
+
+    def annotation(f: TypedField) -> str:
+        if total and not f.required:
+            return f"NotRequired[{f.annotation}]"
+        if not total and f.required:
+            return f"Required[{f.annotation}]"
+        return f.annotation
+
+    if all(f.key.isidentifier() and not keyword.iskeyword(f.key) for f in fields):
+        lines = [f"{f.key}: {annotation(f)}" + (f"  # {f.note}" if f.note else "") for f in fields]
+        if not doc and len(lines) == 1:
+            return f"class {name}({base}): {lines[0]}"
+        head = [f"class {name}({base}):"] + ([f"    {_docstring(doc)}"] if doc else [])
+        return "\n".join(head + [f"    {line}" for line in lines])
     items = [
-        f"    {json.dumps(key)}: {json.dumps(text)}," + (f"  # {note}" if note else "")
-        for key, text, note in fields
+        f"        {json.dumps(f.key)}: {json.dumps(annotation(f))},"
+        + (f"  # {f.note}" if f.note else "")
+        for f in fields
     ]
     return "\n".join(
-        [
-            f"{name} = TypedDict(",
-            f"    {json.dumps(name)},",
-            "    {",
-            *["    " + item for item in items],
-            "    },",
-            ")",
-        ]
-    )
+        [f"{name} = TypedDict(", f"    {json.dumps(name)},", "    {", *items, "    },"]
+    ) + ("\n)" if total else "\n    total=False,\n)")
 
 
 def degraded_note(schema: Any) -> str | None:
@@ -407,12 +502,32 @@ def _type_name(schema: Mapping[str, Any], hint: str, taken: IdentifierAllocator)
     return camel_case(hint)
 
 
-def _restates(title: str, key: str) -> bool:
-    """pydantic titles a field after its name (`day_of_week` → "Day Of Week"): no news."""
-    return re.sub(r"[^a-z0-9]", "", title.lower()) == re.sub(r"[^a-z0-9]", "", key.lower())
+def restates(text: str, key: str, context: str = "") -> bool:
+    """Whether a note only restates the key: pydantic titles a field after its name
+    (`day_of_week` → "Day Of Week"), and many schemas describe `booking_id` as "The ID of the
+    booking" or `card_number` (in `CreditCard`) as "The number of the credit card"."""
+    said = {_singular(w) for w in re.findall(r"[a-z0-9]+", text.lower())} - _FILLER
+    known = {_singular(w.lower()) for w in _WORD_PARTS.findall(f"{key} {context}")}
+    return bool(said) and said <= known
 
 
-def _field_note(schema: Any, annotation: str = "", key: str = "") -> str:
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+_WORD_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_FILLER = frozenset({"the", "a", "an", "of", "to", "for", "in", "on", "is", "this", "its", "it"})
+_OPTIONAL_MARK = re.compile(r"^\s*[\[(]?optional[\])]?[.:,]?\s*", re.IGNORECASE)
+
+
+def field_note(
+    schema: Any, annotation: str = "", key: str = "", *, optional: bool = False, context: str = ""
+) -> str:
+    """What a comment after a field says: its format and description, nothing the line says.
+
+    Dropped: a title or description that only restates the key (`"The zipcode."` on
+    `zipcode`), and an `[Optional]` mark on a key the type already marks optional.
+    """
     if not isinstance(schema, Mapping):
         return short(f"schema: {schema!r}") if annotation == "Any" else ""
     notes = []
@@ -420,16 +535,18 @@ def _field_note(schema: Any, annotation: str = "", key: str = "") -> str:
     if isinstance(fmt, str):
         notes.append(fmt)
     title = schema.get("title")
-    if isinstance(title, str) and _restates(title, key):
+    if isinstance(title, str) and restates(title, key):
         title = None
     description = schema.get("description") or title
-    if description:
+    if isinstance(description, str) and optional:
+        description = _OPTIONAL_MARK.sub("", description)
+    if description and not restates(str(description), key, context):
         notes.append(str(description))
-    if annotation in ("Any", "NotRequired[Any]"):
+    if annotation == "Any":
         original = degraded_note(schema)
         if original:
             notes.append(original)
-    return short("; ".join(notes)) if notes else ""
+    return "; ".join(" ".join(str(n).split()) for n in notes)
 
 
 def _docstring(text: str) -> str:
