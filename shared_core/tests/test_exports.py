@@ -27,6 +27,8 @@ def test_all_is_pinned_and_sorted() -> None:
         "ToolError",
         "__version__",
         "approve",
+        "edit",
+        "event_payload",
         "reject",
     ]
     for name in codemode_core.__all__:

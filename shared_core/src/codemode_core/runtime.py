@@ -28,7 +28,7 @@ from codemode_core.dispatch import (
 )
 from codemode_core.dispatch.approve import ApproveCalls
 from codemode_core.dispatch.journal import JournalCalls
-from codemode_core.durable.approvals import Approver, Decision, as_decision
+from codemode_core.durable.approvals import Approver, Decision, decision_from
 from codemode_core.durable.failures import Stage, store_failure
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, RunJournal, call_key
 from codemode_core.durable.store import MemoryStore, Store
@@ -124,7 +124,13 @@ class _Session:
         observer = self._ctx.observer
         if observer is None:
             return
-        event = ProgressEvent(kind="log", execution_id=self._ctx.execution_id, text=text)
+        journal = self._ctx.journal
+        event = ProgressEvent(
+            kind="log",
+            execution_id=self._ctx.execution_id,
+            text=text,
+            replayed=journal is not None and journal.replaying,
+        )
         self.deliveries.append(asyncio.ensure_future(notify(observer, event)))
 
 
@@ -472,6 +478,9 @@ class CodeMode:
         record: ExecutionRecord | None,
     ) -> RunJournal:
         """Claim the paused execution and build the journal its resumed run replays."""
+        # Parsed before the claim: a malformed answer (a TypeError for the caller) must leave
+        # the execution paused, so it can be answered again.
+        parsed = {rid: decision_from(v, f"the decision for {rid!r}") for rid, v in given.items()}
         if record is not None:  # carried by the caller (e.g. in a framework's checkpoint)
             if record.execution_id != execution_id or record.state != "paused":
                 raise ResumeError(
@@ -496,8 +505,7 @@ class CodeMode:
                 f"its pending requests are {', '.join(by_id) or 'none'}"
             )
         resolved: dict[str, Decision] = {}
-        for request_id, value in given.items():
-            decision = as_decision(value, f"the decision for {request_id!r}")
+        for request_id, decision in parsed.items():
             if decision is not None:
                 pending = by_id[request_id]
                 resolved[call_key(pending.tool, pending.arguments)] = decision

@@ -15,7 +15,7 @@ from codemode_core.errors import ToolError
 from codemode_core.result import PendingApproval
 from codemode_core.sandbox._plan_api import StopPlan
 
-__all__ = ["ApproveCalls"]
+__all__ = ["ApproveCalls", "waits_for_human"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +66,18 @@ class ApproveCalls(WrapperDispatcher):
             f"not approved: {decision.reason or 'a human rejected this call'}",
             tool=call.entry.qualified_name,
         )
+
+
+def waits_for_human(call: ToolCall, ctx: CallContext) -> bool:
+    """Whether `ApproveCalls` will hold this call for a human (no decision, no approver).
+
+    `RecordCalls` asks before announcing a call, so a call that waits is reported once, as an
+    approval request, and starts (once) when a human has approved it.
+    """
+    journal = ctx.journal
+    needed = call.entry.tool.requires_approval
+    if journal is None or ctx.approver is not None or not needed:
+        return False
+    if journal.has_decision(call.entry.qualified_name, call.arguments):
+        return False
+    return bool(needed(dict(call.arguments))) if callable(needed) else True

@@ -180,12 +180,19 @@ class RunJournal:
         self._unused -= 1
         return entries.pop(0)
 
+    def will_replay(self, tool: str, arguments: Mapping[str, Any]) -> bool:
+        """Whether `replayed` would serve this call from the journal (without using it up)."""
+        return bool(self._replay.get(call_key(tool, arguments)))
+
     def next_unused(self) -> JournalEntry | None:
         """Some journaled call not replayed yet (the earliest), if any remain."""
         if self._unused <= 0:
             return None
         remaining = [e for entries in self._replay.values() for e in entries]
         return min(remaining, key=lambda e: e.seq)
+
+    def has_decision(self, tool: str, arguments: Mapping[str, Any]) -> bool:
+        return call_key(tool, arguments) in self.decisions
 
     def decision_for(self, tool: str, arguments: Mapping[str, Any]) -> Decision | None:
         return self.decisions.pop(call_key(tool, arguments), None)
