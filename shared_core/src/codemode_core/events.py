@@ -42,7 +42,7 @@ class ProgressEvent:
     """For `approval_requested`: the id to answer in `resume(..., decisions)`."""
     replayed: bool = False
     """True for what a resumed run re-emits from its journal (a call served from the journal,
-    a line printed before the journal was used up): it happened in an earlier run, so a UI
+    a line printed before the run reaches the call it paused at): it happened before, so a UI
     should not show it twice. A call that really runs is always `replayed=False`."""
 
 

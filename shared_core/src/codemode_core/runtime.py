@@ -78,6 +78,10 @@ class _Session:
         self._dispatcher = dispatcher
         self.deliveries: list[asyncio.Future[None]] = []
         """Log events on their way to the observer; awaited before `run()` returns."""
+        pending = ctx.journal.record.pending if ctx.journal is not None else ()
+        self._paused_at = frozenset(call_key(p.tool, p.arguments) for p in pending)
+        """A resumed run's paused calls: until it reaches one, what it prints was printed
+        before the pause too (plans are deterministic), so those lines are `replayed`."""
 
     async def call_tool(
         self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], line: int | None
@@ -97,6 +101,8 @@ class _Session:
         call = ToolCall(
             entry=entry, arguments=jsonify(arguments), line=line, mapping_error=mapping_error
         )
+        if call_key(entry.qualified_name, call.arguments) in self._paused_at:
+            self._paused_at = frozenset()  # past the pause point: new lines are new
         return await self._dispatcher.dispatch(call, self._ctx)
 
     async def search(self, query: str, limit: int) -> list[dict[str, Any]]:
@@ -124,12 +130,11 @@ class _Session:
         observer = self._ctx.observer
         if observer is None:
             return
-        journal = self._ctx.journal
         event = ProgressEvent(
             kind="log",
             execution_id=self._ctx.execution_id,
             text=text,
-            replayed=journal is not None and journal.replaying,
+            replayed=bool(self._paused_at),
         )
         self.deliveries.append(asyncio.ensure_future(notify(observer, event)))
 

@@ -12,6 +12,7 @@ from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
 from codemode_core.durable.approvals import Decision, as_decision
 from codemode_core.durable.journal import call_key
 from codemode_core.errors import ToolError
+from codemode_core.events import ProgressEvent, notify
 from codemode_core.result import PendingApproval
 from codemode_core.sandbox._plan_api import StopPlan
 
@@ -42,6 +43,7 @@ class ApproveCalls(WrapperDispatcher):
                 arguments=call.arguments,
                 line=call.line,
             )
+        announce = decision is None  # RecordCalls held the start back (waits_for_human)
         if decision is None and ctx.approver is not None:
             answer = ctx.approver(request)
             if inspect.isawaitable(answer):
@@ -53,14 +55,25 @@ class ApproveCalls(WrapperDispatcher):
             journal.new_pending.append(request)
             await journal.wait_to_pause()
             raise StopPlan(f"waiting for approval of {name} (line {call.line})", "paused")
-        return await self._decided(decision, call, ctx)
+        return await self._decided(decision, call, ctx, announce)
 
-    async def _decided(self, decision: Decision, call: ToolCall, ctx: CallContext) -> Any:
+    async def _decided(
+        self, decision: Decision, call: ToolCall, ctx: CallContext, announce: bool
+    ) -> Any:
+        if decision.approved and decision.arguments is not None:  # edited: run that instead
+            call = ToolCall(
+                entry=call.entry, arguments=jsonify(dict(decision.arguments)), line=call.line
+            )
+        if announce and ctx.observer is not None:
+            start = ProgressEvent(
+                kind="tool_start",
+                execution_id=ctx.execution_id,
+                tool=call.entry.qualified_name,
+                arguments=call.arguments,
+                line=call.line,
+            )
+            await notify(ctx.observer, start)
         if decision.approved:
-            if decision.arguments is not None:  # edited by a human: run that call instead
-                call = ToolCall(
-                    entry=call.entry, arguments=jsonify(dict(decision.arguments)), line=call.line
-                )
             return await self.wrapped.dispatch(call, ctx)
         raise ToolError(
             f"not approved: {decision.reason or 'a human rejected this call'}",
@@ -69,14 +82,12 @@ class ApproveCalls(WrapperDispatcher):
 
 
 def waits_for_human(call: ToolCall, ctx: CallContext) -> bool:
-    """Whether `ApproveCalls` will hold this call for a human (no decision, no approver).
-
-    `RecordCalls` asks before announcing a call, so a call that waits is reported once, as an
-    approval request, and starts (once) when a human has approved it.
-    """
+    """Whether this call needs a decision that `resume` did not bring (an approver's or a
+    human's). `RecordCalls` then leaves announcing the call to `ApproveCalls`, so a call that
+    pauses is reported once, as an approval request, and starts only once it is decided."""
     journal = ctx.journal
     needed = call.entry.tool.requires_approval
-    if journal is None or ctx.approver is not None or not needed:
+    if journal is None or not needed:
         return False
     if journal.has_decision(call.entry.qualified_name, call.arguments):
         return False

@@ -104,7 +104,7 @@ def _end_event(
 ) -> ProgressEvent:
     """How a call's end is reported: a call that waits for a human ends as a request."""
     name = call.entry.qualified_name
-    if waiting:
+    if waiting:  # the start was held back (waits_for_human): the request replaces it
         key = call_key(name, call.arguments)
         pending = ctx.journal.new_pending if ctx.journal is not None else []
         request = next((p for p in pending if call_key(p.tool, p.arguments) == key), None)
