@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.bridge.pydantic import Field
+from llama_index.core.bridge.pydantic import Field, field_validator
 from llama_index.core.workflow import Context, Event, HumanResponseEvent, InputRequiredEvent
 
 from codemode_core import Observer, ProgressEvent, event_payload
+from codemode_core.integration import decision_from
 
 __all__ = [
     "CodeModeApprovalRequested",
@@ -106,9 +107,25 @@ class CodeModeApprovalRequired(InputRequiredEvent):
 
 
 class CodeModeApproval(HumanResponseEvent):
-    """The human's answer: `decisions={request_id: "approve" | "reject" | True | False |
-    {"type": "reject", "message": ...}}`."""
+    """The human's answer: `decisions={request_id: decision}`, a decision being any form the
+    core's `decision_from` takes: `approve`/`reject(...)`/`edit(...)`, True/False, "approve",
+    "reject", or a LangChain HITL dict (`{"type": "approve"}`, `{"type": "edit",
+    "edited_action": {"name": ..., "args": {...}}}`, `{"type": "reject", "message": ...}`).
+    A malformed decision is a `ValidationError` when the event is built."""
 
     response: str = ""
     execution_id: str
     decisions: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("decisions")
+    @classmethod
+    def _parseable(cls, decisions: dict[str, Any]) -> dict[str, Any]:
+        """Check each decision with the core's parser here, where the caller builds the
+        answer: a malformed one is their error to fix and send again, and must never end
+        the waiting plan or reach the model."""
+        for request_id, value in decisions.items():
+            try:
+                decision_from(value, f"the decision for {request_id!r}")
+            except TypeError as exc:
+                raise ValueError(str(exc)) from None
+        return decisions
