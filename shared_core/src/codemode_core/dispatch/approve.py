@@ -43,7 +43,6 @@ class ApproveCalls(WrapperDispatcher):
                 arguments=call.arguments,
                 line=call.line,
             )
-        announce = decision is None  # RecordCalls held the start back (waits_for_human)
         if decision is None and ctx.approver is not None:
             answer = ctx.approver(request)
             if inspect.isawaitable(answer):
@@ -55,16 +54,14 @@ class ApproveCalls(WrapperDispatcher):
             journal.new_pending.append(request)
             await journal.wait_to_pause()
             raise StopPlan(f"waiting for approval of {name} (line {call.line})", "paused")
-        return await self._decided(decision, call, ctx, announce)
+        return await self._decided(decision, call, ctx)
 
-    async def _decided(
-        self, decision: Decision, call: ToolCall, ctx: CallContext, announce: bool
-    ) -> Any:
+    async def _decided(self, decision: Decision, call: ToolCall, ctx: CallContext) -> Any:
         if decision.approved and decision.arguments is not None:  # edited: run that instead
             call = ToolCall(
                 entry=call.entry, arguments=jsonify(dict(decision.arguments)), line=call.line
             )
-        if announce and ctx.observer is not None:
+        if ctx.observer is not None:  # RecordCalls held the start back (waits_for_human)
             start = ProgressEvent(
                 kind="tool_start",
                 execution_id=ctx.execution_id,
@@ -82,13 +79,13 @@ class ApproveCalls(WrapperDispatcher):
 
 
 def waits_for_human(call: ToolCall, ctx: CallContext) -> bool:
-    """Whether this call needs a decision that `resume` did not bring (an approver's or a
-    human's). `RecordCalls` then leaves announcing the call to `ApproveCalls`, so a call that
-    pauses is reported once, as an approval request, and starts only once it is decided."""
-    journal = ctx.journal
+    """Whether this call goes through a decision (from `resume`, the approver or a human).
+
+    `RecordCalls` then leaves announcing the call to `ApproveCalls`: a call that pauses is
+    reported once, as an approval request, and a decided one starts with the arguments it
+    runs with (an edit's, not the plan's).
+    """
     needed = call.entry.tool.requires_approval
-    if journal is None or not needed:
-        return False
-    if journal.has_decision(call.entry.qualified_name, call.arguments):
+    if ctx.journal is None or not needed:
         return False
     return bool(needed(dict(call.arguments))) if callable(needed) else True

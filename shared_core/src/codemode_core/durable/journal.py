@@ -191,9 +191,6 @@ class RunJournal:
         remaining = [e for entries in self._replay.values() for e in entries]
         return min(remaining, key=lambda e: e.seq)
 
-    def has_decision(self, tool: str, arguments: Mapping[str, Any]) -> bool:
-        return call_key(tool, arguments) in self.decisions
-
     def decision_for(self, tool: str, arguments: Mapping[str, Any]) -> Decision | None:
         return self.decisions.pop(call_key(tool, arguments), None)
 
