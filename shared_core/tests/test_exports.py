@@ -28,6 +28,8 @@ def test_all_is_pinned_and_sorted() -> None:
         "UnexpectedResult",
         "__version__",
         "approve",
+        "edit",
+        "event_payload",
         "reject",
     ]
     for name in codemode_core.__all__:

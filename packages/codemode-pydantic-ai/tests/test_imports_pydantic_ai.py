@@ -5,6 +5,7 @@ import codemode_pydantic_ai
 
 def test_all() -> None:
     assert codemode_pydantic_ai.__all__ == [
+        "CodeModeApprovalRequestedEvent",
         "CodeModeCapability",
         "CodeModeLogEvent",
         "CodeModeToolEndEvent",

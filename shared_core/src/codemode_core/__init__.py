@@ -4,7 +4,7 @@ Give a model one tool that runs a short async Python plan against your real tool
 one model round trip per tool call. See `CodeMode`.
 """
 
-from codemode_core.durable.approvals import Decision, approve, reject
+from codemode_core.durable.approvals import Decision, approve, edit, reject
 from codemode_core.errors import (
     CodeModeError,
     ConfigurationError,
@@ -14,7 +14,7 @@ from codemode_core.errors import (
     StoreError,
     ToolError,
 )
-from codemode_core.events import Observer, ProgressEvent
+from codemode_core.events import Observer, ProgressEvent, event_payload
 from codemode_core.limits import Limits
 from codemode_core.result import (
     ExecutionError,
@@ -51,5 +51,7 @@ __all__ = [
     "UnexpectedResult",
     "__version__",
     "approve",
+    "edit",
+    "event_payload",
     "reject",
 ]

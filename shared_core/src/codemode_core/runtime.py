@@ -32,7 +32,7 @@ from codemode_core.dispatch import (
 )
 from codemode_core.dispatch.approve import ApproveCalls
 from codemode_core.dispatch.journal import JournalCalls, StartCalls
-from codemode_core.durable.approvals import Approver, Decision, as_decision
+from codemode_core.durable.approvals import Approver, Decision, decision_from
 from codemode_core.durable.failures import Stage, store_failure
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, RunJournal, call_key
 from codemode_core.durable.store import MemoryStore, Store
@@ -93,6 +93,10 @@ class _Session:
         self._arguments = ArgumentBudget(code_mode.limits)
         self.deliveries: list[asyncio.Future[None]] = []
         """Log events on their way to the observer; awaited before `run()` returns."""
+        pending = ctx.journal.record.pending if ctx.journal is not None else ()
+        self._paused_at = frozenset(call_key(p.tool, p.arguments) for p in pending)
+        """A resumed run's paused calls: until it reaches one, what it prints was printed
+        before the pause too (plans are deterministic), so those lines are `replayed`."""
 
     async def call_tool(
         self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], line: int | None
@@ -113,6 +117,8 @@ class _Session:
         call = ToolCall(
             entry=entry, arguments=jsonify(arguments), line=line, mapping_error=mapping_error
         )
+        if call_key(entry.qualified_name, call.arguments) in self._paused_at:
+            self._paused_at = frozenset()  # past the pause point: new lines are new
         result = await self._dispatcher.dispatch(call, self._ctx)
         # The record and the journal keep the object the dispatch chain returned; the plan
         # gets its own copy, so what it does with the value cannot rewrite the host's record
@@ -152,7 +158,12 @@ class _Session:
         observer = self._ctx.observer
         if observer is None:
             return
-        event = ProgressEvent(kind="log", execution_id=self._ctx.execution_id, text=text)
+        event = ProgressEvent(
+            kind="log",
+            execution_id=self._ctx.execution_id,
+            text=text,
+            replayed=bool(self._paused_at),
+        )
         self.deliveries.append(asyncio.ensure_future(notify(observer, event)))
 
 
@@ -554,6 +565,9 @@ class CodeMode:
         record: ExecutionRecord | None,
     ) -> RunJournal:
         """Claim the paused execution and build the journal its resumed run replays."""
+        # Parsed before the claim: a malformed answer (a TypeError for the caller) must leave
+        # the execution paused, so it can be answered again.
+        parsed = {rid: decision_from(v, f"the decision for {rid!r}") for rid, v in given.items()}
         if record is not None:  # carried by the caller (e.g. in a framework's checkpoint)
             if record.execution_id != execution_id or record.state != "paused":
                 raise ResumeError(
@@ -579,8 +593,7 @@ class CodeMode:
                 f"its pending requests are {', '.join(by_id) or 'none'}"
             )
         resolved: dict[str, Decision] = {}
-        for request_id, value in given.items():
-            decision = as_decision(value, f"the decision for {request_id!r}")
+        for request_id, decision in parsed.items():
             if decision is not None:
                 pending = by_id[request_id]
                 resolved[call_key(pending.tool, pending.arguments)] = decision

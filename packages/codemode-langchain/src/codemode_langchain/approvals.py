@@ -23,8 +23,8 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import AfterValidator, Discriminator, StrictBool
 from typing_extensions import TypedDict
 
-from codemode_core import CodeMode, Decision, ExecutionResult, PendingApproval, approve, reject
-from codemode_core.integration import edit
+from codemode_core import CodeMode, Decision, ExecutionResult, PendingApproval
+from codemode_core.integration import decision_from
 
 __all__ = [
     "ActionRequest",
@@ -214,25 +214,18 @@ def to_decisions(answer: Any, interrupt: ApprovalInterrupt) -> dict[str, Decisio
 
 
 def _decision(value: Any, name: str) -> Decision:
-    if value is True or value == "approve":
-        return approve
-    if value is False or value == "reject":
-        return reject()
-    kind = value.get("type") if isinstance(value, Mapping) else None
-    if kind == "approve":
-        return approve
-    if kind == "reject":
-        message = value.get("message")
-        return reject(message) if message else reject()
-    if kind == "edit":
-        action = value["edited_action"]
-        if action["name"] != name:
-            raise ValueError(
-                f"an edit of {name!r} named {action['name']!r}: an edit can change the "
-                "arguments, not the tool"
-            )
-        return edit(action["args"])
-    raise ValueError(
-        f"a decision is {{'type': 'approve' | 'edit' | 'reject'}}, 'approve', 'reject', True "
-        f"or False; got {value!r}"
-    )
+    """The core's one parser (`decision_from`), plus LangChain's rule that an edit keeps the
+    tool: a malformed answer is a `ValueError` for the caller, never a rejection."""
+    action = value.get("edited_action") if isinstance(value, Mapping) else None
+    if isinstance(action, Mapping) and action.get("name", name) != name:
+        raise ValueError(
+            f"an edit of {name!r} named {action['name']!r}: an edit can change the "
+            "arguments, not the tool"
+        )
+    try:
+        decision = decision_from(value, f"the decision for {name!r}")
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+    if decision is None:
+        raise ValueError(f"the decision for {name!r} is missing (None): approve, edit or reject")
+    return decision

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain.agents.middleware.types import ToolCallRequest
@@ -19,7 +19,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.types import Command
 
-from codemode_core import CodeMode
+from codemode_core import CodeMode, ConfigurationError
 from codemode_core.integration import (
     ApprovalPredicate,
     MemoryStore,
@@ -50,6 +50,9 @@ class CodeModeMiddleware(AgentMiddleware):
         require_approval: `{tool name: True | predicate(arguments)}`: calls a human approves
             first; the plan interrupts the agent with a human-in-the-loop request (the agent
             needs a checkpointer) and `Command(resume=...)` continues it.
+        tools: Which of the agent's tools plans call, as pydantic-ai's `CodeModeToolset(tools=)`:
+            `"all"` (the default), a list of tool names, or a predicate over the `BaseTool`.
+            The others stay direct tools the model calls itself, next to the code tool.
         **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `approver`, ...).
     """
 
@@ -58,11 +61,13 @@ class CodeModeMiddleware(AgentMiddleware):
         *,
         name: str = "run_code",
         require_approval: Mapping[str, bool | ApprovalPredicate] | None = None,
+        tools: ToolSelector = "all",
         **options: Any,
     ) -> None:
         super().__init__()
-        check_options("CodeModeMiddleware", options, own=("name", "require_approval"))
+        check_options("CodeModeMiddleware", options, own=("name", "require_approval", "tools"))
         check_approval_rules("CodeModeMiddleware", require_approval)
+        self._selector = _check_selector(tools)
         # One executor and one store for every tool set: warm isolated workers are shared,
         # and a plan paused under one tool set is found again when its graph resumes.
         executor = resolve_executor(options.get("executor"))
@@ -83,7 +88,7 @@ class CodeModeMiddleware(AgentMiddleware):
 
     def code_tool_for(self, tools: Iterable[object]) -> CodeModeTool:
         """The code tool whose plans call `tools` (LangChain tools other than the code tool)."""
-        native = [t for t in tools if isinstance(t, BaseTool) and t.name != self.code_tool.name]
+        native = [t for t in tools if isinstance(t, BaseTool) and self._wrapped(t)]
         key = tuple(id(t) for t in native)
         with self._cache_lock:
             cached = self._cache_tools.get(key)
@@ -104,9 +109,24 @@ class CodeModeMiddleware(AgentMiddleware):
                 self._cache_tools.popitem(last=False)
         return tool
 
+    def _wrapped(self, tool: object) -> bool:
+        """Whether plans call `tool` (a LangChain tool the `tools=` selector picks)."""
+        if not isinstance(tool, BaseTool) or tool.name == self.code_tool.name:
+            return False
+        if self._selector == "all":
+            return True
+        if callable(self._selector):
+            return bool(self._selector(tool))
+        return tool.name in self._selector
+
     def _rewrite(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
         code_tool = self.code_tool_for(request.tools)
-        others = [t for t in request.tools if not isinstance(t, BaseTool)]  # provider tools
+        # Provider tools and the tools `tools=` leaves out stay direct, in their order.
+        others = [
+            t
+            for t in request.tools
+            if not self._wrapped(t) and getattr(t, "name", None) != self.code_tool.name
+        ]
         return request.override(tools=[code_tool, *others])
 
     def wrap_model_call(
@@ -141,3 +161,19 @@ class CodeModeMiddleware(AgentMiddleware):
         handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
         return await handler(self._for_code_call(request))
+
+
+ToolSelector = Literal["all"] | Sequence[str] | Callable[[BaseTool], bool]
+"""Which tools plans call: all of them, those named, or those a predicate picks."""
+
+
+def _check_selector(tools: object) -> ToolSelector:
+    if tools == "all" or callable(tools):
+        return tools
+    names = tools if isinstance(tools, Sequence) and not isinstance(tools, str) else None
+    if names is not None and all(isinstance(name, str) for name in names):
+        return tuple(names)
+    raise ConfigurationError(
+        'CodeModeMiddleware(tools=...) must be "all", a list of tool names or a predicate over '
+        f"a BaseTool, got {tools!r}"
+    )

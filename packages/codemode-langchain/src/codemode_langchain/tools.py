@@ -18,7 +18,7 @@ from langchain_core.runnables.config import patch_config
 from langchain_core.tools import BaseTool, InjectedToolArg
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from codemode_core import CodeMode, ExecutionResult, ProgressEvent
+from codemode_core import CodeMode, ExecutionResult, ProgressEvent, event_payload
 from codemode_core.integration import ApprovalPredicate, check_approval_rules, check_options
 from codemode_core.integration import require_approval as mark_approvals
 from codemode_langchain._convert import OuterCall, current_call, to_codemode_tools
@@ -193,18 +193,8 @@ def _child_config(config: RunnableConfig | None, run_manager: Any) -> RunnableCo
 
 
 def _event_data(event: ProgressEvent) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "execution_id": event.execution_id,
-        "tool": event.tool,
-        "line": event.line,
-    }
-    if event.kind == "tool_start":
-        data["arguments"] = dict(event.arguments or {})
-    elif event.kind == "tool_end":
-        data.update(result=event.result, error=event.error, duration=event.duration)
-    else:
-        data["text"] = event.text
-    return data
+    """The core's field names (`event_payload`), the same in every adapter."""
+    return event_payload(event)
 
 
 def create_codemode_tool(

@@ -203,3 +203,39 @@ async def test_middleware_approvals_resume_in_a_fresh_agent_on_the_same_checkpoi
     assert code_reply(done).content == '{"order_id": 103, "refunded": 60.0}'
     assert model.offered == [["run_code"]]
     assert counts() == {"find_customer": 1, "open_orders": 1, "refund": 1}
+
+
+async def test_stream_shows_the_pause_as_a_request_and_the_resume_marks_replays() -> None:
+    model = ScriptedChatModel(messages=iter([code_call(PLAN, "call_1"), AIMessage("Refunded.")]))
+    agent = agent_with(model)
+
+    async def custom(payload: Any) -> list[tuple[str, str, bool]]:
+        seen = []
+        async for chunk in agent.astream(payload, THREAD, stream_mode="custom"):
+            assert chunk["event"] == f"codemode.{chunk['kind']}"
+            seen.append((chunk["kind"], chunk["tool"], chunk["replayed"]))
+        return seen
+
+    first = await custom({"messages": [("user", "Refund ada's biggest order")]})
+    assert first == [
+        ("tool_start", "tools.find_customer", False),
+        ("tool_end", "tools.find_customer", False),
+        ("tool_start", "tools.open_orders", False),
+        ("tool_end", "tools.open_orders", False),
+        ("approval_requested", "tools.refund", False),
+    ]
+    edited = {
+        "type": "edit",
+        "edited_action": {"name": "refund", "args": {"order_id": 103, "amount": 1.0}},
+    }
+    second = await custom(Command(resume={"decisions": [edited]}))
+    assert second == [
+        ("tool_start", "tools.find_customer", True),
+        ("tool_end", "tools.find_customer", True),
+        ("tool_start", "tools.open_orders", True),
+        ("tool_end", "tools.open_orders", True),
+        ("tool_start", "tools.refund", False),
+        ("tool_end", "tools.refund", False),
+    ]
+    assert counts() == {"find_customer": 1, "open_orders": 1, "refund": 1}
+    assert CALLS[-1] == ("refund", {"order_id": 103, "amount": 1.0})

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 
+from codemode_core import ConfigurationError
 from codemode_langchain import CodeModeMiddleware
 from langchain_fakes import ScriptedChatModel, code_call
 
@@ -78,3 +80,34 @@ async def test_a_middleware_keeps_no_per_run_state() -> None:
     assert {k: v for k, v in vars(shared).items() if not k.startswith("_cache")} == {
         k: v for k, v in before.items() if not k.startswith("_cache")
     }
+
+
+async def test_tools_selector_keeps_the_others_direct() -> None:
+    """`tools=` as in pydantic-ai's toolset: plans call the selected tools, the model calls
+    the rest itself, next to the code tool (and their calls bypass the code tool)."""
+    direct = AIMessage(
+        content="", tool_calls=[{"name": "stock", "args": {"symbol": "ACME"}, "id": "d1"}]
+    )
+    model = DescribingModel(
+        messages=iter(
+            [direct, code_call('return await tools.weather(city="Oslo")', "c1"), AIMessage("ok")]
+        )
+    )
+    middleware = CodeModeMiddleware(tools=["weather"], executor="inprocess")
+    agent = create_agent(model, tools=[weather, stock], middleware=[middleware])
+
+    state = await agent.ainvoke({"messages": [("user", "both")]})
+
+    assert model.offered[0] == ["run_code", "stock"]
+    code_description = model.descriptions[0]
+    assert "def weather(" in code_description and "def stock(" not in code_description
+    replies = {m.tool_call_id: m for m in state["messages"] if isinstance(m, ToolMessage)}
+    assert "10.5" in str(replies["d1"].content) and replies["d1"].name == "stock"
+    assert "21" in str(replies["c1"].content) and replies["c1"].status == "success"
+    by_predicate = CodeModeMiddleware(tools=lambda t: t.name == "stock", executor="inprocess")
+    assert "def stock(" in by_predicate.code_tool_for([weather, stock]).description
+
+
+def test_a_bad_tools_selector_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match=r"CodeModeMiddleware\(tools=\.\.\.\)"):
+        CodeModeMiddleware(tools="weather")

@@ -3,6 +3,7 @@
 from codemode_llamaindex._convert import to_codemode_tool, to_codemode_tools
 from codemode_llamaindex.events import (
     CodeModeApproval,
+    CodeModeApprovalRequested,
     CodeModeApprovalRequired,
     CodeModeEvent,
     CodeModeLog,
@@ -18,6 +19,7 @@ from codemode_llamaindex.tools import (
 
 __all__ = [
     "CodeModeApproval",
+    "CodeModeApprovalRequested",
     "CodeModeApprovalRequired",
     "CodeModeEvent",
     "CodeModeInput",

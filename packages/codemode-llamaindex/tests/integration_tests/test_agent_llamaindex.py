@@ -169,11 +169,11 @@ async def test_progress_streams_as_workflow_events_in_order() -> None:
         if isinstance(event, CodeModeLog):
             seen.append(("log", event.text))
         elif isinstance(event, CodeModeToolCall):
-            assert event.tool_kwargs == {"email": "a@b.c"} and event.line == 2
-            seen.append(("start", event.tool_name))
+            assert event.arguments == {"email": "a@b.c"} and event.line == 2
+            seen.append(("start", event.tool))
         elif isinstance(event, CodeModeToolCallResult):
             assert event.result["id"] == 17 and event.error is None and event.duration >= 0
-            seen.append(("end", event.tool_name))
+            seen.append(("end", event.tool))
         elif type(event) in (ToolCall, ToolCallResult):
             seen.append((type(event).__name__, event.tool_name))
     await handler
@@ -239,7 +239,7 @@ async def test_tool_spec_form_in_a_multi_agent_workflow() -> None:
         ev async for ev in handler.stream_events() if isinstance(ev, CodeModeToolCallResult)
     ]
     assert str(await handler) == "done"
-    first, *parallel = [ev.tool_name for ev in progress]
+    first, *parallel = [ev.tool for ev in progress]
     assert first == "tools.find_customer"
     assert sorted(parallel) == ["tools.get_refund_policy", "tools.list_orders"]
     assert {ev.code_tool for ev in progress} == {"shop_plan"}

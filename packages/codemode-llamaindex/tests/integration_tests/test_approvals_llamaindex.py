@@ -12,8 +12,16 @@ from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.llms.mock import MockFunctionCallingLLM
 from llama_index.core.tools import FunctionTool
 from llama_index.core.workflow import Context, StartEvent, StopEvent, Workflow, step
+from pydantic import ValidationError
 
-from codemode_llamaindex import CodeModeApproval, CodeModeApprovalRequired, create_codemode_tool
+from codemode_llamaindex import (
+    CodeModeApproval,
+    CodeModeApprovalRequested,
+    CodeModeApprovalRequired,
+    CodeModeToolCall,
+    CodeModeToolCallResult,
+    create_codemode_tool,
+)
 
 pytestmark = [  # raised by llama-index's own workflow internals on every agent run
     pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince20"),
@@ -214,3 +222,50 @@ async def _pause_all_then_answer(handlers: list[Any], decisions: list[Any]) -> N
     for stream in streams:
         async for _ in stream:
             pass
+
+
+async def test_progress_convention_pause_resume_and_a_malformed_answer() -> None:
+    """The pause streams as `CodeModeApprovalRequested`; a malformed answer is refused where
+    it is built (the plan keeps waiting); after the answer, the journaled calls stream again
+    as `replayed=True` and the approved call starts once, for real."""
+    MADE.clear()
+    script = Script(code_call(PLAN, "c1"), ChatMessage(role=MessageRole.ASSISTANT, content="Done."))
+    run_code = create_codemode_tool(TOOLS, require_approval={"refund": True}, executor="inprocess")
+    handler = FunctionAgent(tools=[run_code], llm=script.llm()).run(user_msg="refund ada")
+    seen: list[tuple[str, str, bool]] = []
+    async for event in handler.stream_events():
+        if isinstance(event, CodeModeToolCall | CodeModeToolCallResult | CodeModeApprovalRequested):
+            seen.append((type(event).__name__, event.tool, event.replayed))
+        if isinstance(event, CodeModeApprovalRequired):
+            [request] = event.requests
+            with pytest.raises(ValidationError, match="decision for"):
+                CodeModeApproval(
+                    execution_id=event.execution_id,
+                    decisions={request["request_id"]: {"type": "perhaps"}},
+                )
+            edited = {
+                "type": "edit",
+                "edited_action": {"name": "refund", "args": {"order_id": 101, "amount": 1.0}},
+            }
+            handler.ctx.send_event(
+                CodeModeApproval(
+                    execution_id=event.execution_id, decisions={request["request_id"]: edited}
+                )
+            )
+    assert str(await handler) == "Done."
+    assert MADE == ["find_customer", "list_orders", "refund"]
+    [shown] = [m.content for m in script.seen[-1] if m.role.value == "tool"]
+    assert shown == '"refunded 1.0 on 101"'
+    assert seen == [
+        ("CodeModeToolCall", "tools.find_customer", False),
+        ("CodeModeToolCallResult", "tools.find_customer", False),
+        ("CodeModeToolCall", "tools.list_orders", False),
+        ("CodeModeToolCallResult", "tools.list_orders", False),
+        ("CodeModeApprovalRequested", "tools.refund", False),
+        ("CodeModeToolCall", "tools.find_customer", True),
+        ("CodeModeToolCallResult", "tools.find_customer", True),
+        ("CodeModeToolCall", "tools.list_orders", True),
+        ("CodeModeToolCallResult", "tools.list_orders", True),
+        ("CodeModeToolCall", "tools.refund", False),
+        ("CodeModeToolCallResult", "tools.refund", False),
+    ]

@@ -6,6 +6,7 @@ import codemode_llamaindex
 def test_all() -> None:
     assert codemode_llamaindex.__all__ == [
         "CodeModeApproval",
+        "CodeModeApprovalRequested",
         "CodeModeApprovalRequired",
         "CodeModeEvent",
         "CodeModeInput",

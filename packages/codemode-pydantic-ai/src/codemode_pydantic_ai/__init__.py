@@ -2,6 +2,7 @@
 
 from codemode_pydantic_ai.capability import CodeModeCapability
 from codemode_pydantic_ai.events import (
+    CodeModeApprovalRequestedEvent,
     CodeModeLogEvent,
     CodeModeToolEndEvent,
     CodeModeToolStartEvent,
@@ -9,6 +10,7 @@ from codemode_pydantic_ai.events import (
 from codemode_pydantic_ai.toolset import CodeModeToolset, ToolsetOrTools
 
 __all__ = [
+    "CodeModeApprovalRequestedEvent",
     "CodeModeCapability",
     "CodeModeLogEvent",
     "CodeModeToolEndEvent",

@@ -14,9 +14,15 @@ from typing import Any
 
 from pydantic_ai import CustomEvent
 
-from codemode_core import ProgressEvent
+from codemode_core import ProgressEvent, event_payload
 
-__all__ = ["CodeModeLogEvent", "CodeModeToolEndEvent", "CodeModeToolStartEvent", "to_custom_event"]
+__all__ = [
+    "CodeModeApprovalRequestedEvent",
+    "CodeModeLogEvent",
+    "CodeModeToolEndEvent",
+    "CodeModeToolStartEvent",
+    "to_custom_event",
+]
 
 
 @dataclass(kw_only=True)
@@ -25,10 +31,12 @@ class CodeModeToolStartEvent(CustomEvent, name="codemode.tool_start"):
 
     execution_id: str
     tool: str
-    """The tool's name (as the wrapped toolset lists it)."""
+    """As the plan calls it, e.g. `tools.get_order` (the same in every adapter)."""
     arguments: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
     """The plan line that made the call."""
+    replayed: bool = False
+    """True when a resumed run serves this call from its journal (it ran before the pause)."""
 
 
 @dataclass(kw_only=True)
@@ -42,6 +50,7 @@ class CodeModeToolEndEvent(CustomEvent, name="codemode.tool_end"):
     duration: float = 0.0
     """Wall seconds on the host side."""
     line: int | None = None
+    replayed: bool = False
 
 
 @dataclass(kw_only=True)
@@ -50,25 +59,30 @@ class CodeModeLogEvent(CustomEvent, name="codemode.log"):
 
     execution_id: str
     text: str
+    replayed: bool = False
 
 
-def to_custom_event(event: ProgressEvent, tool_name: str | None = None) -> CustomEvent:
-    """The pydantic-ai event for one core progress event (`tool_name`: the wrapped tool's own
-    name, which the event otherwise gives as the plan wrote it, e.g. `tools.get_order`)."""
-    if event.kind == "tool_start":
-        return CodeModeToolStartEvent(
-            execution_id=event.execution_id,
-            tool=tool_name or event.tool or "",
-            arguments=dict(event.arguments or {}),
-            line=event.line,
-        )
-    if event.kind == "tool_end":
-        return CodeModeToolEndEvent(
-            execution_id=event.execution_id,
-            tool=tool_name or event.tool or "",
-            result=event.result,
-            error=event.error,
-            duration=event.duration or 0.0,
-            line=event.line,
-        )
-    return CodeModeLogEvent(execution_id=event.execution_id, text=event.text or "")
+@dataclass(kw_only=True)
+class CodeModeApprovalRequestedEvent(CustomEvent, name="codemode.approval_requested"):
+    """A call of the plan waits for a human: the run ends with a deferred approval."""
+
+    execution_id: str
+    tool: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    line: int | None = None
+    request_id: str | None = None
+    replayed: bool = False
+
+
+_EVENTS: dict[str, type[CustomEvent]] = {
+    "tool_start": CodeModeToolStartEvent,
+    "tool_end": CodeModeToolEndEvent,
+    "log": CodeModeLogEvent,
+    "approval_requested": CodeModeApprovalRequestedEvent,
+}
+
+
+def to_custom_event(event: ProgressEvent) -> CustomEvent:
+    """The pydantic-ai event for one core progress event, with the core's field names."""
+    data = event_payload(event)
+    return _EVENTS[data.pop("kind")](**data)

@@ -214,7 +214,7 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         """Run the plan, or, when this call paused it in an earlier run, resume it from its
         journal with the decisions `DeferredToolResults` gave (without them, it pauses again
         with the same requests)."""
-        observer = _stream_to(ctx, code_mode)
+        observer = _stream_to(ctx)
         execution_id = execution_id_for(ctx, code)
         record = await code_mode.store.load(execution_id) if execution_id else None
         if execution_id is None or record is None:
@@ -292,7 +292,7 @@ def as_toolset(wrapped: ToolsetOrTools[AgentDepsT]) -> AbstractToolset[AgentDeps
     return CombinedToolset(toolsets)
 
 
-def _stream_to(ctx: RunContext[Any], code_mode: CodeMode) -> Observer:
+def _stream_to(ctx: RunContext[Any]) -> Observer:
     """An observer that emits a plan's progress into the run's event stream.
 
     A `RunContext` not backed by a running agent (a toolset called directly) has no stream:
@@ -304,9 +304,8 @@ def _stream_to(ctx: RunContext[Any], code_mode: CodeMode) -> Observer:
         nonlocal streaming
         if not streaming:
             return
-        entry = code_mode.catalog.get(event.tool) if event.tool else None
         try:
-            await ctx.emit(to_custom_event(event, entry.tool.name if entry else None))
+            await ctx.emit(to_custom_event(event))
         except UserError:
             streaming = False
 

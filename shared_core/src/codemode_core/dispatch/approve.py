@@ -12,9 +12,10 @@ from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
 from codemode_core.durable.approvals import Decision, as_decision
 from codemode_core.durable.journal import call_key
 from codemode_core.errors import StopPlan, ToolError
+from codemode_core.events import ProgressEvent, notify
 from codemode_core.result import PendingApproval
 
-__all__ = ["IN_DOUBT", "ApproveCalls"]
+__all__ = ["IN_DOUBT", "ApproveCalls", "waits_for_human"]
 
 IN_DOUBT = "in doubt after a crash"
 """The reason of a request for a call that was in flight when its host process died (it may
@@ -61,13 +62,35 @@ class ApproveCalls(WrapperDispatcher):
         return await self._decided(decision, call, ctx)
 
     async def _decided(self, decision: Decision, call: ToolCall, ctx: CallContext) -> Any:
+        if decision.approved and decision.arguments is not None:  # edited: run that instead
+            call = ToolCall(
+                entry=call.entry, arguments=jsonify(dict(decision.arguments)), line=call.line
+            )
+        if ctx.observer is not None:  # RecordCalls held the start back (waits_for_human)
+            start = ProgressEvent(
+                kind="tool_start",
+                execution_id=ctx.execution_id,
+                tool=call.entry.qualified_name,
+                arguments=call.arguments,
+                line=call.line,
+            )
+            await notify(ctx.observer, start)
         if decision.approved:
-            if decision.arguments is not None:  # edited by a human: run that call instead
-                call = ToolCall(
-                    entry=call.entry, arguments=jsonify(dict(decision.arguments)), line=call.line
-                )
             return await self.wrapped.dispatch(call, ctx)
         raise ToolError(
             f"not approved: {decision.reason or 'a human rejected this call'}",
             tool=call.entry.qualified_name,
         )
+
+
+def waits_for_human(call: ToolCall, ctx: CallContext) -> bool:
+    """Whether this call goes through a decision (from `resume`, the approver or a human).
+
+    `RecordCalls` then leaves announcing the call to `ApproveCalls`: a call that pauses is
+    reported once, as an approval request, and a decided one starts with the arguments it
+    runs with (an edit's, not the plan's).
+    """
+    needed = call.entry.tool.requires_approval
+    if ctx.journal is None or not needed:
+        return False
+    return bool(needed(dict(call.arguments))) if callable(needed) else True

@@ -9,7 +9,9 @@ from typing import Any
 
 from codemode_core._output_check import contradiction
 from codemode_core._shape import shape
+from codemode_core.dispatch.approve import waits_for_human
 from codemode_core.dispatch.base import CallContext, ToolCall, WrapperDispatcher
+from codemode_core.durable.journal import call_key
 from codemode_core.errors import BudgetExceeded, StopPlan, ToolError
 from codemode_core.events import ProgressEvent, notify
 from codemode_core.result import ToolCallRecord, UnexpectedResult
@@ -46,7 +48,12 @@ class RecordCalls(WrapperDispatcher):
             )
         name = call.entry.qualified_name
         observer = ctx.observer
-        if observer is not None:
+        journal = ctx.journal
+        replayed = (
+            journal is not None and journal.replaying and journal.will_replay(name, call.arguments)
+        )
+        held = observer is not None and not replayed and waits_for_human(call, ctx)
+        if observer is not None and not held:
             await notify(
                 observer,
                 ProgressEvent(
@@ -55,6 +62,7 @@ class RecordCalls(WrapperDispatcher):
                     tool=name,
                     arguments=call.arguments,
                     line=call.line,
+                    replayed=replayed,
                 ),
             )
         index = len(records)
@@ -95,15 +103,41 @@ class RecordCalls(WrapperDispatcher):
             )
             if observer is not None:
                 await notify(
-                    observer,
-                    ProgressEvent(
-                        kind="tool_end",
-                        execution_id=ctx.execution_id,
-                        tool=name,
-                        result=result,
-                        error=error,
-                        duration=duration,
-                        line=call.line,
-                    ),
+                    observer, _end_event(call, ctx, result, error, duration, replayed, waiting)
                 )
         return result
+
+
+def _end_event(
+    call: ToolCall,
+    ctx: CallContext,
+    result: Any,
+    error: str | None,
+    duration: float,
+    replayed: bool,
+    waiting: bool,
+) -> ProgressEvent:
+    """How a call's end is reported: a call that waits for a human ends as a request."""
+    name = call.entry.qualified_name
+    if waiting:  # the start was held back (waits_for_human): the request replaces it
+        key = call_key(name, call.arguments)
+        pending = ctx.journal.new_pending if ctx.journal is not None else []
+        request = next((p for p in pending if call_key(p.tool, p.arguments) == key), None)
+        return ProgressEvent(
+            kind="approval_requested",
+            execution_id=ctx.execution_id,
+            tool=name,
+            arguments=call.arguments,
+            line=call.line,
+            request_id=request.request_id if request is not None else None,
+        )
+    return ProgressEvent(
+        kind="tool_end",
+        execution_id=ctx.execution_id,
+        tool=name,
+        result=result,
+        error=error,
+        duration=duration,
+        line=call.line,
+        replayed=replayed,
+    )

@@ -62,8 +62,8 @@ def as_decision(value: object, where: str) -> Decision | None:
     if isinstance(value, bool):
         return approve if value else reject()
     raise TypeError(
-        f"{where} must be `approve`, `edit(arguments)`, `reject(reason)`, True or False, "
-        f"got {value!r}"
+        f"{where} must be `approve`, `edit(arguments)`, `reject(reason)`, True, False or a "
+        f'decision dict ({{"type": "approve" | "edit" | "reject", ...}}), got {value!r}'
     )
 
 
@@ -101,8 +101,15 @@ def require_approval(
 
 
 def decision_from(value: object, where: str) -> Decision | None:
-    """`as_decision`, and the plain forms humans and UIs send: "approve", "reject",
-    {"type": "approve"}, {"type": "reject", "message": ...}, {"reject": reason}."""
+    """The one parser of human answers, used by every adapter.
+
+    Accepts `as_decision`'s forms (`approve`, `reject(...)`, `edit(...)`, True/False, None),
+    LangChain `HumanInTheLoopMiddleware` decisions (`{"type": "approve"}`,
+    `{"type": "edit", "edited_action": {"name": ..., "args": {...}}}`,
+    `{"type": "reject", "message": ...}`) and the words "approve"/"reject". Anything else is
+    a `TypeError` naming `where`: a developer's mistake, raised to the caller (who can answer
+    again), never turned into a rejection the model would read.
+    """
     if isinstance(value, str):
         word = value.strip().lower()
         if word in ("approve", "approved", "yes", "accept"):
@@ -114,7 +121,22 @@ def decision_from(value: object, where: str) -> Decision | None:
         if kind in ("approve", "accept"):
             return approve
         if kind in ("reject", "deny"):
-            return reject(str(value.get("message") or value.get("reason") or "rejected"))
-        if "reject" in value:
+            message = value.get("message") or value.get("reason")
+            return reject(str(message)) if message else reject()
+        if kind == "edit":
+            return edit(_edited_arguments(value, where))
+        if "reject" in value and len(value) == 1:
             return reject(str(value["reject"]))
     return as_decision(value, where)
+
+
+def _edited_arguments(value: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    action = value.get("edited_action", value.get("args"))
+    if isinstance(action, Mapping):
+        args = action.get("args", action.get("arguments")) if "name" in action else action
+        if isinstance(args, Mapping):
+            return args
+    raise TypeError(
+        f"{where} is an edit without arguments: give "
+        f'{{"type": "edit", "edited_action": {{"name": tool, "args": {{...}}}}}}, got {value!r}'
+    )

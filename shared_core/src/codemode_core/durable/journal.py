@@ -202,6 +202,10 @@ class RunJournal:
         self._unused -= 1
         return entries.pop(0)
 
+    def will_replay(self, tool: str, arguments: Mapping[str, Any]) -> bool:
+        """Whether `replayed` would serve this call from the journal (without using it up)."""
+        return bool(self._replay.get(call_key(tool, arguments)))
+
     def take_in_doubt(self, tool: str, arguments: Mapping[str, Any]) -> JournalEntry | None:
         """The `start` entry of a call in flight at a crash with this tool and arguments."""
         entries = self._in_doubt.get(call_key(tool, arguments))

@@ -82,7 +82,7 @@ async def _guarded(
             runtime,
             ExecutionError(
                 kind="runtime",
-                message=_describe_exception(exc, tool_names),
+                message=_describe_exception(exc, tool_names, runtime),
                 line=_plan_line(exc.__traceback__),
             ),
         )
