@@ -577,9 +577,11 @@ class PlanRuntime:
         """`print()`: append to the execution's logs, capped at `max_output_chars`."""
         self.tick()
         for arg in args:
-            self.check_text(arg, "print()")
+            _reject_pending(arg)
         if self._logs_cut:  # nothing more is kept: build no text either
             return
+        for arg in args:
+            self.check_text(arg, "print()")
         limit = self.limits.max_output_chars
         room = limit - self._log_chars + 1
         # Text arguments are cut to what can still be kept before they are joined, so a huge
