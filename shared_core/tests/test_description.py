@@ -190,7 +190,7 @@ async def test_what_the_instructions_promise_works(plan: str, expected: Any) -> 
 @pytest.mark.parametrize("plan", ["class A:\n    pass\nreturn 1", "return type(1)", "return json"])
 async def test_what_the_instructions_rule_out_fails(plan: str) -> None:
     cm = vehicle()
-    assert "Not available: classes, `type()`, `_names`, files" in cm.description
+    assert "Not available: classes, `type()`, `_names`,\n`obj.attr = ...`, files" in cm.description
     assert "`import` what you need of: collections, copy" in cm.description
     assert not (await cm.run(plan)).ok
 

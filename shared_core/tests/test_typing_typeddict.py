@@ -50,10 +50,10 @@ def test_typing_typeddict_return_types_are_schemas_not_any() -> None:
     returned = re.search(r"async def get_order\(order_id: int\) -> (\w+):", stubs)
     assert returned is not None, stubs
     assert (
-        f"class {returned[1]}(TypedDict):\n"
-        "    id: int\n"  # Required inside total=False
-        "    items: NotRequired[list[Item]]\n"
-        "    note: NotRequired[str | None]\n"
+        f"class {returned[1]}(TypedDict, total=False):\n"
+        "    id: Required[int]\n"  # Required inside total=False
+        "    items: list[Item]\n"
+        "    note: str | None\n"
     ) in stubs
     assert "-> list[Order] | None:" in stubs
     assert '    """One line of an order."""\n    sku: str\n    qty: int\n' in stubs

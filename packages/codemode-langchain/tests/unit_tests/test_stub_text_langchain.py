@@ -33,8 +33,7 @@ EXPECTED_DOCSTRING = '''
 
         Args:
             booking: What to book.
-            note: A note for the hotel.
-        """
+            note: A note for the hotel."""
 '''
 
 

@@ -339,6 +339,5 @@ def test_function_tool_docstring_reaches_the_stub_dedented() -> None:
             '        """Reserve a table.\n\n'
             "        Args:\n"
             "            table: The table number.\n"
-            "            guests: How many people.\n"
-            '        """\n'
+            '            guests: How many people."""\n'
         ) in stubs

@@ -44,6 +44,8 @@ def _describe_exception(
     message = f"{name}: {exc}" if str(exc) else name
     if isinstance(exc, (LookupError, TypeError, AttributeError)):
         seen = describe_subject(exc, runtime.results)  # what the value really is
+        if seen.startswith(". ") and message.endswith((".", "?", "!")):
+            seen = seen[1:]  # the message already ends a sentence
         if seen or isinstance(exc, KeyError):
             return message + (seen or " (a missing dict key)")
     if isinstance(exc, NameError) and getattr(exc, "name", None):

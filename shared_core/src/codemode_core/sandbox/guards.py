@@ -396,7 +396,7 @@ class PlanRuntime:
             return getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
         if default is not _MISSING:
             return default
-        raise AttributeError(_denied_message(obj, kind, name, allowed))
+        raise AttributeError(_denied_message(obj, kind, name, allowed), name=name, obj=obj)
 
     def hasattr(self, obj: Any, name: Any) -> bool:
         return self.getattr(obj, name, _MISSING_ATTR) is not _MISSING_ATTR
