@@ -57,7 +57,8 @@ ERRORS = {
     "AttributeError on a nested list": (
         "r = await tools.search_flights()\nreturn r['flights'].get('F1')",
         "AttributeError: `list` object has no attribute `get` in plans. "
-        "The value is result['flights'] of tools.search_flights (line 1): list (2 items): [{'cost': 120, 'id': 'F1'}, "
+        "The value is result['flights'] of tools.search_flights (line 1): "
+        "list (2 items): [{'cost': 120, 'id': 'F1'}, "
         "{'cost': 90, 'id': 'F2'}]",
     ),
     "IndexError": (
