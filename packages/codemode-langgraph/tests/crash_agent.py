@@ -91,14 +91,18 @@ async def main() -> None:
         graph.add_edge("tools", "agent")
         agent = graph.compile(checkpointer=saver)
         if PHASE == "start":
-            await agent.ainvoke({"messages": [HumanMessage("Charge it")]}, thread)
+            # "sync": each step's checkpoint is written before the next step starts (LangGraph's
+            # default, "async", writes it while the next step runs, so a crash can lose it).
+            await agent.ainvoke(
+                {"messages": [HumanMessage("Charge it")]}, thread, durability="sync"
+            )
             print("finished (it should have been killed)", flush=True)
             return
         refused = 0
         deadline = time.monotonic() + 10 * LEASE
         while True:  # the dead process's lease lapses LEASE seconds after its last heartbeat
             try:
-                state = await agent.ainvoke(None, thread)
+                state = await agent.ainvoke(None, thread, durability="sync")
                 break
             except ResumeError as exc:
                 assert "already running" in str(exc) and time.monotonic() < deadline, exc
@@ -106,7 +110,7 @@ async def main() -> None:
                 await asyncio.sleep(0.1)
         [interrupt] = state["__interrupt__"]
         answer = {interrupt.value["codemode"]["requests"][0]["request_id"]: json.loads(sys.argv[6])}
-        done = await agent.ainvoke(Command(resume=answer), thread)
+        done = await agent.ainvoke(Command(resume=answer), thread, durability="sync")
         replies = [m.content for m in done["messages"] if isinstance(m, ToolMessage)]
         report: dict[str, Any] = {
             "refused": refused,
