@@ -14,6 +14,7 @@ SMOKED = [
     "load-sqlite",
     "load-postgres",
     "store-contention-sqlite",
+    "host-crashes-sqlite",
     "worker-crashes",
     "soak-inprocess",
     "soak-isolated",
@@ -33,3 +34,4 @@ def test_every_soak_scenario_passes_a_quick_run() -> None:
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert f"{len(SMOKED)} passed, 0 failed" in done.stdout
     assert "conversations/s" in done.stdout and "workers killed" in done.stdout
+    assert "taken over and finished" in done.stdout

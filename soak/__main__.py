@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from soak._common import Outcome
+from soak.hosts import HostCrashConfig, run_host_crashes
 from soak.leaks import SoakConfig, run_soak
 from soak.load import LoadConfig, run_load
 from soak.stores import postgres_restarter
@@ -19,6 +20,8 @@ from soak.workers import WorkerCrashConfig, run_worker_crashes
 SCENARIOS = [
     "load-sqlite",
     "load-postgres",
+    "host-crashes-sqlite",
+    "host-crashes-postgres",
     "store-restart-postgres",
     "store-contention-sqlite",
     "worker-crashes",
@@ -59,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick
         else WorkerCrashConfig()
     )
+    host_crashes = (
+        HostCrashConfig(processes=3, conversations=5, seconds=6, kill_every=2, lease=1)
+        if args.quick
+        else HostCrashConfig()
+    )
     soak = SoakConfig(plans=600, warmup=200, rss_growth_mb=60) if args.quick else SoakConfig()
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="codemode-soak-") as scratch:
@@ -74,6 +82,15 @@ def main(argv: list[str] | None = None) -> int:
                     if server is None:
                         dsn, server = _postgres()
                     outcome = run_load(dsn, workdir, load, "load on PostgreSQL")
+                elif name == "host-crashes-sqlite":
+                    store = str(workdir / "hosts.sqlite")
+                    outcome = run_host_crashes(store, workdir, host_crashes, "hosts killed, SQLite")
+                elif name == "host-crashes-postgres":
+                    if server is None:
+                        dsn, server = _postgres()
+                    outcome = run_host_crashes(
+                        dsn, workdir, host_crashes, "hosts killed, PostgreSQL"
+                    )
                 elif name == "store-restart-postgres":
                     if server is None:
                         dsn, server = _postgres()

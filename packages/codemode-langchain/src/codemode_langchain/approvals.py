@@ -71,6 +71,8 @@ class CodeModeRequest(TypedDict):
     """The qualified name the plan used (`tools.refund`)."""
     arguments: dict[str, Any]
     line: int | None
+    reason: NotRequired[str]
+    """Why a human is asked when it is not the tool's own rule ("in doubt after a crash")."""
 
 
 class CodeModeDetails(TypedDict):
@@ -136,7 +138,7 @@ def approval_interrupt(
                 name=name,
                 args=arguments,
                 description=(
-                    f"Tool execution requires approval\n\nTool: {name}\n"
+                    f"Tool execution requires approval{_because(pending)}\n\nTool: {name}\n"
                     f"Args: {json.dumps(arguments, ensure_ascii=False, default=str)}\n"
                     f"Called by the {code_tool} plan at line {pending.line}"
                 ),
@@ -152,17 +154,25 @@ def approval_interrupt(
             tool_call_id=tool_call_id,
             code_tool=code_tool,
             execution_id=result.execution_id,
-            requests=[
-                CodeModeRequest(
-                    request_id=p.request_id,
-                    tool=p.tool,
-                    arguments=dict(p.arguments),
-                    line=p.line,
-                )
-                for p in result.pending
-            ],
+            requests=[_request(p) for p in result.pending],
         ),
     )
+
+
+def _request(pending: PendingApproval) -> CodeModeRequest:
+    request = CodeModeRequest(
+        request_id=pending.request_id,
+        tool=pending.tool,
+        arguments=dict(pending.arguments),
+        line=pending.line,
+    )
+    if pending.reason:
+        request["reason"] = pending.reason
+    return request
+
+
+def _because(pending: PendingApproval) -> str:
+    return f" ({pending.reason})" if pending.reason else ""
 
 
 def _native_name(code_mode: CodeMode, pending: PendingApproval) -> str:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from langgraph.config import get_config
 from langgraph.errors import GraphBubbleUp
 from langgraph.func import task
 from langgraph.types import interrupt
@@ -68,12 +70,16 @@ class PlanStep:
     record: Mapping[str, Any] | None = None
     """The paused execution to resume (as saved by the previous step); None runs `code`."""
     decisions: Mapping[str, Decision] = field(default_factory=dict)
+    execution_id: str | None = None
+    """The id to run `code` under (`scoped_execution_id`); None: a new random one."""
 
     async def outcome(self) -> dict[str, Any]:
         """What the checkpointer keeps: the result, and the record if the run paused."""
         code_mode = self.code_mode
         if self.record is None:
-            result = await code_mode.run(self.code, observer=self.observer)
+            result = await code_mode.run(
+                self.code, observer=self.observer, execution_id=self.execution_id
+            )
         else:
             record = record_from_data(self.record)
             if record.expires_at is not None and record.expires_at <= time.time():
@@ -110,11 +116,35 @@ class PlanStep:
         return {"call_id": self.call_id, "result": result_to_data(result), "record": None}
 
 
+def scoped_execution_id(step: PlanStep) -> str | None:
+    """The execution id of a plan run on a durable store: the same when LangGraph runs this
+    task again from the same checkpoint (after the process running it died: the new run
+    takes the execution over, and nothing journaled runs twice), different for any other
+    task, thread or plan. Called inside the task, whose checkpoint namespace names it.
+
+    A memory store gets a random id: it keeps no execution across a crash, and a fixed id
+    would clash with the finished execution when a node is retried in the same process."""
+    if step.record is not None or not getattr(step.code_mode.store, "durable", False):
+        return None
+    configurable = get_config().get("configurable", {})
+    key = "\0".join(
+        (
+            str(configurable.get("thread_id", "")),
+            str(configurable.get("checkpoint_ns", "")),
+            step.call_id or "",
+            step.code,
+        )
+    )
+    return "langgraph-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 async def codemode(step: PlanStep) -> dict[str, Any]:
+    step.execution_id = scoped_execution_id(step)
     return await step.outcome()
 
 
 def codemode_sync(step: PlanStep) -> dict[str, Any]:
+    step.execution_id = scoped_execution_id(step)
     return step.code_mode.wait(step.outcome())
 
 

@@ -168,10 +168,11 @@ class CodeModeTool(BaseTool):
 
     def _pauses_in_graph(self, runtime: Any) -> bool:
         """Inside a LangGraph tool node, a plan that may wait for a human interrupts the graph
-        (see `codemode_langchain.graph`); elsewhere a pause is returned as the result."""
-        return (
-            getattr(runtime, "execution_info", None) is not None
-            and self.code_mode.catalog.needs_approval
+        (see `codemode_langchain.graph`); elsewhere a pause is returned as the result. On a
+        durable store any plan may: a call in doubt after a crash waits for a human."""
+        code_mode = self.code_mode
+        return getattr(runtime, "execution_info", None) is not None and (
+            code_mode.catalog.needs_approval or getattr(code_mode.store, "durable", False)
         )
 
 

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
+from codemode_core.durable._lease import INSERT_COLUMNS, claimable, insert_row, lease_lapsed
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, JournalEntry
 from codemode_core.durable.store import refusal, takeover_refusal
 from codemode_core.errors import ConfigurationError, StoreError
@@ -35,6 +36,10 @@ from codemode_core.durable._postgres_schema import lock_key, migrate, qualified
 __all__ = ["PostgresStore"]
 
 _COLUMNS = "code, seed, state, created_at, updated_at, expires_at, pending"
+_INSERT = (
+    f"INSERT INTO {{schema}}.codemode_executions ({INSERT_COLUMNS})"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
 _SECRET_KEYS = frozenset({"password", "sslpassword"})
 
 
@@ -204,22 +209,7 @@ class PostgresStore:
 
     async def create(self, record: ExecutionRecord) -> None:
         async with self._transaction("create an execution") as conn:
-            await conn.execute(
-                self._sql(
-                    "INSERT INTO {schema}.codemode_executions (id, code, seed, state, created_at,"
-                    " updated_at, expires_at, pending) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-                ),
-                (
-                    record.execution_id,
-                    record.code,
-                    record.seed,
-                    record.state,
-                    record.created_at,
-                    record.updated_at,
-                    record.expires_at,
-                    record.pending_json(),
-                ),
-            )
+            await conn.execute(self._sql(_INSERT), insert_row(record))
 
     async def start(
         self, record: ExecutionRecord, *, now: float, lease_until: float
@@ -227,22 +217,8 @@ class PostgresStore:
         execution_id = record.execution_id
         async with self._transaction("start an execution") as conn:
             cursor = await conn.execute(
-                self._sql(
-                    "INSERT INTO {schema}.codemode_executions (id, code, seed, state, created_at,"
-                    " updated_at, expires_at, pending, lease_until)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
-                ),
-                (
-                    execution_id,
-                    record.code,
-                    record.seed,
-                    record.state,
-                    record.created_at,
-                    record.updated_at,
-                    record.expires_at,
-                    record.pending_json(),
-                    lease_until,
-                ),
+                self._sql(f"{_INSERT} ON CONFLICT (id) DO NOTHING"),
+                insert_row(record, lease_until),
             )
             if cursor.rowcount == 1:
                 return record
@@ -250,7 +226,7 @@ class PostgresStore:
             cursor = await conn.execute(
                 self._sql(
                     "UPDATE {schema}.codemode_executions SET lease_until = %s, updated_at = %s"
-                    " WHERE id = %s AND state = 'running' AND lease_until <= %s"
+                    f" WHERE id = %s AND {lease_lapsed('%s')}"
                     f" RETURNING {_COLUMNS}"
                 ),
                 (lease_until, now, execution_id, now),
@@ -335,9 +311,7 @@ class PostgresStore:
             cursor = await conn.execute(
                 self._sql(
                     "UPDATE {schema}.codemode_executions SET state = 'running', updated_at = %s,"
-                    " lease_until = %s WHERE id = %s AND ((state = 'paused'"
-                    " AND (expires_at IS NULL OR expires_at > %s))"
-                    " OR (state = 'running' AND lease_until <= %s))"
+                    f" lease_until = %s WHERE id = %s AND ({claimable('%s')})"
                     f" RETURNING {_COLUMNS}"
                 ),
                 (now, lease_until, execution_id, now, now),

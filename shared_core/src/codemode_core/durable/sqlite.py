@@ -22,6 +22,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
+from codemode_core.durable._lease import INSERT_COLUMNS, claimable, insert_row, lease_lapsed
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, JournalEntry
 from codemode_core.durable.store import refusal, takeover_refusal
 from codemode_core.errors import StoreError
@@ -63,6 +64,9 @@ _MIGRATIONS = [
     ALTER TABLE codemode_executions ADD COLUMN lease_until REAL;
     """,
 ]
+
+
+_INSERT = f"INSERT INTO codemode_executions ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def _execute(db: sqlite3.Connection, sql: str, parameters: Sequence[Any] = ()) -> int:
@@ -159,57 +163,25 @@ class SQLiteStore:
         return await asyncio.to_thread(locked)
 
     async def create(self, record: ExecutionRecord) -> None:
-        row = (
-            record.execution_id,
-            record.code,
-            record.seed,
-            record.state,
-            record.created_at,
-            record.updated_at,
-            record.expires_at,
-            record.pending_json(),
-        )
-        await self._run(
-            lambda db: _execute(
-                db,
-                "INSERT INTO codemode_executions (id, code, seed, state, created_at, updated_at,"
-                " expires_at, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-        )
+        row = insert_row(record)
+        await self._run(lambda db: _execute(db, _INSERT, row))
 
     async def start(
         self, record: ExecutionRecord, *, now: float, lease_until: float
     ) -> ExecutionRecord:
         execution_id = record.execution_id
-        row = (
-            execution_id,
-            record.code,
-            record.seed,
-            record.state,
-            record.created_at,
-            record.updated_at,
-            record.expires_at,
-            record.pending_json(),
-            lease_until,
-        )
+        row = insert_row(record, lease_until)
 
         def start(db: sqlite3.Connection) -> tuple[bool, ExecutionRecord | None]:
             _execute(db, "BEGIN IMMEDIATE")  # one writer at a time, across processes
             try:
-                if _execute(
-                    db,
-                    "INSERT INTO codemode_executions (id, code, seed, state, created_at,"
-                    " updated_at, expires_at, pending, lease_until)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-                    row,
-                ):
+                if _execute(db, f"{_INSERT} ON CONFLICT(id) DO NOTHING", row):
                     _execute(db, "COMMIT")
                     return True, record
                 won = _execute(
                     db,
                     "UPDATE codemode_executions SET lease_until = ?, updated_at = ?"
-                    " WHERE id = ? AND state = 'running' AND lease_until <= ?",
+                    f" WHERE id = ? AND {lease_lapsed('?')}",
                     (lease_until, now, execution_id, now),
                 )
                 found = self._load(db, execution_id)
@@ -299,9 +271,7 @@ class SQLiteStore:
                 won = _execute(
                     db,
                     "UPDATE codemode_executions SET state = 'running', updated_at = ?,"
-                    " lease_until = ? WHERE id = ? AND ((state = 'paused'"
-                    " AND (expires_at IS NULL OR expires_at > ?))"
-                    " OR (state = 'running' AND lease_until <= ?))",
+                    f" lease_until = ? WHERE id = ? AND ({claimable('?')})",
                     (now, lease_until, execution_id, now, now),
                 )
                 record = self._load(db, execution_id)
