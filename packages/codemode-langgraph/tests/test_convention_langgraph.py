@@ -104,7 +104,10 @@ class ToolRuns(BaseCallbackHandler):
 
 
 async def test_inner_calls_are_child_runs_of_the_code_call_with_their_line() -> None:
-    plan = 'c = await tools.find_customer(email="a@b.c")\nreturn await tools.list_orders(customer_id=c["id"])'
+    plan = (
+        'c = await tools.find_customer(email="a@b.c")\n'
+        'return await tools.list_orders(customer_id=c["id"])'
+    )
     model = ScriptedChatModel(messages=iter([code_call(plan, "c1"), AIMessage("done")]))
     handler = ToolRuns()
     agent = create_codemode_agent(model, [find_customer, list_orders])

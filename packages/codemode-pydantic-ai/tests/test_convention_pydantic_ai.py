@@ -20,7 +20,6 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, Tool
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.models.instrumented import InstrumentationSettings
 from pydantic_ai.models.test import TestModel
-from pydantic_ai.toolsets import FunctionToolset
 
 from codemode_core import ConfigurationError
 from codemode_pydantic_ai import CodeModeCapability, CodeModeToolset

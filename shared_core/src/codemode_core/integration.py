@@ -1,10 +1,11 @@
 """The stable surface for framework adapters: what a `codemode-<framework>` package may import.
 
 Users import from `codemode_core`; an adapter needs a little more (converting a native tool's
-validation error into the model-facing message, keeping a paused execution in the framework's
-own storage, marking tools that need approval, checking its options, choosing which tools go
-behind the code tool, labelling its framework's trace of an inner call with the plan line). Those helpers live in
-the core's modules, which are free to move; this module re-exports them under names that stay.
+validation error into the model-facing message, keeping a paused execution in the
+framework's own storage, marking tools that need approval, checking its options, choosing which
+tools go behind the code tool, labelling its framework's trace of an inner call with the plan
+line). Those helpers live in the core's modules, which are free to move; this module
+re-exports them under names that stay.
 An adapter imports from `codemode_core` and from here, never from another `codemode_core.*`
 module: `integration_tests/test_adapter_imports.py` checks that, and
 `shared_core/tests/test_integration.py` pins `__all__`, so removing a name is a deliberate,

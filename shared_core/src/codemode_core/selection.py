@@ -25,7 +25,7 @@ def check_tool_choice(caller: str, choice: object) -> ToolChoice:
     `caller` when it is not a selector. A single string other than `"all"` is refused rather
     than read as one name, since `tools="search"` is more often a slip than a choice."""
     if choice == "all" or callable(choice):
-        return choice  # type: ignore[return-value]
+        return choice
     if isinstance(choice, Sequence) and not isinstance(choice, str):
         names = tuple(choice)
         if all(isinstance(name, str) for name in names):

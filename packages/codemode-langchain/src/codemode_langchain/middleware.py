@@ -174,4 +174,3 @@ class CodeModeMiddleware(AgentMiddleware):
         handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
         return self._refusal(request) or await handler(self._for_code_call(request))
-

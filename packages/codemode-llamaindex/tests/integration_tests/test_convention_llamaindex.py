@@ -13,7 +13,6 @@ from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
 from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.llms.mock import MockFunctionCallingLLM
-from llama_index.core.tools import FunctionTool
 from llama_index_instrumentation.span.simple import SimpleSpan
 from llama_index_instrumentation.span_handlers import SimpleSpanHandler
 
@@ -148,7 +147,10 @@ def spans() -> Iterator[RecordingSpans]:
 async def test_inner_calls_are_child_spans_of_the_code_call_with_their_line(
     spans: RecordingSpans,
 ) -> None:
-    plan = 'c = await tools.find_customer(email="a@b.c")\nreturn await tools.list_orders(customer_id=c["id"])'
+    plan = (
+        'c = await tools.find_customer(email="a@b.c")\n'
+        'return await tools.list_orders(customer_id=c["id"])'
+    )
     script = Script(call("run_code", {"code": plan}, "c1"), answer("done"))
     agent = FunctionAgent(
         tools=[create_codemode_tool([find_customer, list_orders])], llm=script.llm()

@@ -1,5 +1,6 @@
-"""Inner calls are child runs of the code tool's run in LangChain's callbacks (what LangSmith
-records), each labelled with the plan line that made it."""
+"""The adapters' convention in a LangChain agent: inner calls are child runs of the code tool's
+run in LangChain's callbacks (what LangSmith records), each labelled with the plan line that
+made it; the failure rows of the table in docs/adapters.md."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from uuid import UUID
 
 from langchain.agents import create_agent
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 
-from codemode_langchain import CodeModeMiddleware, create_codemode_tool
+from codemode_langchain import CodeModeArtifact, CodeModeMiddleware, create_codemode_tool
 from langchain_fakes import ScriptedChatModel, code_call
 
 
@@ -89,3 +90,37 @@ async def test_the_middleware_traces_the_same_way() -> None:
     [(code_run, _)] = handler.runs_named("run_code")
     [(_, refunded)] = handler.runs_named("refund")
     assert refunded["parent"] == code_run and refunded["metadata"]["codemode_line"] == 2
+
+
+@tool
+def flaky_lookup(key: str) -> str:
+    """A tool whose backend is down."""
+    raise RuntimeError(f"backend down for {key}")
+
+
+async def test_failure_rows_a_failed_plan_and_a_plain_exception() -> None:
+    """A failed plan: `ToolMessage(status="error")` with the calls that ran in its artifact.
+    A plain exception from an inner tool: a `ToolError` the plan can catch."""
+    caught = (
+        "try:\n    await tools.flaky_lookup(key='k')\nexcept ToolError as e:\n"
+        "    return 'caught: ' + str(e)"
+    )
+    failing = "await tools.find_order(order_id=7)\nreturn await tools.flaky_lookup(key='k')"
+    script = [code_call(caught, "c1"), code_call(failing, "c2"), AIMessage("done")]
+    agent = create_agent(
+        ScriptedChatModel(messages=iter(script)),
+        tools=[create_codemode_tool([find_order, flaky_lookup], executor="inprocess")],
+    )
+
+    state = await agent.ainvoke({"messages": [("user", "go")]})
+
+    replies = {m.tool_call_id: m for m in state["messages"] if isinstance(m, ToolMessage)}
+    assert replies["c1"].status == "success"
+    assert "caught: RuntimeError: backend down for k" in str(replies["c1"].content)
+    assert replies["c2"].status == "error" and "line 2" in str(replies["c2"].content)
+    artifact = replies["c2"].artifact
+    assert isinstance(artifact, CodeModeArtifact)
+    assert [c.tool for c in artifact.result.tool_calls] == [
+        "tools.find_order",
+        "tools.flaky_lookup",
+    ]
