@@ -17,6 +17,7 @@ def test_integration_all_is_pinned_and_sorted() -> None:
         "ToolChoice",
         "adopt",
         "check_approval_rules",
+        "check_approvals_wrapped",
         "check_options",
         "check_tool_choice",
         "chooses",

@@ -33,7 +33,12 @@ from codemode_core.durable.transfer import (
 )
 from codemode_core.plan_call import PlanCall, current_plan_call
 from codemode_core.sandbox import resolve_executor
-from codemode_core.selection import ToolChoice, check_tool_choice, chooses
+from codemode_core.selection import (
+    ToolChoice,
+    check_approvals_wrapped,
+    check_tool_choice,
+    chooses,
+)
 from codemode_core.tools import (
     ApprovalPredicate,
     clean_description,
@@ -52,6 +57,7 @@ __all__ = [
     "ToolChoice",
     "adopt",
     "check_approval_rules",
+    "check_approvals_wrapped",
     "check_options",
     "check_tool_choice",
     "chooses",

@@ -9,12 +9,12 @@ selector that is none of the three is a developer error raised when the adapter 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 from codemode_core.errors import ConfigurationError
 
-__all__ = ["ToolChoice", "check_tool_choice", "chooses"]
+__all__ = ["ToolChoice", "check_approvals_wrapped", "check_tool_choice", "chooses"]
 
 ToolChoice: TypeAlias = Literal["all"] | Sequence[str] | Callable[[Any], bool]
 """`"all"`, the names of the tools plans call, or a predicate over the framework's tool."""
@@ -43,3 +43,18 @@ def chooses(choice: ToolChoice, name: str, native: object) -> bool:
     if callable(choice):
         return bool(choice(native))
     return name in choice
+
+
+def check_approvals_wrapped(
+    caller: str, require_approval: Mapping[str, object] | None, direct: Iterable[str]
+) -> None:
+    """Refuse an approval rule for a tool that `tools=` leaves direct, where the adapter runs
+    direct tools as the framework does (no plan, so no codemode approval): the rule would
+    otherwise be silently skipped, or fail as an unknown tool name."""
+    named = sorted(set(require_approval or {}) & set(direct))
+    if named:
+        raise ConfigurationError(
+            f"{caller}: require_approval names {', '.join(map(repr, named))}, which tools= "
+            "leaves direct; approvals apply to the tools plans call. Select it with tools= "
+            "(or ask for approval of direct calls with the framework's own human-in-the-loop)"
+        )

@@ -20,6 +20,7 @@ from codemode_core import CodeMode, ConfigurationError, ExecutionResult
 from codemode_core.integration import (
     ToolChoice,
     check_approval_rules,
+    check_approvals_wrapped,
     check_options,
     check_tool_choice,
     chooses,
@@ -135,6 +136,7 @@ class CodeModeToolSpec(BaseToolSpec):
         native = to_native_tools(agent_tools)
         self.direct_tools = [t for t in native if not chooses(choice, _name(t), t)]
         """The tools `tools=` leaves for the model to call directly."""
+        check_approvals_wrapped(caller, require_approval, map(_name, self.direct_tools))
         if any(_name(t) == name for t in self.direct_tools):
             raise ConfigurationError(
                 f"{caller}: the direct tool {name!r} has the code tool's name; pass name=... "
