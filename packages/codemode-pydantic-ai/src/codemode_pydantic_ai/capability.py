@@ -39,7 +39,7 @@ class CodeModeCapability(AbstractCapability[AgentDepsT]):
     """Passed to `codemode_core.CodeMode` (the executor and store resolved once)."""
     require_approval: dict[str, bool | ApprovalPredicate]
     """`{tool_name: True | predicate(arguments)}`: calls that need a human."""
-    _latest: list[CodeModeToolset[AgentDepsT]] = field(repr=False, compare=False)
+    _latest: list[CodeModeToolset[AgentDepsT]] = field(init=False, repr=False, compare=False)
 
     def __init__(
         self,
