@@ -25,6 +25,7 @@ from codemode_core.integration import (
     MemoryStore,
     ToolChoice,
     check_approval_rules,
+    check_approvals_wrapped,
     check_options,
     check_tool_choice,
     chooses,
@@ -91,7 +92,10 @@ class CodeModeMiddleware(AgentMiddleware):
 
     def code_tool_for(self, tools: Iterable[object]) -> CodeModeTool:
         """The code tool whose plans call `tools` (LangChain tools other than the code tool)."""
-        native = [t for t in tools if isinstance(t, BaseTool) and self._wrapped(t)]
+        listed = [t for t in tools if isinstance(t, BaseTool) and t.name != self.code_tool.name]
+        native = [t for t in listed if self._wrapped(t)]
+        direct = (t.name for t in listed if not self._wrapped(t))
+        check_approvals_wrapped("CodeModeMiddleware", self._rules, direct)
         key = tuple(id(t) for t in native)
         with self._cache_lock:
             cached = self._cache_tools.get(key)

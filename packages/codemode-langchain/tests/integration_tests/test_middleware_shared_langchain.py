@@ -137,3 +137,16 @@ async def test_a_wrapped_tool_is_not_callable_directly() -> None:
     reply = next(m for m in state["messages"] if isinstance(m, ToolMessage))
     assert reply.status == "error" and "call it from a plan with run_code" in str(reply.content)
     assert runs == []
+
+
+async def test_an_approval_rule_for_a_tool_left_direct_is_refused() -> None:
+    middleware = CodeModeMiddleware(
+        tools=["weather"], require_approval={"stock": True}, executor="inprocess"
+    )
+    agent = create_agent(
+        ScriptedChatModel(messages=iter([AIMessage("hi")])),
+        tools=[weather, stock],
+        middleware=[middleware],
+    )
+    with pytest.raises(ConfigurationError, match="'stock', which tools= leaves direct"):
+        await agent.ainvoke({"messages": [("user", "hi")]})
