@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from codemode_core import Tool, ToolError
 from codemode_core.integration import (
     clean_description,
+    current_plan_call,
     describe_validation_error,
     output_schema_of,
 )
@@ -75,14 +76,15 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
         call_id = (
             getattr(outer.runtime, "tool_call_id", None) or f"codemode-{uuid.uuid4().hex[:12]}"
         )
+        config = _traced(outer.config)
         try:
             if needs_tool_call:
                 message = await tool.ainvoke(
                     {"name": tool.name, "args": arguments, "type": "tool_call", "id": call_id},
-                    config=outer.config,
+                    config=config,
                 )
                 return _unwrap(message, tool.name, outer)
-            return await tool.ainvoke(arguments, config=outer.config)
+            return await tool.ainvoke(arguments, config=config)
         except ToolException as exc:
             raise ToolError(str(exc) or type(exc).__name__) from None
         except ValidationError as exc:
@@ -98,6 +100,23 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
         binder=_pass_through,
         metadata={"langchain_tool": tool},
     )
+
+
+def _traced(config: RunnableConfig | None) -> RunnableConfig | None:
+    """The inner call's config: its run is a child of the code tool's run (the code tool hands
+    down `run_manager.get_child()`), and its metadata says which plan call it is, so a trace
+    (LangSmith, a callback handler's `on_tool_start`) shows each inner call under the code
+    call with its plan line."""
+    plan_call = current_plan_call()
+    if plan_call is None:
+        return config
+    metadata = {
+        **((config or {}).get("metadata") or {}),
+        "codemode_tool": plan_call.tool,
+        "codemode_line": plan_call.line,
+        "codemode_execution_id": plan_call.execution_id,
+    }
+    return {**(config or {}), "metadata": metadata}
 
 
 def _input_schema(tool: BaseTool) -> dict[str, Any] | None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain.agents.middleware.types import ToolCallRequest
@@ -19,12 +19,16 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.types import Command
 
-from codemode_core import CodeMode, ConfigurationError
+from codemode_core import CodeMode
 from codemode_core.integration import (
     ApprovalPredicate,
     MemoryStore,
+    ToolChoice,
     check_approval_rules,
+    check_approvals_wrapped,
     check_options,
+    check_tool_choice,
+    chooses,
     resolve_executor,
 )
 from codemode_core.integration import require_approval as mark_approvals
@@ -61,13 +65,13 @@ class CodeModeMiddleware(AgentMiddleware):
         *,
         name: str = "run_code",
         require_approval: Mapping[str, bool | ApprovalPredicate] | None = None,
-        tools: ToolSelector = "all",
+        tools: ToolChoice = "all",
         **options: Any,
     ) -> None:
         super().__init__()
         check_options("CodeModeMiddleware", options, own=("name", "require_approval", "tools"))
         check_approval_rules("CodeModeMiddleware", require_approval)
-        self._selector = _check_selector(tools)
+        self._selector = check_tool_choice("CodeModeMiddleware", tools)
         # One executor and one store for every tool set: warm isolated workers are shared,
         # and a plan paused under one tool set is found again when its graph resumes.
         executor = resolve_executor(options.get("executor"))
@@ -88,7 +92,10 @@ class CodeModeMiddleware(AgentMiddleware):
 
     def code_tool_for(self, tools: Iterable[object]) -> CodeModeTool:
         """The code tool whose plans call `tools` (LangChain tools other than the code tool)."""
-        native = [t for t in tools if isinstance(t, BaseTool) and self._wrapped(t)]
+        listed = [t for t in tools if isinstance(t, BaseTool) and t.name != self.code_tool.name]
+        native = [t for t in listed if self._wrapped(t)]
+        direct = (t.name for t in listed if not self._wrapped(t))
+        check_approvals_wrapped("CodeModeMiddleware", self._rules, direct)
         key = tuple(id(t) for t in native)
         with self._cache_lock:
             cached = self._cache_tools.get(key)
@@ -113,11 +120,7 @@ class CodeModeMiddleware(AgentMiddleware):
         """Whether plans call `tool` (a LangChain tool the `tools=` selector picks)."""
         if not isinstance(tool, BaseTool) or tool.name == self.code_tool.name:
             return False
-        if self._selector == "all":
-            return True
-        if callable(self._selector):
-            return bool(self._selector(tool))
-        return tool.name in self._selector
+        return chooses(self._selector, tool.name, tool)
 
     def _rewrite(self, request: ModelRequest[Any]) -> ModelRequest[Any]:
         code_tool = self.code_tool_for(request.tools)
@@ -148,32 +151,30 @@ class CodeModeMiddleware(AgentMiddleware):
             return request
         return request.override(tool=self.code_tool_for(request.runtime.tools))
 
+    def _refusal(self, request: ToolCallRequest) -> ToolMessage | None:
+        """A direct call of a tool that plans call: the model was never offered it (it read
+        its stub), so it is refused as an unknown tool would be, without running it."""
+        name = request.tool_call["name"]
+        if name == self.code_tool.name or request.tool is None or not self._wrapped(request.tool):
+            return None
+        return ToolMessage(
+            f"Error: {name} is not a tool you can call directly; call it from a plan "
+            f"with {self.code_tool.name} (await tools.{name}(...)).",
+            tool_call_id=request.tool_call["id"],
+            name=name,
+            status="error",
+        )
+
     def wrap_tool_call(
         self,
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]],
     ) -> ToolMessage | Command[Any]:
-        return handler(self._for_code_call(request))
+        return self._refusal(request) or handler(self._for_code_call(request))
 
     async def awrap_tool_call(
         self,
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
-        return await handler(self._for_code_call(request))
-
-
-ToolSelector = Literal["all"] | Sequence[str] | Callable[[BaseTool], bool]
-"""Which tools plans call: all of them, those named, or those a predicate picks."""
-
-
-def _check_selector(tools: object) -> ToolSelector:
-    if tools == "all" or callable(tools):
-        return tools
-    names = tools if isinstance(tools, Sequence) and not isinstance(tools, str) else None
-    if names is not None and all(isinstance(name, str) for name in names):
-        return tuple(names)
-    raise ConfigurationError(
-        'CodeModeMiddleware(tools=...) must be "all", a list of tool names or a predicate over '
-        f"a BaseTool, got {tools!r}"
-    )
+        return self._refusal(request) or await handler(self._for_code_call(request))

@@ -69,6 +69,11 @@ class CodeModeTool(BaseTool):
     response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     code_mode: CodeMode
 
+    @property
+    def stubs(self) -> str:
+        """The typed stubs of the tools plans call: the part of `description` that is the API."""
+        return self.code_mode.stubs
+
     def _run(
         self,
         code: str,

@@ -111,3 +111,42 @@ async def test_tools_selector_keeps_the_others_direct() -> None:
 def test_a_bad_tools_selector_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match=r"CodeModeMiddleware\(tools=\.\.\.\)"):
         CodeModeMiddleware(tools="weather")
+
+
+async def test_a_wrapped_tool_is_not_callable_directly() -> None:
+    """Plans call `weather`; the model, shown only its stub, calling it directly is refused
+    (as an unknown tool is) and it does not run; the direct `stock` does run."""
+    runs: list[str] = []
+
+    @tool
+    def counted_weather(city: str) -> str:
+        """Today's weather in a city."""
+        runs.append(city)
+        return "sunny"
+
+    direct = AIMessage(
+        content="",
+        tool_calls=[{"name": "counted_weather", "args": {"city": "Oslo"}, "id": "w1"}],
+    )
+    model = ScriptedChatModel(messages=iter([direct, AIMessage("done")]))
+    middleware = CodeModeMiddleware(tools=["counted_weather"], executor="inprocess")
+    agent = create_agent(model, tools=[counted_weather, stock], middleware=[middleware])
+
+    state = await agent.ainvoke({"messages": [("user", "weather")]})
+
+    reply = next(m for m in state["messages"] if isinstance(m, ToolMessage))
+    assert reply.status == "error" and "call it from a plan with run_code" in str(reply.content)
+    assert runs == []
+
+
+async def test_an_approval_rule_for_a_tool_left_direct_is_refused() -> None:
+    middleware = CodeModeMiddleware(
+        tools=["weather"], require_approval={"stock": True}, executor="inprocess"
+    )
+    agent = create_agent(
+        ScriptedChatModel(messages=iter([AIMessage("hi")])),
+        tools=[weather, stock],
+        middleware=[middleware],
+    )
+    with pytest.raises(ConfigurationError, match="'stock', which tools= leaves direct"):
+        await agent.ainvoke({"messages": [("user", "hi")]})

@@ -51,6 +51,7 @@ def chat_model_from_name(name: str) -> BaseChatModel:
 def create_codemode_agent(
     model: BaseChatModel | str,
     tools: Sequence[BaseTool | Callable[..., Any]],
+    /,
     *,
     checkpointer: Checkpointer = None,
     store: BaseStore | None = None,
@@ -71,7 +72,9 @@ def create_codemode_agent(
         model: A chat model that supports tool calling (`bind_tools`), or its name as
             `langchain.agents.create_agent` takes it (`"openai:gpt-4.1"`), made by LangChain's
             `init_chat_model` (needs `langchain` and the provider's package).
-        tools: The tools plans may call (see `CodeModeNode`).
+        tools: (positional) The agent's tools; plans call them (see `CodeModeNode`), all of
+            them unless the `tools=` keyword (a selector, as in every adapter) keeps some
+            direct: `create_codemode_agent(model, [a, b], tools=["a"])`.
         checkpointer: Persists conversations between invocations (per `thread_id`).
         store: A LangGraph store, for tools that declare `InjectedStore`.
         system_prompt: Prepended to the messages on every model call (not stored in state).
@@ -80,12 +83,13 @@ def create_codemode_agent(
             `codemode_core.CodeMode` (`limits`, `executor`, `approver`, ...).
     """
     own = [*_AGENT_OPTIONS, *(o for o in NODE_OPTIONS if o != "name")]
+    # `tools` is positional-only here, so the `tools=` keyword (the selector) is in `options`.
     check_options("create_codemode_agent", _code_mode_part(options), own=own)
     check_approval_rules("create_codemode_agent", options.get("require_approval"))
     if isinstance(model, str):
         model = chat_model_from_name(model)
     node = CodeModeNode(tools, **options)
-    bound = model.bind_tools([node.code_tool])
+    bound = model.bind_tools(node.model_tools)
     prefix: list[AnyMessage] = [SystemMessage(system_prompt)] if system_prompt else []
 
     def call_model(state: MessagesState, config: RunnableConfig) -> dict[str, Any]:

@@ -21,19 +21,29 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
+from langchain_core.tools import tool as as_langchain_tool
 from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from codemode_core import CodeMode
-from codemode_core.integration import ApprovalPredicate, check_approval_rules, check_options
+from codemode_core import CodeMode, ConfigurationError
+from codemode_core.integration import (
+    ApprovalPredicate,
+    ToolChoice,
+    check_approval_rules,
+    check_approvals_wrapped,
+    check_options,
+    check_tool_choice,
+    chooses,
+)
 from codemode_langchain import CodeModeTool, create_codemode_tool
 from codemode_langchain.graph import CallOrder, call_order
 
 __all__ = ["NODE_OPTIONS", "CodeModeNode"]
 
 NODE_OPTIONS = (
+    "tools",
     "name",
     "code_tool_name",
     "messages_key",
@@ -54,9 +64,14 @@ class CodeModeNode(ToolNode):
     """A graph node that runs the model's Code Mode plans over `tools`.
 
     Args:
-        tools: LangChain tools (`@tool` functions, `StructuredTool`s, `BaseTool` subclasses) or
-            plain callables, sync or async; tools may declare `InjectedState`, `InjectedStore`,
-            `ToolRuntime` or `InjectedToolCallId` arguments as they would under `ToolNode`.
+        agent_tools: (positional) LangChain tools (`@tool` functions, `StructuredTool`s,
+            `BaseTool` subclasses) or plain callables, sync or async; tools may declare
+            `InjectedState`, `InjectedStore`, `ToolRuntime` or `InjectedToolCallId` arguments
+            as they would under `ToolNode`.
+        tools: Which of them plans call, as in every adapter: `"all"` (the default), a list of
+            tool names, or a predicate over the `BaseTool` (plain callables are made
+            `BaseTool`s first). The others stay direct tools: the node runs them as a
+            `ToolNode` does, and `model_tools` offers them to the model beside the code tool.
         name: The node's name in the graph (`tools_condition` routes to `"tools"`).
         code_tool_name: The name the model calls the code tool by.
         messages_key: The state key holding the messages (as in `ToolNode`).
@@ -71,8 +86,10 @@ class CodeModeNode(ToolNode):
 
     def __init__(
         self,
-        tools: Sequence[BaseTool | Callable[..., Any]],
+        agent_tools: Sequence[BaseTool | Callable[..., Any]],
+        /,
         *,
+        tools: ToolChoice = "all",
         name: str = "tools",
         code_tool_name: str = "run_code",
         messages_key: str = "messages",
@@ -83,14 +100,26 @@ class CodeModeNode(ToolNode):
     ) -> None:
         check_options("CodeModeNode", options, own=NODE_OPTIONS)
         check_approval_rules("CodeModeNode", require_approval)
+        choice = check_tool_choice("CodeModeNode", tools)
+        native = [t if isinstance(t, BaseTool) else as_langchain_tool(t) for t in agent_tools]
+        direct = [t for t in native if not chooses(choice, t.name, t)]
+        check_approvals_wrapped("CodeModeNode", require_approval, (t.name for t in direct))
+        if any(t.name == code_tool_name for t in direct):
+            raise ConfigurationError(
+                f"CodeModeNode: the direct tool {code_tool_name!r} has the code tool's name; "
+                "pass code_tool_name=... another name"
+            )
         code_tool = create_codemode_tool(
-            tools, name=code_tool_name, require_approval=require_approval, **options
+            [t for t in native if chooses(choice, t.name, t)],
+            name=code_tool_name,
+            require_approval=require_approval,
+            **options,
         )
         as_tool_node: dict[str, Any] = {"tags": tags}
         if handle_tool_errors is not _TOOL_NODE_DEFAULT:
             as_tool_node["handle_tool_errors"] = handle_tool_errors
         super().__init__(
-            [code_tool],
+            [code_tool, *direct],
             name=name,
             messages_key=messages_key,
             wrap_tool_call=self._in_order,
@@ -98,11 +127,28 @@ class CodeModeNode(ToolNode):
             **as_tool_node,
         )
         self._code_tool = code_tool
+        self._direct = direct
 
     @property
     def code_tool(self) -> CodeModeTool:
-        """The one tool to bind to the model: `model.bind_tools([node.code_tool])`."""
+        """The code tool, whose plans call the wrapped tools."""
         return self._code_tool
+
+    @property
+    def model_tools(self) -> list[BaseTool]:
+        """What to bind to the model: `model.bind_tools(node.model_tools)`, the code tool and
+        the tools `tools=` left direct (just the code tool when every tool is wrapped)."""
+        return [self._code_tool, *self._direct]
+
+    @property
+    def description(self) -> str:
+        """The code tool's description, as the model reads it (the stubs included)."""
+        return self._code_tool.description
+
+    @property
+    def stubs(self) -> str:
+        """The typed stubs of the tools plans call."""
+        return self.code_mode.stubs
 
     @property
     def code_mode(self) -> CodeMode:

@@ -28,10 +28,13 @@ from llama_index.core.tools import BaseTool, FunctionTool, QueryEngineTool, Tool
 from llama_index.core.tools.tool_spec.base import BaseToolSpec
 from llama_index.core.tools.types import adapt_to_async_tool
 from llama_index.core.workflow import Context
+from llama_index_instrumentation import get_dispatcher
+from llama_index_instrumentation.dispatcher import active_instrument_tags, instrument_tags
 
 from codemode_core import ConfigurationError, Tool, ToolError
 from codemode_core.integration import (
     clean_description,
+    current_plan_call,
     describe_validation_error,
     output_schema_of,
 )
@@ -40,9 +43,13 @@ __all__ = [
     "NativeTool",
     "OuterCall",
     "current_call",
+    "plan_tool_call",
     "to_codemode_tool",
     "to_codemode_tools",
+    "to_native_tools",
 ]
+
+dispatcher = get_dispatcher(__name__)
 
 NativeTool = BaseTool | BaseToolSpec | Callable[..., Any]
 """What `create_codemode_tool` accepts: any LlamaIndex tool, a tool spec, or a plain function."""
@@ -63,13 +70,21 @@ current_call: contextvars.ContextVar[OuterCall | None] = contextvars.ContextVar(
 
 def to_codemode_tools(tools: Iterable[NativeTool]) -> list[Tool]:
     """Every tool (a tool spec contributes its `to_tool_list()`) as a neutral tool."""
-    converted: list[Tool] = []
+    return [to_codemode_tool(t) for t in to_native_tools(tools)]
+
+
+def to_native_tools(tools: Iterable[NativeTool]) -> list[BaseTool]:
+    """Each item as LlamaIndex tools: a tool spec's `to_tool_list()`, a plain callable as a
+    `FunctionTool` (so a `tools=` selector and the agent see the same tool objects)."""
+    native: list[BaseTool] = []
     for item in tools:
         if isinstance(item, BaseToolSpec):
-            converted.extend(to_codemode_tool(t) for t in item.to_tool_list())
+            native.extend(item.to_tool_list())
+        elif isinstance(item, BaseTool):
+            native.append(item)
         else:
-            converted.append(to_codemode_tool(item))
-    return converted
+            native.append(FunctionTool.from_defaults(fn=_resolved(item)))
+    return native
 
 
 def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
@@ -97,7 +112,20 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
                     "runs inside an agent workflow (FunctionAgent, ReActAgent, AgentWorkflow)"
                 )
             arguments[context_param] = outer.ctx
-        return _plan_value(tool, await async_tool.acall(**arguments))
+        plan_call = current_plan_call()
+        if plan_call is None:
+            return _plan_value(tool, await async_tool.acall(**arguments))
+        tags = {
+            **active_instrument_tags.get(),
+            "codemode.tool": plan_call.tool,
+            "codemode.line": plan_call.line,
+            "codemode.execution_id": plan_call.execution_id,
+        }
+        with instrument_tags(tags):
+            output = await plan_tool_call(
+                plan_call.tool, plan_call.line, plan_call.execution_id, async_tool, arguments
+            )
+        return _plan_value(tool, output)
 
     return Tool(
         name,
@@ -108,6 +136,18 @@ def to_codemode_tool(native: BaseTool | Callable[..., Any]) -> Tool:
         binder=_binder(metadata.fn_schema, list(input_schema.get("properties", {}))),
         metadata={"llamaindex_tool": tool},
     )
+
+
+@dispatcher.span
+async def plan_tool_call(
+    tool: str, line: int | None, execution_id: str, target: Any, arguments: dict[str, Any]
+) -> ToolOutput:
+    """One call a plan makes, as a LlamaIndex instrumentation span: a child of the code tool's
+    `run_code` span, its arguments (`tool` as the plan calls it, the plan `line`) in the span's
+    bound arguments and in its tags (`codemode.tool`, `codemode.line`), which the tool's own
+    spans and events inherit."""
+    output: ToolOutput = await target.acall(**arguments)
+    return output
 
 
 def _resolved(fn: Callable[..., Any]) -> Callable[..., Any]:

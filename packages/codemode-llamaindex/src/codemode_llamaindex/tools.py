@@ -12,14 +12,28 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from llama_index.core.bridge.pydantic import BaseModel, Field
-from llama_index.core.tools import FunctionTool, ToolMetadata, ToolOutput
+from llama_index.core.tools import BaseTool, FunctionTool, ToolMetadata, ToolOutput
 from llama_index.core.tools.tool_spec.base import SPEC_FUNCTION_TYPE, BaseToolSpec
 from llama_index.core.workflow import Context
 
 from codemode_core import CodeMode, ConfigurationError, ExecutionResult
-from codemode_core.integration import check_approval_rules, check_options, decision_from
+from codemode_core.integration import (
+    ToolChoice,
+    check_approval_rules,
+    check_approvals_wrapped,
+    check_options,
+    check_tool_choice,
+    chooses,
+    decision_from,
+)
 from codemode_core.integration import require_approval as approval_rules
-from codemode_llamaindex._convert import NativeTool, OuterCall, current_call, to_codemode_tools
+from codemode_llamaindex._convert import (
+    NativeTool,
+    OuterCall,
+    current_call,
+    to_codemode_tools,
+    to_native_tools,
+)
 from codemode_llamaindex.events import (
     CodeModeApproval,
     CodeModeApprovalRequired,
@@ -51,6 +65,16 @@ class CodeModeTool(FunctionTool):
 
     code_mode: CodeMode
 
+    @property
+    def description(self) -> str:
+        """What the model reads about the code tool (its metadata's description, stubs in it)."""
+        return self.metadata.description
+
+    @property
+    def stubs(self) -> str:
+        """The typed stubs of the tools plans call."""
+        return self.code_mode.stubs
+
     def call(self, *args: Any, **kwargs: Any) -> ToolOutput:
         return _flag_failure(super().call(*args, **kwargs))
 
@@ -77,9 +101,17 @@ async def _ato_model(result: ExecutionResult) -> str:
 class CodeModeToolSpec(BaseToolSpec):
     """LlamaIndex tools behind one function, `run_code`, as a tool spec.
 
+    `to_tool_list()` is the list to give an agent: the code tool, then the tools `tools=`
+    leaves direct (none by default).
+
     Args:
-        tools: `FunctionTool`s, `BaseTool`/`AsyncBaseTool` subclasses, `QueryEngineTool`s,
-            tool specs (or their `to_tool_list()`), and plain sync or async callables.
+        agent_tools: (positional) `FunctionTool`s, `BaseTool`/`AsyncBaseTool` subclasses,
+            `QueryEngineTool`s, tool specs (or their `to_tool_list()`), and plain sync or async
+            callables.
+        tools: Which of them plans call, as in every adapter: `"all"` (the default), a list of
+            tool names, or a predicate over the LlamaIndex tool (a plain callable is made a
+            `FunctionTool` first, a tool spec contributes each of its tools). The others are
+            returned by `to_tool_list()` as they are, for the model to call directly.
         name: The code tool's name.
         **options: Passed to `codemode_core.CodeMode` (`limits`, `executor`, `discovery`, ...).
     """
@@ -88,18 +120,41 @@ class CodeModeToolSpec(BaseToolSpec):
 
     def __init__(
         self,
-        tools: Iterable[NativeTool],
+        agent_tools: Iterable[NativeTool],
+        /,
         *,
+        tools: ToolChoice = "all",
         name: str = "run_code",
         require_approval: Mapping[str, bool | Callable[[Mapping[str, Any]], bool]] | None = None,
         **options: Any,
     ) -> None:
         caller = _caller.get()
-        check_options(caller, options, own=("name", "require_approval"))
+        check_options(caller, options, own=("tools", "name", "require_approval"))
         check_approval_rules(caller, require_approval)
+        choice = check_tool_choice(caller, tools)
         self.name = name
-        converted = approval_rules(to_codemode_tools(tools), require_approval)
+        native = to_native_tools(agent_tools)
+        self.direct_tools = [t for t in native if not chooses(choice, _name(t), t)]
+        """The tools `tools=` leaves for the model to call directly."""
+        check_approvals_wrapped(caller, require_approval, map(_name, self.direct_tools))
+        if any(_name(t) == name for t in self.direct_tools):
+            raise ConfigurationError(
+                f"{caller}: the direct tool {name!r} has the code tool's name; pass name=... "
+                "another name"
+            )
+        wrapped = [t for t in native if chooses(choice, _name(t), t)]
+        converted = approval_rules(to_codemode_tools(wrapped), require_approval)
         self.code_mode = CodeMode(converted, **options)
+
+    @property
+    def description(self) -> str:
+        """What the model reads about the code tool (the stubs included)."""
+        return self.code_mode.description
+
+    @property
+    def stubs(self) -> str:
+        """The typed stubs of the tools plans call."""
+        return self.code_mode.stubs
 
     async def run_code(self, code: str, ctx: Context) -> ExecutionResult:
         """Run a plan; inside an agent workflow `ctx` is its `Context` (else None).
@@ -120,12 +175,12 @@ class CodeModeToolSpec(BaseToolSpec):
         """`run_code` for synchronous callers (`tool.call`); workflows call `run_code`."""
         return self.code_mode.run_sync(code)
 
-    def to_tool_list(
+    def to_tool_list(  # type: ignore[override]  # the direct tools may be any BaseTool
         self,
         spec_functions: list[SPEC_FUNCTION_TYPE] | None = None,
         func_to_metadata_mapping: dict[str, ToolMetadata] | None = None,
-    ) -> list[FunctionTool]:
-        """One `CodeModeTool`.
+    ) -> list[BaseTool]:
+        """The `CodeModeTool`, then the tools `tools=` leaves direct.
 
         `func_to_metadata_mapping["run_code"]` may rename it, put text before its description
         (the plan API stays in it: the model cannot write plans without it) and set
@@ -135,7 +190,8 @@ class CodeModeToolSpec(BaseToolSpec):
             raise ConfigurationError(
                 f"CodeModeToolSpec has one function, run_code; got spec_functions={spec_functions}"
             )
-        return [self._tool((func_to_metadata_mapping or {}).get("run_code"))]
+        code_tool = self._tool((func_to_metadata_mapping or {}).get("run_code"))
+        return [code_tool, *self.direct_tools]
 
     def _tool(self, override: ToolMetadata | None = None) -> CodeModeTool:
         description = self.code_mode.description
@@ -186,6 +242,10 @@ def create_codemode_tool(
     finally:
         _caller.reset(token)
     return spec._tool()
+
+
+def _name(tool: BaseTool) -> str:
+    return tool.metadata.name or ""
 
 
 async def _run_with_approvals(

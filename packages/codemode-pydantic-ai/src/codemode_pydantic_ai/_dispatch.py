@@ -22,6 +22,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from opentelemetry.trace import get_current_span
 from pydantic import ValidationError
 from pydantic_ai import RunContext
 from pydantic_ai.exceptions import (
@@ -34,10 +35,15 @@ from pydantic_ai.exceptions import (
 from pydantic_ai.messages import ToolCallPart, ToolReturn
 from pydantic_ai.tool_manager import ToolManager
 from pydantic_ai.tools import DeferredToolRequests, ToolDenied
-from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
+from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
 
 from codemode_core import Decision, PendingApproval, ToolError
-from codemode_core.integration import Approver, Catalog, describe_validation_error
+from codemode_core.integration import (
+    Approver,
+    Catalog,
+    current_plan_call,
+    describe_validation_error,
+)
 from codemode_pydantic_ai._approvals import from_pydantic_ai
 from codemode_pydantic_ai._barrier import Barrier
 
@@ -93,7 +99,7 @@ class NestedCalls:
     def __post_init__(self) -> None:
         parent = self.ctx.tool_manager
         self._manager = ToolManager(
-            toolset=self.toolset,
+            toolset=_LabelledCalls(self.toolset),
             root_capability=parent.root_capability if parent is not None else None,
             ctx=self.ctx,
             tools=self.tools,
@@ -172,3 +178,28 @@ class NestedCalls:
         except UsageLimitExceeded as exc:
             self.fatal = exc
             raise ToolError(f"{name} not called: {exc}") from None
+
+
+class _LabelledCalls(WrapperToolset[Any]):
+    """The wrapped toolset, labelling each call's tracing span with the plan call it is.
+
+    pydantic-ai's instrumentation opens an `execute_tool` span around `call_tool` (a child of
+    the code tool's own span, which is current while the plan runs), so the span current
+    here is the inner call's: it gets `codemode.tool` (as the plan calls it), `codemode.line`
+    and `codemode.execution_id`. Without instrumentation the span does not record: nothing.
+    """
+
+    async def call_tool(
+        self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
+    ) -> Any:
+        plan_call = current_plan_call()
+        span = get_current_span()
+        if plan_call is not None and span.is_recording():
+            span.set_attributes(
+                {
+                    "codemode.tool": plan_call.tool,
+                    "codemode.execution_id": plan_call.execution_id,
+                    **({"codemode.line": plan_call.line} if plan_call.line is not None else {}),
+                }
+            )
+        return await super().call_tool(name, tool_args, ctx, tool)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_ai.capabilities import AbstractCapability
+from pydantic_ai.exceptions import UserError
 from pydantic_ai.tools import AgentDepsT, ToolSelector
 from pydantic_ai.toolsets import AbstractToolset
 
@@ -38,6 +39,7 @@ class CodeModeCapability(AbstractCapability[AgentDepsT]):
     """Passed to `codemode_core.CodeMode` (the executor and store resolved once)."""
     require_approval: dict[str, bool | ApprovalPredicate]
     """`{tool_name: True | predicate(arguments)}`: calls that need a human."""
+    _latest: list[CodeModeToolset[AgentDepsT]] = field(init=False, repr=False, compare=False)
 
     def __init__(
         self,
@@ -64,6 +66,27 @@ class CodeModeCapability(AbstractCapability[AgentDepsT]):
         self.max_retries = max_retries
         self.options = template.options
         self.require_approval = template.require_approval
+        self._latest = []
+
+    @property
+    def stubs(self) -> str:
+        """The typed stubs of the tools plans called in the latest run."""
+        return self.toolset.stubs
+
+    @property
+    def toolset(self) -> CodeModeToolset[AgentDepsT]:
+        """The `CodeModeToolset` of the latest run: `capability.toolset.description` is the code
+        tool's description as the model read it (the capability's own `description` field is
+        pydantic-ai's: the capability's entry in its load catalog).
+
+        The capability learns an agent's tools when a run starts (pydantic-ai hands them to
+        `get_wrapper_toolset` per run); before that there is nothing to describe."""
+        if not self._latest:
+            raise UserError(
+                "CodeModeCapability has not wrapped an agent's tools yet: read description/stubs "
+                "after a run (or wrap the tools with CodeModeToolset(...) and read its own)"
+            )
+        return self._latest[0]
 
     @classmethod
     def get_serialization_name(cls) -> str | None:
@@ -72,7 +95,7 @@ class CodeModeCapability(AbstractCapability[AgentDepsT]):
     def get_wrapper_toolset(
         self, toolset: AbstractToolset[AgentDepsT]
     ) -> AbstractToolset[AgentDepsT] | None:
-        return CodeModeToolset(
+        wrapper = CodeModeToolset(
             toolset,
             tools=self.tools,
             name=self.name,
@@ -80,3 +103,5 @@ class CodeModeCapability(AbstractCapability[AgentDepsT]):
             options=self.options,
             require_approval=self.require_approval,
         )
+        self._latest[:] = [wrapper]  # what `description`/`stubs` read
+        return wrapper

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -11,6 +13,7 @@ from typing import Any
 from pydantic_ai import RunContext
 from pydantic_ai.exceptions import ApprovalRequired, ModelRetry, UserError
 from pydantic_ai.messages import ToolReturn
+from pydantic_ai.models.test import TestModel
 from pydantic_ai.tools import AgentDepsT, Tool, ToolDefinition, ToolSelector, matches_tool_selector
 from pydantic_ai.toolsets import (
     AbstractToolset,
@@ -19,6 +22,7 @@ from pydantic_ai.toolsets import (
     ToolsetTool,
     WrapperToolset,
 )
+from pydantic_ai.usage import RunUsage
 
 from codemode_core import CodeMode, ExecutionResult, Observer, ProgressEvent, ResumeError
 from codemode_core.integration import (
@@ -26,6 +30,7 @@ from codemode_core.integration import (
     MemoryStore,
     check_approval_rules,
     check_options,
+    check_tool_choice,
     require_approval,
     resolve_executor,
 )
@@ -142,6 +147,8 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         caller = _caller.get()
         check_options(caller, merged, own=TOOLSET_OPTIONS)
         check_approval_rules(caller, require_approval)
+        if not isinstance(tools, dict):  # pydantic-ai's selector also takes a metadata dict
+            check_tool_choice(caller, tools)
         # One executor for every catalog this toolset builds (and every copy pydantic-ai makes
         # of it per run or step): an isolated executor's warm workers are shared, not per step.
         merged["executor"] = resolve_executor(merged.get("executor"))
@@ -154,6 +161,35 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         self.options = merged
         self.require_approval = dict(require_approval or {})
         self._code_modes = {}
+
+    @property
+    def description(self) -> str:
+        """The code tool's description, as the model reads it (the stubs included)."""
+        return self._latest_code_mode().description
+
+    @property
+    def stubs(self) -> str:
+        """The typed stubs of the tools plans call."""
+        return self._latest_code_mode().stubs
+
+    def _latest_code_mode(self) -> CodeMode:
+        """The catalog of the latest step this toolset listed its tools for; before any run,
+        the wrapped tools listed with a bare `RunContext` (no deps, no run), which is what a
+        static toolset shows every step. Listing that needs a run (deps a `prepare` function
+        reads, an MCP server to enter) says so: read it after a run instead."""
+        if self._code_modes:
+            return next(reversed(self._code_modes.values()))
+        bare: RunContext[Any] = RunContext(deps=None, model=TestModel(), usage=RunUsage())
+        try:
+            # A sync property may be read inside a running loop: list in a thread of its own.
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, self.get_tools(bare)).result()
+        except Exception as exc:
+            raise UserError(
+                f"CodeModeToolset could not list {self.wrapped.label}'s tools outside a run "
+                f"({type(exc).__name__}: {exc}); read description/stubs after a run"
+            ) from exc
+        return next(reversed(self._code_modes.values()))
 
     async def get_tools(self, ctx: RunContext[AgentDepsT]) -> dict[str, ToolsetTool[AgentDepsT]]:
         inner: dict[str, ToolsetTool[AgentDepsT]] = {}
@@ -245,7 +281,7 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
         """The `CodeMode` for this set of tools, rebuilt only when their definitions change."""
         tool_defs = {tool_name: tool.tool_def for tool_name, tool in inner.items()}
         key = fingerprint(tool_defs)
-        code_mode = self._code_modes.get(key)
+        code_mode = self._code_modes.pop(key, None)  # re-inserted last: the latest, kept longest
         if code_mode is None:
             converted = [to_codemode_tool(tool_def) for tool_def in tool_defs.values()]
             rules = {n: r for n, r in self.require_approval.items() if n in tool_defs}
@@ -255,7 +291,7 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
             )
             if len(self._code_modes) >= _CACHED_CATALOGS:
                 self._code_modes.pop(next(iter(self._code_modes)))
-            self._code_modes[key] = code_mode
+        self._code_modes[key] = code_mode
         return code_mode
 
 

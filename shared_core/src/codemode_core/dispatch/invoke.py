@@ -9,6 +9,7 @@ from typing import Any
 from codemode_core._jsonify import jsonify
 from codemode_core.dispatch.base import CallContext, ToolCall
 from codemode_core.errors import ToolError
+from codemode_core.plan_call import PlanCall, _current
 
 __all__ = ["InvokeTool"]
 
@@ -32,6 +33,8 @@ class InvokeTool:
             arguments = entry.binder(dict(call.arguments))
         except ToolError as exc:
             raise ToolError(exc.message, tool=entry.qualified_name) from None
+        # Adapters label their framework's trace of the call with it (`current_plan_call`).
+        token = _current.set(PlanCall(entry.qualified_name, call.line, ctx.execution_id))
         try:
             result = entry.tool.fn(**arguments)
             if entry.is_async:
@@ -45,6 +48,8 @@ class InvokeTool:
             message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         else:
             return jsonify(result)
+        finally:
+            _current.reset(token)
         if len(message) > _MAX_ERROR_CHARS:
             message = message[:_MAX_ERROR_CHARS] + "…"
         raise ToolError(message, tool=entry.qualified_name)
