@@ -91,6 +91,16 @@ async def _stream(
     shop.stream_done = True
 
 
+def test_a_read_only_tool_is_idempotent() -> None:
+    def get(key: str) -> str:
+        """Read one value."""
+        return key
+
+    assert Tool.from_function(get, read_only=True).idempotent
+    assert Tool("get", "", {"type": "object"}, get, read_only=True).idempotent
+    assert not Tool.from_function(get, idempotent=True).read_only  # a keyed write is no read
+
+
 PLAN = """order = await tools.get_order(order_id=7)
 other = await tools.get_order(8)
 stock = await tools.get_stock(sku="A-1", warehouses=("oslo", "bergen"))
