@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from codemode_core import CodeMode, ExecutionResult, Limits, Tool, ToolError, approve
+from codemode_core.integration import result_from_data, result_to_data
 
 _GATE_SECONDS = 10.0
 """How long the scripted stream waits for an early call before it gives up (a failure)."""
@@ -316,3 +317,14 @@ async def test_the_journal_is_the_one_run_writes(
         "tools.get_stock",
         "tools.charge",
     ]
+
+
+async def test_a_streamed_result_survives_the_trip_through_plain_data(
+    make_cm: Callable[..., CodeMode],
+) -> None:
+    shop = Shop()
+    cm = make_cm(shop.tools())
+    plan = "if False:\n    await tools.get_order(1)\no = await tools.get_order(2)\nreturn o\n"
+    result = await cm.run_stream(_stream(plan, shop, gate=2))
+    assert result.speculation is not None and result.speculation.unclaimed == 1
+    assert result_from_data(result_to_data(result)) == result
