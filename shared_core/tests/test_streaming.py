@@ -328,3 +328,18 @@ async def test_a_streamed_result_survives_the_trip_through_plain_data(
     result = await cm.run_stream(_stream(plan, shop, gate=2))
     assert result.speculation is not None and result.speculation.unclaimed == 1
     assert result_from_data(result_to_data(result)) == result
+
+
+async def test_reads_far_into_a_long_plan_still_start_early(
+    make_cm: Callable[..., CodeMode],
+) -> None:
+    """Past the first lines the watcher looks less often (its cost stays near linear), yet
+    reads written anywhere in a long plan start before its end."""
+    shop = Shop()
+    cm = make_cm(shop.tools(), limits=Limits(max_tool_calls=1_000, max_speculative_calls=50))
+    plan = "".join(f"o{i} = await tools.get_stock(sku='S-{i}')  # item {i}\n" for i in range(150))
+    plan += "x = 1\n" * 200 + "return o149\n"  # an eighth more text: the last look
+    result = await cm.run_stream(_stream(plan, shop, gate=150))
+    assert result.ok and result.value == 3
+    assert len(shop.early("get_stock")) == 150
+    assert result.speculation is not None and result.speculation.claimed == 150

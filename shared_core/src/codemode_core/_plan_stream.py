@@ -11,6 +11,12 @@ the plan's own names is understood the same way). A call is offered when its too
 The plan so far must pass the pre-flight check and the sandbox policy; once a prefix fails
 either, nothing more is offered. A prefix that does not parse yet (an open bracket, a block
 header without its body) is simply tried again with the next line.
+
+Each look costs time in proportion to the prefix (about 8 µs a character: parse, walk,
+policy), so looking at every line of a long plan would cost time quadratic in its length. Up
+to `EVERY_LINE_CHARS` the watcher looks at every line; past it, only once the text not yet
+looked at is an eighth of what was, so all looks together cost a few times one look at the
+whole plan; past `MAX_WATCHED_CHARS` it stops.
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ if TYPE_CHECKING:
     from codemode_core.catalog import Catalog
     from codemode_core.dispatch.speculate import Speculator
 
-__all__ = ["MAX_WATCHED_CHARS", "PlanWatcher"]
+__all__ = ["EVERY_LINE_CHARS", "MAX_WATCHED_CHARS", "PlanWatcher"]
 
-MAX_WATCHED_CHARS = 40_000
-"""Past this many characters (about 800 lines) a plan is no longer watched: each new line
-would cost a parse of everything before it, more than an early start can save."""
+EVERY_LINE_CHARS = 1_500
+"""Plans up to this size (about 30 lines) are looked at whenever a line completes."""
+MAX_WATCHED_CHARS = 20_000
+"""Past this many characters (about 400 lines) a plan is no longer watched."""
+_GROWTH = 8
+"""Past `EVERY_LINE_CHARS`, the next look waits for the prefix to grow by 1/`_GROWTH`."""
 
 
 class PlanWatcher:
@@ -46,6 +55,8 @@ class PlanWatcher:
         self._parts: list[str] = []
         self._parsed_to = 0
         """End of the longest prefix of whole lines that parsed (new calls lie after it)."""
+        self._looked_to = 0
+        """End of the prefix last tried (parsed or not)."""
         self.lines = 0
         """Whole lines received so far (for the message when the stream breaks off)."""
 
@@ -73,6 +84,9 @@ class PlanWatcher:
             return
         if "tools" not in text[self._parsed_to : end]:
             return
+        if end > EVERY_LINE_CHARS and (end - self._looked_to) * _GROWTH < self._looked_to:
+            return  # a long plan: look again once it has grown enough
+        self._looked_to = end
         prefix = text[:end]
         try:
             tree = parse_plan(prefix)
