@@ -160,6 +160,16 @@ async def test_a_broken_stream_runs_nothing_but_reads(make_cm: Callable[..., Cod
     assert [tool for tool, _, _ in shop.started] == ["get_order", "get_order", "get_stock"]
     assert result.tool_calls == ()
     assert result.speculation is not None and result.speculation.unclaimed == 3
+
+
+async def test_a_broken_stream_says_how_far_it_got_after_speculation_stopped(
+    make_cm: Callable[..., CodeMode],
+) -> None:
+    shop = Shop()
+    plan = "a = await tools.nope(1)\nb = 2\nc = 3\nreturn a\n"
+    result = await make_cm(shop.tools()).run_stream(_stream(plan, shop, breaks=OSError("gone")))
+    assert result.error is not None and result.error.kind == "stream"
+    assert "broke off after 3 line(s) (OSError: gone)" in result.error.message
     assert all(c.speculated for c in result.speculation.unclaimed_calls)
 
 

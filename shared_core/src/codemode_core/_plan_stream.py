@@ -74,11 +74,11 @@ class PlanWatcher:
     def feed(self, delta: str) -> None:
         """Take the next delta; offer the calls it completes."""
         self._parts.append(delta)
+        self.lines += delta.count("\n")
         if "\n" not in delta or not self._speculator.open:
             return
         text = self.text
         end = text.rfind("\n") + 1
-        self.lines = text.count("\n")
         if end > MAX_WATCHED_CHARS:
             self._speculator.stop()
             return
