@@ -353,3 +353,19 @@ async def test_reads_far_into_a_long_plan_still_start_early(
     assert result.ok and result.value == 3
     assert len(shop.early("get_stock")) == 150
     assert result.speculation is not None and result.speculation.claimed == 150
+
+
+async def test_the_approver_is_asked_only_once_the_whole_plan_is_known(
+    make_cm: Callable[..., CodeMode],
+) -> None:
+    shop = Shop()
+    asked: list[bool] = []
+
+    def approver(request: Any) -> bool:
+        asked.append(shop.stream_done)
+        return True
+
+    tools = [dataclasses.replace(t, requires_approval=t.name == "charge") for t in shop.tools()]
+    result = await make_cm(tools, approver=approver).run_stream(_stream(PLAN, shop, gate=3))
+    assert result.ok and asked == [True]
+    assert [c.speculated for c in result.tool_calls] == [True, True, True, False]
