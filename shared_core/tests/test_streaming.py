@@ -369,3 +369,16 @@ async def test_the_approver_is_asked_only_once_the_whole_plan_is_known(
     result = await make_cm(tools, approver=approver).run_stream(_stream(PLAN, shop, gate=3))
     assert result.ok and asked == [True]
     assert [c.speculated for c in result.tool_calls] == [True, True, True, False]
+
+
+async def test_no_more_calls_start_early_than_the_plan_may_make(
+    make_cm: Callable[..., CodeMode],
+) -> None:
+    shop = Shop()
+    cm = make_cm(shop.tools(), limits=Limits(max_tool_calls=2))
+    plan = "".join(f"o{i} = await tools.get_stock('S-{i}')\n" for i in range(4)) + "return 1\n"
+    result = await cm.run_stream(_stream(plan, shop, gate=2))
+    assert result.error is not None and result.error.kind == "budget"
+    assert shop.early("get_stock") == ["S-0", "S-1"]
+    assert result.speculation is not None and result.speculation.started == 2
+    assert [c.speculated for c in result.tool_calls] == [True, True]
