@@ -37,6 +37,9 @@ def main() -> None:
     mcp_server = importlib.import_module("bench_mcp_server")
     print("\n== codemode serve: the tool list an MCP client loads (o200k_base) ==")
     print(mcp_server.render(asyncio.run(mcp_server.run())))
+    streaming = importlib.import_module("bench_streaming")
+    print("\n== Streamed plans: time to answer with and without early reads (run_stream) ==")
+    print(streaming.render(asyncio.run(streaming.run())))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from codemode_core.result import (
     ExecutionResult,
     ExecutionStatus,
     PendingApproval,
+    SpeculationStats,
     ToolCallRecord,
     UnexpectedResult,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "PendingApproval",
     "ProgressEvent",
     "ResumeError",
+    "SpeculationStats",
     "StoreError",
     "Tool",
     "ToolCallRecord",

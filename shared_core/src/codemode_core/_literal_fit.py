@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ArgLiteral", "literal_of", "misfit"]
+__all__ = ["NOT_LITERAL", "ArgLiteral", "literal_of", "literal_value", "misfit"]
 
 _MISSING: Any = object()
 _MAX_REF_DEPTH = 16
@@ -78,6 +78,33 @@ def literal_of(node: ast.expr) -> ArgLiteral | None:
     if isinstance(node, (ast.Dict, ast.DictComp)):
         return ArgLiteral("object")
     return None
+
+
+NOT_LITERAL: Any = object()
+"""What `literal_value` returns for anything computed."""
+
+
+def literal_value(node: ast.expr) -> Any:
+    """The JSON-like value `node` spells out in full (`7`, `-2.5`, `"NO"`, `[1, {"a": None}]`),
+    or `NOT_LITERAL` when any part of it is computed, is an f-string, or is not JSON data
+    (sets, bytes, non-string keys). Tuples become lists, as they do when a call crosses to the
+    host, so the value is exactly the argument a run would send."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [literal_value(item) for item in node.elts]
+        return NOT_LITERAL if any(i is NOT_LITERAL for i in items) else items
+    if isinstance(node, ast.Dict):
+        value: dict[str, Any] = {}
+        for key, item in zip(node.keys, node.values, strict=True):
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                return NOT_LITERAL  # `**spread` (key None) or a key JSON cannot keep
+            value[key.value] = literal_value(item)
+            if value[key.value] is NOT_LITERAL:
+                return NOT_LITERAL
+        return value
+    literal = literal_of(node) if isinstance(node, (ast.Constant, ast.UnaryOp)) else None
+    if literal is None or literal.value is _MISSING:
+        return NOT_LITERAL
+    return literal.value
 
 
 def misfit(literal: ArgLiteral, schema: Any, root: Any, *, lax: bool) -> str | None:

@@ -11,7 +11,10 @@ unknown tools and namespaces (with the closest match), unknown argument names, m
 required arguments, too many positional arguments, and literals of the wrong type or outside
 an enum.
 
-One checker serves both plans (`CodeMode.run`) and snippets (`CodeMode.save_snippet`).
+One checker serves both plans (`CodeMode.run`) and snippets (`CodeMode.save_snippet`), and,
+through `survey`, the streamed plan's speculation (`CodeMode.run_stream`): the same walk that
+judges the calls also lists them, each with the tool it resolves to, where `tools` is the
+plan's own.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from codemode_core.sandbox.rewrite import parse_plan
 if TYPE_CHECKING:
     from codemode_core.catalog import Catalog, CatalogEntry
 
-__all__ = ["CallProblem", "check_calls", "preflight_error"]
+__all__ = ["CallProblem", "StaticCall", "check_calls", "preflight_error", "survey"]
 
 _ROOTS = ("tools", "snippets")
 _SCOPES = (
@@ -56,6 +59,14 @@ class CallProblem:
 
     def render(self) -> str:
         return f"line {self.line}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class StaticCall:
+    """A `tools.*` call written in the plan, resolved to its catalog entry."""
+
+    node: ast.Call
+    entry: CatalogEntry
 
 
 def preflight_error(
@@ -102,11 +113,20 @@ def check_calls(
     `snippets` maps each snippet plans may call to its wire form (`parameters`, `required`);
     None leaves `snippets.*` unchecked (a snippet being saved cannot know its siblings).
     """
+    return survey(tree, catalog, snippets)[0]
+
+
+def survey(
+    tree: ast.Module,
+    catalog: Catalog,
+    snippets: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[list[CallProblem], list[StaticCall]]:
+    """`check_calls`' problems, and every statically visible `tools.*` call."""
     checker = _Checker(catalog, snippets)
     shadowed = _walrus_bound(tree)
     checker.visit_scope(tree, shadowed | _bound_in(tree))
     unique = dict.fromkeys(checker.problems)  # `gather(tools.x(), tools.x())` on one line
-    return sorted(unique, key=lambda p: p.line)
+    return sorted(unique, key=lambda p: p.line), checker.calls
 
 
 class _Checker:
@@ -116,6 +136,7 @@ class _Checker:
         self.catalog = catalog
         self.snippets = snippets
         self.problems: list[CallProblem] = []
+        self.calls: list[StaticCall] = []
         self._seen: set[int] = set()
         """Attribute nodes already judged as a call's function (not judged again)."""
 
@@ -204,6 +225,7 @@ class _Checker:
             return
         entry = self._resolve(path, node.lineno)
         if entry is not None:
+            self.calls.append(StaticCall(node, entry))
             self._check_tool_call(node, entry)
 
     def _check_tool_call(self, node: ast.Call, entry: CatalogEntry) -> None:

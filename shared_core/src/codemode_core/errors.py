@@ -46,6 +46,7 @@ ErrorKind = Literal[
     "crashed",  # the isolated worker died
     "diverged",  # a resumed plan took a different path than its journal (see `CodeMode.resume`)
     "store",  # the execution store failed (disk full, locked, unreachable); calls that ran are kept
+    "stream",  # the streamed plan broke off before it was complete (`run_stream`); only reads ran
     "internal",  # a bug in codemode itself; the message says so
 ]
 """The closed set of reasons a plan can fail; adapters may switch on it."""

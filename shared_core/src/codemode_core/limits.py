@@ -43,6 +43,10 @@ class Limits:
     """Largest arguments of one tool call, as JSON characters; a plan's calls together may
     send ten times this. Checked before anything is built, so the host never holds more."""
 
+    max_speculative_calls: int = 8
+    """Read-only calls started early, while a streamed plan is still being written
+    (`CodeMode.run_stream`), that may be running at once; more wait for one to finish."""
+
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)

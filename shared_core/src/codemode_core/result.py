@@ -14,6 +14,7 @@ __all__ = [
     "ExecutionResult",
     "ExecutionStatus",
     "PendingApproval",
+    "SpeculationStats",
     "ToolCallRecord",
     "UnexpectedResult",
 ]
@@ -73,10 +74,33 @@ class ToolCallRecord:
     """Wall seconds the call took on the host side."""
     line: int | None = None
     """The plan line that made the call."""
+    speculated: bool = False
+    """The call was started while the plan was still being written (`CodeMode.run_stream`)
+    and the plan took its result; `duration` is then how long the plan waited for it."""
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SpeculationStats:
+    """What starting read-only calls early did for one streamed plan (`CodeMode.run_stream`)."""
+
+    started: int = 0
+    """Calls started while the plan was still being written."""
+    claimed: int = 0
+    """Of those, the calls whose result the plan took (each is one entry in `tool_calls`)."""
+    unclaimed_calls: tuple[ToolCallRecord, ...] = ()
+    """The others, dropped: the plan never made the call, the call failed (the plan then made
+    it itself), or the plan did not run. Kept here, not in `tool_calls`, so nothing that ran
+    goes unrecorded; they count against no budget. A call still running at the end is
+    cancelled (its `error` says so)."""
+
+    @property
+    def unclaimed(self) -> int:
+        """How many speculative calls nobody claimed."""
+        return len(self.unclaimed_calls)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -137,6 +161,9 @@ class ExecutionResult:
     unexpected_results: tuple[UnexpectedResult, ...] = ()
     """Tools whose results contradicted their declared output type (first call of each),
     with the shape actually returned; `to_model()` says so whether the plan succeeded or not."""
+    speculation: SpeculationStats | None = None
+    """For a plan run from a stream (`CodeMode.run_stream`): the calls started early, and
+    which of them the plan took. None for `run`."""
 
     @property
     def ok(self) -> bool:

@@ -10,13 +10,14 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Coroutine, Iterable, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from codemode_core._argument_bounds import ArgumentBudget, json_size
 from codemode_core._jsonify import jsonify
+from codemode_core._plan_stream import PlanWatcher
 from codemode_core._portal import Portal, submit
 from codemode_core._preflight import preflight_error
 from codemode_core.catalog import Catalog
@@ -32,6 +33,7 @@ from codemode_core.dispatch import (
 )
 from codemode_core.dispatch.approve import ApproveCalls
 from codemode_core.dispatch.journal import JournalCalls, StartCalls
+from codemode_core.dispatch.speculate import ClaimSpeculated, Speculator
 from codemode_core.durable.approvals import Approver, Decision, decision_from
 from codemode_core.durable.failures import Stage, store_failure
 from codemode_core.durable.journal import ExecutionRecord, ExecutionState, RunJournal, call_key
@@ -167,6 +169,29 @@ class _Session:
         self.deliveries.append(asyncio.ensure_future(notify(observer, event)))
 
 
+async def _read_stream(deltas: AsyncIterable[str], watcher: PlanWatcher) -> str | None:
+    """Feed every delta to the watcher; why the stream broke off, or None when it ended."""
+    iterator = aiter(deltas)
+    while True:
+        try:
+            delta = await anext(iterator)
+        except StopAsyncIteration:
+            return None
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if not isinstance(delta, str):
+            close = getattr(iterator, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+            return f"a delta was {type(delta).__name__}, not str"
+        try:
+            watcher.feed(delta)
+        except Exception:  # speculation only saves time: a bug in it must not cost the run
+            log.exception("codemode: watching the streamed plan failed; no more early calls")
+            watcher.stop()
+
+
 def _resolve_store(store: Store | str | os.PathLike[str] | None) -> Store:
     if store is None:
         return MemoryStore()
@@ -262,6 +287,11 @@ class CodeMode:
             JournalCalls(ApproveCalls(StartCalls(InvokeTool())))
         )
         self._plain_chain: Dispatcher = RecordCalls(InvokeTool())
+        # A streamed plan's calls may be answered by calls started early (`run_stream`).
+        self._streamed_chains: tuple[Dispatcher, Dispatcher] = (
+            RecordCalls(JournalCalls(ApproveCalls(StartCalls(ClaimSpeculated(InvokeTool()))))),
+            RecordCalls(ClaimSpeculated(InvokeTool())),
+        )
         self.store: Store = _resolve_store(store)
         self._owns_store = not isinstance(store, Store)  # made here from a path: closed here
         self._journal_live = bool(getattr(self.store, "durable", True))
@@ -492,6 +522,64 @@ class CodeMode:
             ResumeError: `execution_id` names an execution that is still running elsewhere
                 (its lease holds), paused (use `resume`), finished, or of another plan.
         """
+        return await self._run(code, observer, execution_id, None)
+
+    async def run_stream(
+        self,
+        deltas: AsyncIterable[str],
+        *,
+        observer: Observer | None = None,
+        execution_id: str | None = None,
+    ) -> ExecutionResult:
+        """Run a plan the model is still writing, given as its stream of text deltas.
+
+        While the text arrives, every complete call to a tool declared `read_only` (that needs
+        no approval) with literal arguments starts at once; nothing else does. When the stream
+        ends, the whole plan runs exactly as `run` runs it (pre-flight check, sandbox,
+        approvals, journal), and each call it makes that was started early takes that call's
+        result: one entry in `tool_calls`, marked `speculated`. `result.speculation` counts
+        the early calls, and keeps those nobody claimed. See docs/streaming.md.
+
+        Args:
+            deltas: The plan's text in pieces, in order (e.g. a model's streamed tool-call
+                argument deltas, already decoded to the code text).
+            observer: As in `run`.
+            execution_id: As in `run`.
+
+        Returns:
+            The `ExecutionResult` `run` would return, with `speculation` filled in. A stream
+            that raises before it ends runs no plan: the result is an error of kind `stream`,
+            and only read-only calls ran.
+
+        Raises:
+            ResumeError: as `run` does.
+        """
+        execution_id = execution_id or uuid.uuid4().hex
+        speculator = Speculator(self.limits, execution_id)
+        watcher = PlanWatcher(self.catalog, speculator)
+        try:
+            broken = await _read_stream(deltas, watcher)
+            speculator.stop()  # the whole plan is known (or never will be): nothing more starts
+            if broken is None:
+                result = await self._run(watcher.text, observer, execution_id, speculator)
+            else:  # the stream's failure, not the plan's: no plan runs, only reads ran
+                failure = ExecutionError(
+                    kind="stream",
+                    message=f"the plan's stream broke off after {watcher.lines} line(s) "
+                    f"({broken}); nothing ran but reads. Send the whole plan again.",
+                )
+                result = ExecutionResult(status="error", execution_id=execution_id, error=failure)
+        finally:
+            stats = await speculator.close()
+        return dataclasses.replace(result, speculation=stats)
+
+    async def _run(
+        self,
+        code: str,
+        observer: Observer | None,
+        execution_id: str | None,
+        speculation: Speculator | None,
+    ) -> ExecutionResult:
         if not isinstance(code, str):
             return ExecutionResult(
                 status="error",
@@ -524,7 +612,7 @@ class CodeMode:
                 f"execution {record.execution_id!r} was started with another plan; taking it "
                 "over needs the same code (or use a new execution_id)"
             )
-        return await self._execute(RunJournal(record), observer)
+        return await self._execute(RunJournal(record), observer, speculation)
 
     async def resume(
         self,
@@ -610,7 +698,9 @@ class CodeMode:
         record = await self.store.load(execution_id)
         return record if record is not None and record.state == "paused" else None
 
-    async def _execute(self, journal: RunJournal, observer: Observer | None) -> ExecutionResult:
+    async def _execute(
+        self, journal: RunJournal, observer: Observer | None, speculation: Speculator | None = None
+    ) -> ExecutionResult:
         record = journal.record
         started = time.perf_counter()
         failure = await self._connector_failure() if self._connectors else None
@@ -623,8 +713,14 @@ class CodeMode:
             observer=observer,
             journal=journal if journaled else None,
             approver=self._approver,
+            speculation=speculation,
         )
-        session = _Session(self, ctx, self._durable_chain if journaled else self._plain_chain)
+        durable, plain = (
+            (self._durable_chain, self._plain_chain)
+            if speculation is None
+            else self._streamed_chains
+        )
+        session = _Session(self, ctx, durable if journaled else plain)
         if self._journal_live:  # entries are durable before the plan sees them
             journal.sink = functools.partial(self.store.append, record.execution_id)
         if failure is None:  # calls that cannot succeed: say so before any of them runs

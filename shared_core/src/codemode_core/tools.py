@@ -61,7 +61,16 @@ class Tool:
     idempotent: bool = False
     """Running the call twice does no more than once (a read, or a keyed write). A call in
     flight when its host process died is then simply run again on takeover; any other such
-    call pauses for a human's approval ("in doubt after a crash")."""
+    call pauses for a human's approval ("in doubt after a crash"). A `read_only` tool is
+    always idempotent."""
+    read_only: bool = False
+    """Calling it changes nothing anywhere: it only reads. Declared, never guessed (MCP's
+    `annotations.readOnlyHint` and OpenAPI's GET/HEAD declare it too). Only such tools, when
+    they need no approval, may start before the plan is complete (`CodeMode.run_stream`)."""
+
+    def __post_init__(self) -> None:
+        if self.read_only and not self.idempotent:  # a read can always run again
+            object.__setattr__(self, "idempotent", True)
 
     @classmethod
     def from_function(
@@ -73,6 +82,7 @@ class Tool:
         namespace: str | None = None,
         requires_approval: bool | ApprovalPredicate = False,
         idempotent: bool = False,
+        read_only: bool = False,
     ) -> Tool:
         """Build a tool from a typed Python function.
 
@@ -88,6 +98,8 @@ class Tool:
             namespace: Puts the tool under `tools.<namespace>`.
             requires_approval: True, or a predicate over the arguments.
             idempotent: Safe to run again after a crash (see `Tool.idempotent`).
+            read_only: Only reads, so it may start while the plan is still being written
+                (see `Tool.read_only`); implies `idempotent`.
         """
         from codemode_core._function_schema import function_schema
 
@@ -102,6 +114,7 @@ class Tool:
             requires_approval,
             binder=schema.binder,
             idempotent=idempotent,
+            read_only=read_only,
         )
 
 

@@ -223,8 +223,10 @@ class MCPConnector:
             spec.output_schema or None,
             self.namespace,
             metadata={"mcp_tool": name},
-            # The server's word that a call may run again after a crash (crash takeover).
+            # The server's word that a call may run again after a crash (crash takeover), and
+            # that it only reads (it may start while the plan is still streamed).
             idempotent=bool(hints and (hints.read_only_hint or hints.idempotent_hint)),
+            read_only=bool(hints and hints.read_only_hint),
         )
 
     async def _call(self, name: str, arguments: dict[str, Any]) -> Any:

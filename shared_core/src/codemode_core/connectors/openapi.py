@@ -165,7 +165,9 @@ class OpenAPIConnector:
             self.namespace,
             binder=_LazyBinder(schema, operation.name),
             metadata={"openapi": f"{operation.method} {operation.path}", "tags": operation.tags},
-            idempotent=operation.method in ("GET", "HEAD"),  # safe methods: run again on takeover
+            # HTTP's safe methods only read: run again on takeover, may start while streamed.
+            idempotent=operation.method in ("GET", "HEAD"),
+            read_only=operation.method in ("GET", "HEAD"),
         )
 
     async def _document(self, client: httpx.AsyncClient) -> tuple[Mapping[str, Any], str | None]:

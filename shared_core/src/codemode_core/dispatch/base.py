@@ -17,6 +17,7 @@ from codemode_core.result import ToolCallRecord, UnexpectedResult
 
 if TYPE_CHECKING:
     from codemode_core.catalog import CatalogEntry
+    from codemode_core.dispatch.speculate import Speculator
     from codemode_core.durable.approvals import Approver
     from codemode_core.durable.journal import RunJournal
     from codemode_core.errors import ToolError
@@ -64,6 +65,8 @@ class CallContext:
     """Decides approval requests inline; None pauses the execution instead."""
     unexpected: list[UnexpectedResult] = field(default_factory=list)
     """Results that contradicted their tool's declared output type (one per tool)."""
+    speculation: Speculator | None = None
+    """The calls a streamed plan started early (`CodeMode.run_stream`), for the plan to claim."""
 
 
 class Dispatcher(Protocol):

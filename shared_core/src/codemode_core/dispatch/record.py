@@ -99,6 +99,7 @@ class RecordCalls(WrapperDispatcher):
                     error=error,
                     line=call.line,
                     duration=duration,
+                    speculated=ctx.speculation is not None and ctx.speculation.took(call),
                 )
             )
             if observer is not None:

@@ -21,6 +21,7 @@ from codemode_core.result import (
     ExecutionError,
     ExecutionResult,
     PendingApproval,
+    SpeculationStats,
     ToolCallRecord,
     UnexpectedResult,
 )
@@ -72,6 +73,10 @@ def result_from_data(data: Mapping[str, Any]) -> ExecutionResult:
     fields["unexpected_results"] = tuple(
         UnexpectedResult(**u) for u in fields.get("unexpected_results", ())
     )
+    speculation = fields.get("speculation")
+    if speculation is not None:
+        unclaimed = tuple(ToolCallRecord(**c) for c in speculation.get("unclaimed_calls", ()))
+        fields["speculation"] = SpeculationStats(**{**speculation, "unclaimed_calls": unclaimed})
     return ExecutionResult(**fields)
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "CompiledPlan",
     "PlanRejected",
     "compile_plan",
+    "policy_problem",
 ]
 
 _LINE = re.compile(r"^Line (\d+):")
@@ -120,7 +121,20 @@ def compile_plan(source: str) -> CompiledPlan | PlanRejected:
         )
 
 
-def _compile(source: str) -> CompiledPlan | PlanRejected:
+def policy_problem(source: str) -> PlanRejected | None:
+    """Why `compile_plan` would refuse `source`, without compiling or caching it: for a plan
+    still being streamed, whose prefixes are checked before the host starts anything for it."""
+    if len(source) > MAX_PLAN_CHARS:
+        return PlanRejected("policy", f"the plan is over {MAX_PLAN_CHARS:,} characters.", None)
+    try:
+        checked = _checked(source)
+    except RecursionError:
+        return PlanRejected("policy", "the plan nests too deeply to compile.", None)
+    return checked if isinstance(checked, PlanRejected) else None
+
+
+def _checked(source: str) -> ast.Module | PlanRejected:
+    """Parse, size, normalize and policy-check: the module ready to instrument, or why not."""
     try:
         module = parse_plan(source)
     except SyntaxError as exc:
@@ -139,7 +153,13 @@ def _compile(source: str) -> CompiledPlan | PlanRejected:
         errors = sorted(set(errors), key=_line_of)
         first = _line_of(errors[0])
         return PlanRejected("policy", "\n".join(errors), first if first >= 0 else None)
+    return module
 
+
+def _compile(source: str) -> CompiledPlan | PlanRejected:
+    module = _checked(source)
+    if isinstance(module, PlanRejected):
+        return module
     module = instrument(module)
     ast.fix_missing_locations(module)
     try:
