@@ -48,7 +48,7 @@ postgres: sync
 	@$(VENV_BIN)/python -c "import pgserver" 2>/dev/null || scripts/ensure-postgres
 
 pytest: sync postgres
-	$(VENV_BIN)/pytest -q
+	$(VENV_BIN)/pytest -q --durations=30
 
 test: lint typecheck pytest
 
