@@ -3,9 +3,9 @@
 The stub is valid Python that call sites type-check against: `TypedDict`s for structured
 values, then `class tools:` holding one `async def` per tool (nested classes per namespace),
 called on the class itself, so `await tools.x(...)` in a plan type-checks against it (a checker
-objects to the methods' missing `self`, in the stub; only errors in the plan matter). The same pass yields each tool's
-`ToolSignature`, which dispatch uses to map positional arguments and identifiers back to the
-tool's own parameter names: what the model saw is exactly what gets called.
+objects to the methods' missing `self` in the stub; only errors in the plan matter). The same
+pass yields each tool's `ToolSignature`, which dispatch uses to map positional arguments and
+identifiers back to the tool's own parameter names: what the model saw is exactly what gets called.
 """
 
 from __future__ import annotations
