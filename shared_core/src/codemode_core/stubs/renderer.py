@@ -18,8 +18,14 @@ from typing import Any
 
 from codemode_core.naming import IdentifierAllocator
 from codemode_core.stubs.preamble import display_preamble
-from codemode_core.stubs.prose import describe_marker, shorten
+from codemode_core.stubs.prose import (
+    describe_marker,
+    shorten,
+    without_default_sentence,
+    without_otherwise,
+)
 from codemode_core.stubs.schema import (
+    annotation_words,
     TypeBuilder,
     camel_case,
     degraded_note,
@@ -179,8 +185,10 @@ class StubRenderer:
                     contradiction = f"default: {default}"
                     default = "..."
             description = prop.get("description") if isinstance(prop, Mapping) else None
+            if isinstance(description, str):
+                description = _plain_note(description, annotation, default)
             if isinstance(description, str) and restates(
-                description, str(key), f"{annotation} {context}"
+                description, str(key), f"{annotation_words(annotation)} {context}"
             ):
                 description = None  # "The name of the city." on `city`: the name says it
             fmt = prop.get("format") if isinstance(prop, Mapping) else None
@@ -268,19 +276,25 @@ class StubRenderer:
 
     def _tools_class(self, tools: list[_RenderedTool], full: bool) -> str:
         lines = [f"class {self.root}:"]
-        lines.extend(self._members([t for t in tools if t.namespace is None], None, 1, full))
+        said: set[tuple[str, str]] = set()
+        lines.extend(self._members([t for t in tools if t.namespace is None], None, 1, full, said))
         for namespace in self._namespaces:
             members = [t for t in tools if t.namespace == namespace]
             if not members:
                 continue
             lines.append(f"    class {namespace}:")
-            lines.extend(self._members(members, namespace, 2, full))
+            lines.extend(self._members(members, namespace, 2, full, said))
         if len(lines) == 1:
             lines.append('    """No tools."""')
         return "\n".join(lines)
 
     def _members(
-        self, tools: list[_RenderedTool], namespace: str | None, level: int, full: bool
+        self,
+        tools: list[_RenderedTool],
+        namespace: str | None,
+        level: int,
+        full: bool,
+        said: set[tuple[str, str]],
     ) -> list[str]:
         """A namespace's tools, each group's shared preamble said once.
 
@@ -299,17 +313,19 @@ class StubRenderer:
                 1 for t in everyone if t.signature.preamble == preamble
             )
             if not whole_group:
-                lines.extend(_indent(_tool_source(t, full, inline=True), level) for t in members)
+                lines.extend(
+                    _indent(_tool_source(t, full, said, inline=True), level) for t in members
+                )
                 continue
-            said = display_preamble(preamble)
+            shared = display_preamble(preamble)
             if len(groups) == 1 and len(members) == len(everyone):
-                lines.insert(0, pad + _docstring(said))
+                lines.insert(0, pad + _docstring(shared))
             else:
                 names = members[0].signature.identifier
                 if len(members) > 1:
                     names += f" … {members[-1].signature.identifier}"
-                lines.append(f"{pad}# {names} ({len(members)} tools): {said}")
-            lines.extend(_indent(_tool_source(t, full, inline=False), level) for t in members)
+                lines.append(f"{pad}# {names} ({len(members)} tools): {shared}")
+            lines.extend(_indent(_tool_source(t, full, said, inline=False), level) for t in members)
         return lines
 
 
@@ -338,6 +354,16 @@ def _summary(description: str) -> str:
     match = re.search(r"(?<=[.!?])\s", text)
     first = text[: match.start()] if match else text
     return short(first, 120)
+
+
+def _plain_note(description: str, annotation: str, default: str | None) -> str:
+    """A parameter's note without what its signature already says: the default it shows,
+    and a boolean's "False otherwise"."""
+    if default is not None and default != "...":
+        description = without_default_sentence(description, default)
+    if "bool" in split_union(annotation):
+        description = without_otherwise(description)
+    return description
 
 
 def _default_text(schema: Any) -> str:
@@ -395,13 +421,15 @@ def _params_text(parameters: list[StubParameter], var_keyword: bool) -> str:
     return ", ".join(parts)
 
 
-def _tool_source(tool: _RenderedTool, full: bool, *, inline: bool) -> str:
+def _tool_source(
+    tool: _RenderedTool, full: bool, said: set[tuple[str, str]], *, inline: bool
+) -> str:
     signature = tool.signature
     params = _params_text(list(signature.parameters), signature.var_keyword)
     description = tool.description
     if inline and signature.preamble:
         description = f"{signature.preamble.strip()} {description}"
-    doc = _tool_docstring(description, signature, full)
+    doc = _tool_docstring(description, signature, full, said)
     # No `@staticmethod`: a plan calls `tools.x(...)` on the class itself, where a plain
     # function is what a type checker sees too (it flags the stub's definitions, not the
     # calls), and the decorator would cost four tokens per tool.
@@ -413,16 +441,22 @@ def _tool_source(tool: _RenderedTool, full: bool, *, inline: bool) -> str:
     )
 
 
-def _tool_docstring(description: str, signature: ToolSignature, full: bool) -> str:
-    """The description and `Args:`; long prose shortened (never enumerations) unless `full`."""
+def _tool_docstring(
+    description: str, signature: ToolSignature, full: bool, said: set[tuple[str, str]]
+) -> str:
+    """The description and one line per documented parameter; long prose shortened (never
+    enumerations) unless `full`. A parameter note already given to an earlier tool of the
+    same rendering (`access_token: The access token obtained from …` on six travel tools) is
+    said once, where the model first reads it; `said` collects them."""
     text = description.strip()
     cut = False
     if not full and len(text) > _MAX_DESCRIPTION:
         text, cut = shorten(text, _MAX_DESCRIPTION)
     args = []
     for param in signature.parameters:
-        if not param.description:
+        if not param.description or (param.identifier, param.description) in said:
             continue
+        said.add((param.identifier, param.description))
         note = param.description
         if not full:
             note, shortened = shorten(note, _MAX_PARAMETER)

@@ -16,7 +16,7 @@ from typing import Any
 
 from codemode_core._text_analysis import terms
 from codemode_core.naming import IdentifierAllocator
-from codemode_core.stubs.prose import describe_marker, shorten
+from codemode_core.stubs.prose import describe_marker, shorten, without_otherwise
 
 __all__ = [
     "TypeBuilder",
@@ -24,6 +24,7 @@ __all__ = [
     "TypedField",
     "camel_case",
     "degraded_note",
+    "annotation_words",
     "field_note",
     "lift_prose_enum",
     "py_literal",
@@ -425,14 +426,15 @@ class TypeBuilder:
             fields: list[TypedField] = []
             for key, prop in properties.items():
                 prop = lift_prose_enum(prop)
-                text = self._expr(prop, ctx, f"{name}{camel_case(str(key))}", depth + 1)
+                hint = f"{name}{_NESTED}{camel_case(str(key))}"
+                text = self._expr(prop, ctx, hint, depth + 1)
                 is_required = key in required_keys
                 whole = field_note(
                     prop,
                     text,
                     str(key),
                     optional=not is_required,
-                    context=f"{name} {text} {ctx.context}",
+                    context=f"{name} {annotation_words(text)} {ctx.context}",
                 )
                 nested = self.definitions.get(text)
                 if nested is not None and nested.doc and nested.doc == whole:
@@ -512,7 +514,43 @@ def _type_name(schema: Mapping[str, Any], hint: str, taken: IdentifierAllocator)
         name = camel_case(title)
         if name and name.isidentifier() and name not in taken:
             return name
+    if _NESTED in hint:
+        # A type met inside another is named by its key when that name is free
+        # (`TirePressure`, not `CheckTirePressureResultTirePressure`): the field line already
+        # says whose it is, and the long name would be read twice per type.
+        short = camel_case(hint.rsplit(_NESTED, 1)[1])
+        if short.isidentifier() and short not in taken and short not in RESERVED_TYPE_NAMES:
+            return short
     return camel_case(hint)
+
+
+_NESTED = "\x1f"
+"""Marks, in a type-name hint, where a nested key's part begins."""
+
+
+_KIND_WORDS = {
+    "list": "list array",
+    "tuple": "list array tuple",
+    "dict": "dictionary dict object map mapping",
+    "str": "string text",
+    "int": "integer number",
+    "float": "number float",
+    "bool": "boolean flag",
+}
+
+
+def annotation_words(annotation: str) -> str:
+    """What an annotation already tells a reader, in words: `list[X]` is a list, a
+    `TypedDict` (a capitalised name) a dictionary, so "List of …"/"Dictionary of …" adds
+    nothing to a note that the line does not say."""
+    words = [annotation]
+    for member in split_union(annotation):
+        head = member.split("[", 1)[0]
+        if head in _KIND_WORDS:
+            words.append(_KIND_WORDS[head])
+        elif head[:1].isupper() and head not in ("Literal", "Any"):
+            words.append(_KIND_WORDS["dict"])
+    return " ".join(words)
 
 
 def restates(text: str, key: str, context: str = "") -> bool:
@@ -546,6 +584,8 @@ def field_note(
     description = schema.get("description") or title
     if isinstance(description, str) and optional:
         description = _OPTIONAL_MARK.sub("", description)
+    if isinstance(description, str) and "bool" in split_union(annotation):
+        description = without_otherwise(description)
     if description and not restates(str(description), key, context):
         notes.append(str(description))
     if annotation == "Any":
