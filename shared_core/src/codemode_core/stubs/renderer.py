@@ -25,8 +25,8 @@ from codemode_core.stubs.prose import (
     without_otherwise,
 )
 from codemode_core.stubs.schema import (
-    annotation_words,
     TypeBuilder,
+    annotation_words,
     camel_case,
     degraded_note,
     lift_prose_enum,
