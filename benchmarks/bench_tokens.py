@@ -374,13 +374,13 @@ def render_bfcl(rows: list[tuple[str, int, int, int]]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     apis = [r for r in rows if r[1]]
-    lines += [f"| {a} | {n} | {j:,} | {d:,} | {d / j:.2f}x |" for a, n, j, d in apis]
+    lines += [f"| {a} | {n} | {j:,} | {d:,} | {d / j:.3f}x |" for a, n, j, d in apis]
     tools, definitions, description = (sum(r[i] for r in apis) for i in (1, 2, 3))
     lines.append(
         f"| overall (8 APIs) | {tools} | {definitions:,} | {description:,} | "
-        f"{description / definitions:.2f}x |"
+        f"{description / definitions:.3f}x |"
     )
-    lines += [f"| {a} | | {j:,} | {d:,} | {d / j:.2f}x |" for a, n, j, d in rows if not n]
+    lines += [f"| {a} | | {j:,} | {d:,} | {d / j:.3f}x |" for a, n, j, d in rows if not n]
     return "\n".join(lines)
 
 

@@ -32,6 +32,9 @@ def main() -> None:
         "\n== Discovery on BFCL: each turn's own words as the query, ground truth in the top 3 =="
     )
     print(discovery.render_bfcl(discovery.bfcl_search_rows()))
+    replay = importlib.import_module("bench_bfcl_replay")
+    print("\n== BFCL replay: ground-truth calls direct vs as Code Mode plans, state compared ==")
+    print(replay.render(asyncio.run(replay.replay())))
     print("\n== Context tokens (o200k_base): tool definitions vs stubs vs discovery; a task ==")
     print(asyncio.run(tokens.run()))
     mcp_server = importlib.import_module("bench_mcp_server")

@@ -78,7 +78,7 @@ async def test_describe_reaches_the_model_as_code_not_as_an_escaped_string() -> 
     result = await cm.run('return await codemode.describe("tools.startEngine")')
     text = result.to_model()
     assert text == cm.describe("tools.startEngine")
-    assert "\n    @staticmethod\n    async def startEngine() -> Any:" in text
+    assert "\nclass tools:\n    async def startEngine() -> Any:" in text
     assert "\\n" not in text and not text.startswith('"')
 
 
@@ -182,7 +182,7 @@ def test_bfcl_prose_enums_become_literals() -> None:
 )
 async def test_what_the_instructions_promise_works(plan: str, expected: Any) -> None:
     cm = vehicle()
-    assert "ToolError` (a name you can use as is)" in cm.description
+    assert "raises `ToolError`\n(usable as is)" in cm.description
     result = await cm.run(plan)
     assert result.ok and result.value == expected, result.to_model()
 
@@ -190,8 +190,8 @@ async def test_what_the_instructions_promise_works(plan: str, expected: Any) -> 
 @pytest.mark.parametrize("plan", ["class A:\n    pass\nreturn 1", "return type(1)", "return json"])
 async def test_what_the_instructions_rule_out_fails(plan: str) -> None:
     cm = vehicle()
-    assert "Not available: classes, `type()`, `_names`,\n`obj.attr = ...`, files" in cm.description
-    assert "`import` what you need of: collections, copy" in cm.description
+    assert "Not available: classes, `type()`,\n`_names`, `obj.attr = ...`, files" in cm.description
+    assert "You may `import` collections, copy" in cm.description
     assert not (await cm.run(plan)).ok
 
 
@@ -204,7 +204,7 @@ async def test_tool_state_persists_between_plans_as_the_instructions_say() -> No
         return directory[0]
 
     cm = CodeMode([Tool.from_function(cd)], executor="inprocess")
-    assert "Each plan starts afresh; tools keep their state" in cm.description
+    assert "Variables reset between plans;\ntool state (logins" in cm.description
     assert (await cm.run('here = await tools.cd(folder="docs")')).ok
     second = await cm.run('return await tools.cd(folder="api")')
     assert second.value == "/docs/api", second.to_model()

@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from typing_extensions import TypedDict
@@ -199,6 +199,16 @@ TRAVEL_TOOLS = {
 }
 
 
+TOPICS = [
+    "weather forecast", "stock quote", "flight booking", "hotel room", "currency rate",
+    "music playlist", "movie ticket", "restaurant table", "taxi ride", "parcel tracking",
+    "calendar event", "email draft", "bank transfer", "news headline", "recipe search",
+    "gym class", "doctor appointment", "library loan", "parking spot", "train schedule",
+    "pet adoption", "car rental", "concert seat", "language lesson", "photo album",
+    "podcast episode", "tax return", "garden planner", "wine pairing", "bike repair",
+]  # fmt: skip
+
+
 def _tool(name: str, text: str, namespace: str | None = None) -> Tool:
     return Tool(name, text, {"type": "object", "properties": {}}, lambda: name, None, namespace)
 
@@ -214,18 +224,38 @@ async def test_search_summaries_are_the_tools_own_first_sentence() -> None:
         "signature": "get_all_credit_cards() -> Any",
     }
     assert not any("belongs to" in hit["summary"] for hit in result.value)
+    every = await cm.run('return await codemode.search("travel flight credit card", limit=10)')
+    summaries = [hit["summary"] for hit in every.value]
+    assert len(summaries) >= 3 and len(set(summaries)) == len(summaries)
+
+
+async def test_through_a_plan_one_tool_of_thirty_matches_and_a_miss_says_so() -> None:
+    tools = [_tool(f"manage_{t.replace(' ', '_')}", f"Manage a {t} for the user.") for t in TOPICS]
+    cm = CodeMode(tools, discovery="search", executor="inprocess")
+    plan = 'return [await codemode.search(q) for q in ("I need a taxi ride", "quantum photons")]'
+    result = await cm.run(plan)
+    assert result.ok, result.to_model()
+    found, missed = result.value
+    assert [hit["name"] for hit in found] == ["tools.manage_taxi_ride"]
+    assert "note" not in found[0]
+    assert missed == [] or all(hit["note"] == WEAK_NOTE for hit in missed)
+
+
+async def test_a_query_naming_an_enumerated_value_finds_its_tool() -> None:
+    def engine(mode: Literal["IGNITION", "SHUTDOWN"]) -> str:
+        """Control the vehicle."""
+        return mode
+
+    tools = [Tool.from_function(engine)]
+    tools += [_tool(f"vehicle_{n}", f"Control the vehicle, part {n}.") for n in range(8)]
+    cm = CodeMode(tools, discovery="search", executor="inprocess")
+    result = await cm.run('return await codemode.search("shutdown now", limit=3)')
+    assert result.ok, result.to_model()
+    assert [hit["name"] for hit in result.value] == ["tools.engine"]
 
 
 def test_a_query_that_matches_one_tool_of_thirty_returns_that_tool_only() -> None:
-    topics = [
-        "weather forecast", "stock quote", "flight booking", "hotel room", "currency rate",
-        "music playlist", "movie ticket", "restaurant table", "taxi ride", "parcel tracking",
-        "calendar event", "email draft", "bank transfer", "news headline", "recipe search",
-        "gym class", "doctor appointment", "library loan", "parking spot", "train schedule",
-        "pet adoption", "car rental", "concert seat", "language lesson", "photo album",
-        "podcast episode", "tax return", "garden planner", "wine pairing", "bike repair",
-    ]  # fmt: skip
-    tools = [_tool(f"manage_{t.replace(' ', '_')}", f"Manage a {t} for the user.") for t in topics]
+    tools = [_tool(f"manage_{t.replace(' ', '_')}", f"Manage a {t} for the user.") for t in TOPICS]
     index = SearchIndex(Catalog(tools))
     hits = index.search("when does the next train leave: train schedule", 10)
     assert [h["name"] for h in hits] == ["tools.manage_train_schedule"]

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 __all__ = ["ACTION_SYNONYMS", "stem", "terms"]
 
-_WORD = re.compile(r"[A-Za-z][a-z]*|[A-Z]+(?![a-z])|\d+")
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Za-z][a-z]*|\d+")
 
 STOPWORDS = frozenset(
     {

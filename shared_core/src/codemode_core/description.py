@@ -15,13 +15,12 @@ _INDEX_BUDGET = 400
 """Tokens (about 4 characters each) the index may spend to list every tool name."""
 
 _INSTRUCTIONS = """\
-Run a Python plan: the body of an async function calling `await tools.<name>(...)`, with
-loops, branches and `await asyncio.gather(...)` for independent calls. `return` a small final
-answer (or end with an expression); `print()` goes to the logs you get back. A failing call
-raises `ToolError` (a name you can use as is). `import` what you need of: {modules}
-(`asyncio` is already there). Each plan starts afresh; tools keep their state (logins,
-current directory, ids) between plans. Not available: classes, `type()`, `_names`,
-`obj.attr = ...`, files, network, OS; use dicts and `isinstance`."""
+Write a Python plan: the body of an async function calling `await tools.<name>(...)`, with
+loops, branches and `await asyncio.gather(...)` for independent calls. `return` a small answer
+(or end with an expression); `print()` output comes back too. A failing call raises `ToolError`
+(usable as is). You may `import` {modules}; `asyncio` is there. Variables reset between plans;
+tool state (logins, current directory, ids) persists. Not available: classes, `type()`,
+`_names`, `obj.attr = ...`, files, network, OS; use dicts and `isinstance`."""
 
 _DISCOVERY = """\
 Any tool can be called by name, including ones not listed here. To find names and

@@ -201,8 +201,9 @@ def test_namespaces_and_subsets() -> None:
         output_schema=item,
     )
     full = renderer.render()
-    assert "class tools:\n    @staticmethod\n    async def ping(" in full
-    assert "    class github:\n        @staticmethod\n        async def get_issue(n: int)" in full
+    assert "class tools:\n    async def ping(" in full
+    assert "    class github:\n        async def get_issue(n: int)" in full
+    assert "@staticmethod" not in full
     subset = renderer.render(only={"tools.github"})
     assert "get_issue" in subset and "def ping" not in subset
     assert "class GetIssueResult" in subset

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["describe_marker", "shorten"]
+__all__ = ["describe_marker", "shorten", "without_default_sentence", "without_otherwise"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=\S)|\n\s*\n")
 _ENUMERATION = re.compile(
@@ -60,3 +60,32 @@ def _cut_words(sentence: str, limit: int) -> str:
     if space > limit // 2:
         head = head[:space]
     return head.rstrip(" ,;:") + "…"
+
+
+_DEFAULT_SENTENCE = re.compile(
+    r"(?:^|(?<=[.!?]))\s*Defaults?\s*(?:value\s+)?(?:is|to|:)?\s*(?P<value>[^.!?]*?)\s*[.!?]?\s*$",
+    re.IGNORECASE,
+)
+_OTHERWISE = re.compile(r",?\s*(?:and\s+)?False otherwise(?=[.;]|$)")
+
+
+def without_default_sentence(text: str, default: str) -> str:
+    """`text` without a sentence that only says the default the signature already shows
+    ("Defaults to 10." beside `lines: int = 10`); any other sentence about defaults stays."""
+    sentences = [s for s in _SENTENCE_END.split(" ".join(text.split())) if s]
+    shown = {default.lower(), default.strip("'\"").lower()}
+    if default in ("''", '""'):
+        shown |= {"an empty string", "empty string", "''", '""'}
+    kept = []
+    for sentence in sentences:
+        match = _DEFAULT_SENTENCE.fullmatch(sentence)
+        if match is not None and match.group("value").strip("'\"`").lower() in shown:
+            continue
+        kept.append(sentence)
+    return " ".join(kept)
+
+
+def without_otherwise(text: str) -> str:
+    """A boolean's note without ", False otherwise": a flag that is True when X is False
+    when not X, so the clause says nothing (other False clauses are kept)."""
+    return _OTHERWISE.sub("", text)

@@ -1,10 +1,11 @@
 """Render tools as a Python stub module: what the model reads instead of JSON tool schemas.
 
-The stub is valid, type-checkable Python: `TypedDict`s for structured values, then
-`class tools:` holding one `@staticmethod async def` per tool (nested classes per namespace), so
-`await tools.x(...)` in a plan type-checks against it. The same pass yields each tool's
-`ToolSignature`, which dispatch uses to map positional arguments and identifiers back to the
-tool's own parameter names: what the model saw is exactly what gets called.
+The stub is valid Python that call sites type-check against: `TypedDict`s for structured
+values, then `class tools:` holding one `async def` per tool (nested classes per namespace),
+called on the class itself, so `await tools.x(...)` in a plan type-checks against it (a checker
+objects to the methods' missing `self` in the stub; only errors in the plan matter). The same
+pass yields each tool's `ToolSignature`, which dispatch uses to map positional arguments and
+identifiers back to the tool's own parameter names: what the model saw is exactly what gets called.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ from typing import Any
 
 from codemode_core.naming import IdentifierAllocator
 from codemode_core.stubs.preamble import display_preamble
-from codemode_core.stubs.prose import describe_marker, shorten
+from codemode_core.stubs.prose import (
+    describe_marker,
+    shorten,
+    without_default_sentence,
+    without_otherwise,
+)
 from codemode_core.stubs.schema import (
     TypeBuilder,
+    annotation_words,
     camel_case,
     degraded_note,
     lift_prose_enum,
@@ -111,16 +118,22 @@ class StubRenderer:
             f"{self.root}.{namespace}.{identifier}" if namespace else f"{self.root}.{identifier}"
         )
         hint = camel_case(identifier)
-        uses: set[str] = set()
-        parameters, var_keyword = self._parameters(input_schema, hint, uses)
-        returns = "Any"
-        if isinstance(output_schema, Mapping) and output_schema:
-            returns, deps = self._types.expression(output_schema, output_schema, f"{hint}Result")
-            uses |= deps
         description = str(description or "")
         if not preamble or not description.startswith(preamble):
             preamble = ""
         own = description[len(preamble) :].strip()
+        # What the model reads next to every note of this tool: a note made only of these
+        # words (and its key's) says nothing new ("number: The number to calculate the
+        # absolute value of." under "Calculate the absolute value of a number.").
+        context = f"{identifier} {shorten(own, _MAX_DESCRIPTION)[0]}"
+        uses: set[str] = set()
+        parameters, var_keyword = self._parameters(input_schema, hint, uses, context)
+        returns = "Any"
+        if isinstance(output_schema, Mapping) and output_schema:
+            returns, deps = self._types.expression(
+                output_schema, output_schema, f"{hint}Result", context
+            )
+            uses |= deps
         params_text = _params_text(parameters, var_keyword)
         signature = ToolSignature(
             qualified_name=qualified,
@@ -138,7 +151,7 @@ class StubRenderer:
         return signature
 
     def _parameters(
-        self, schema: Mapping[str, Any], hint: str, uses: set[str]
+        self, schema: Mapping[str, Any], hint: str, uses: set[str], context: str
     ) -> tuple[list[StubParameter], bool]:
         properties = schema.get("properties") if isinstance(schema, Mapping) else None
         if isinstance(properties, Mapping) and not properties:
@@ -172,7 +185,11 @@ class StubRenderer:
                     contradiction = f"default: {default}"
                     default = "..."
             description = prop.get("description") if isinstance(prop, Mapping) else None
-            if isinstance(description, str) and restates(description, str(key), hint):
+            if isinstance(description, str):
+                description = _plain_note(description, annotation, default)
+            if isinstance(description, str) and restates(
+                description, str(key), f"{annotation_words(annotation)} {context}"
+            ):
                 description = None  # "The name of the city." on `city`: the name says it
             fmt = prop.get("format") if isinstance(prop, Mapping) else None
             original = degraded_note(prop) if annotation.startswith("Any") else None
@@ -201,14 +218,42 @@ class StubRenderer:
         tools = [t for q, t in self._tools.items() if only is None or _selected(q, only, self.root)]
         type_names = self._closure(set().union(*(t.uses for t in tools)) if tools else set())
         said: set[tuple[str, str]] = set()
-        body: list[str] = [
-            definition.render(said, full=full)
-            for name, definition in self._types.definitions.items()
-            if name in type_names
-        ]
+        order, forward = self._dependency_order(type_names)
+        body = [self._types.definitions[name].render(said, full=full) for name in order]
         body.append(self._tools_class(tools, full))
         text = "\n\n\n".join(body)
-        return _header(text) + text + "\n"
+        return _header(text, forward=forward) + text + "\n"
+
+    def _dependency_order(self, names: set[str]) -> tuple[list[str], bool]:
+        """`names` with each type after the types it uses (else first-seen order), and whether
+        a reference still points forward (a recursive type): only then does the stub need
+        `from __future__ import annotations`, seven tokens a model gains nothing from."""
+        order: list[str] = []
+        placed: set[str] = set()
+        visiting: set[str] = set()
+        forward = False
+
+        def place(name: str) -> None:
+            nonlocal forward
+            if name in placed:
+                return
+            if name in visiting:
+                forward = True
+                return
+            visiting.add(name)
+            definition = self._types.definitions[name]
+            mention = re.compile(rf"\b{re.escape(name)}\b")
+            forward = forward or any(mention.search(f.annotation) for f in definition.fields)
+            for dependency in sorted(definition.depends_on & names):
+                place(dependency)
+            visiting.discard(name)
+            placed.add(name)
+            order.append(name)
+
+        for name in self._types.definitions:
+            if name in names:
+                place(name)
+        return order, forward
 
     def render_type(self, name: str) -> str | None:
         """One named type's definition, whole (for `codemode.describe("Forecast")`)."""
@@ -231,19 +276,25 @@ class StubRenderer:
 
     def _tools_class(self, tools: list[_RenderedTool], full: bool) -> str:
         lines = [f"class {self.root}:"]
-        lines.extend(self._members([t for t in tools if t.namespace is None], None, 1, full))
+        said: set[tuple[str, str]] = set()
+        lines.extend(self._members([t for t in tools if t.namespace is None], None, 1, full, said))
         for namespace in self._namespaces:
             members = [t for t in tools if t.namespace == namespace]
             if not members:
                 continue
             lines.append(f"    class {namespace}:")
-            lines.extend(self._members(members, namespace, 2, full))
+            lines.extend(self._members(members, namespace, 2, full, said))
         if len(lines) == 1:
             lines.append('    """No tools."""')
         return "\n".join(lines)
 
     def _members(
-        self, tools: list[_RenderedTool], namespace: str | None, level: int, full: bool
+        self,
+        tools: list[_RenderedTool],
+        namespace: str | None,
+        level: int,
+        full: bool,
+        said: set[tuple[str, str]],
     ) -> list[str]:
         """A namespace's tools, each group's shared preamble said once.
 
@@ -262,17 +313,19 @@ class StubRenderer:
                 1 for t in everyone if t.signature.preamble == preamble
             )
             if not whole_group:
-                lines.extend(_indent(_tool_source(t, full, inline=True), level) for t in members)
+                lines.extend(
+                    _indent(_tool_source(t, full, said, inline=True), level) for t in members
+                )
                 continue
-            said = display_preamble(preamble)
+            shared = display_preamble(preamble)
             if len(groups) == 1 and len(members) == len(everyone):
-                lines.insert(0, pad + _docstring(said))
+                lines.insert(0, pad + _docstring(shared))
             else:
                 names = members[0].signature.identifier
                 if len(members) > 1:
                     names += f" … {members[-1].signature.identifier}"
-                lines.append(f"{pad}# {names} ({len(members)} tools): {said}")
-            lines.extend(_indent(_tool_source(t, full, inline=False), level) for t in members)
+                lines.append(f"{pad}# {names} ({len(members)} tools): {shared}")
+            lines.extend(_indent(_tool_source(t, full, said, inline=False), level) for t in members)
         return lines
 
 
@@ -282,13 +335,13 @@ def _selected(qualified: str, only: Collection[str], root: str) -> bool:
     )
 
 
-def _header(body: str) -> str:
+def _header(body: str, *, forward: bool) -> str:
     used = [name for name in _TYPING_NAMES if re.search(rf"\b{name}\b", body)]
-    lines = ["from __future__ import annotations", ""]
+    lines = ["from __future__ import annotations", ""] if forward else []
     if used:
         lines.append(f"from typing import {', '.join(used)}")
         lines.append("")
-    return "\n".join(lines) + "\n\n"
+    return "\n".join(lines) + "\n\n" if lines else ""
 
 
 def _indent(text: str, level: int) -> str:
@@ -301,6 +354,16 @@ def _summary(description: str) -> str:
     match = re.search(r"(?<=[.!?])\s", text)
     first = text[: match.start()] if match else text
     return short(first, 120)
+
+
+def _plain_note(description: str, annotation: str, default: str | None) -> str:
+    """A parameter's note without what its signature already says: the default it shows,
+    and a boolean's "False otherwise"."""
+    if default is not None and default != "...":
+        description = without_default_sentence(description, default)
+    if "bool" in split_union(annotation):
+        description = without_otherwise(description)
+    return description
 
 
 def _default_text(schema: Any) -> str:
@@ -358,32 +421,42 @@ def _params_text(parameters: list[StubParameter], var_keyword: bool) -> str:
     return ", ".join(parts)
 
 
-def _tool_source(tool: _RenderedTool, full: bool, *, inline: bool) -> str:
+def _tool_source(
+    tool: _RenderedTool, full: bool, said: set[tuple[str, str]], *, inline: bool
+) -> str:
     signature = tool.signature
     params = _params_text(list(signature.parameters), signature.var_keyword)
     description = tool.description
     if inline and signature.preamble:
         description = f"{signature.preamble.strip()} {description}"
-    doc = _tool_docstring(description, signature, full)
+    doc = _tool_docstring(description, signature, full, said)
+    # No `@staticmethod`: a plan calls `tools.x(...)` on the class itself, where a plain
+    # function is what a type checker sees too (it flags the stub's definitions, not the
+    # calls), and the decorator would cost four tokens per tool.
     return "\n".join(
         [
-            "@staticmethod",
             f"async def {signature.identifier}({params}) -> {signature.return_annotation}:",
             *("    " + line if line else "" for line in doc.splitlines()),
         ]
     )
 
 
-def _tool_docstring(description: str, signature: ToolSignature, full: bool) -> str:
-    """The description and `Args:`; long prose shortened (never enumerations) unless `full`."""
+def _tool_docstring(
+    description: str, signature: ToolSignature, full: bool, said: set[tuple[str, str]]
+) -> str:
+    """The description and one line per documented parameter; long prose shortened (never
+    enumerations) unless `full`. A parameter note already given to an earlier tool of the
+    same rendering (`access_token: The access token obtained from …` on six travel tools) is
+    said once, where the model first reads it; `said` collects them."""
     text = description.strip()
     cut = False
     if not full and len(text) > _MAX_DESCRIPTION:
         text, cut = shorten(text, _MAX_DESCRIPTION)
     args = []
     for param in signature.parameters:
-        if not param.description:
+        if not param.description or (param.identifier, param.description) in said:
             continue
+        said.add((param.identifier, param.description))
         note = param.description
         if not full:
             note, shortened = shorten(note, _MAX_PARAMETER)

@@ -14,13 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from codemode_core._text_analysis import terms
 from codemode_core.naming import IdentifierAllocator
-from codemode_core.stubs.prose import describe_marker, shorten
+from codemode_core.stubs.prose import describe_marker, shorten, without_otherwise
 
 __all__ = [
     "TypeBuilder",
     "TypeDefinition",
     "TypedField",
+    "annotation_words",
     "camel_case",
     "degraded_note",
     "field_note",
@@ -202,8 +204,10 @@ class TypeDefinition:
 class _Context:
     """Per-document state: the root schema (for `$ref`) and refs being built (recursion)."""
 
-    def __init__(self, root: Mapping[str, Any]) -> None:
+    def __init__(self, root: Mapping[str, Any], context: str = "") -> None:
         self.root = root
+        self.context = context
+        """Text the model reads next to this schema (the tool's name and description)."""
         self.in_progress: dict[str, str] = {}
 
 
@@ -220,13 +224,17 @@ class TypeBuilder:
     # Public entry --------------------------------------------------------------------
 
     def expression(
-        self, schema: Any, root: Mapping[str, Any] | None, hint: str
+        self, schema: Any, root: Mapping[str, Any] | None, hint: str, context: str = ""
     ) -> tuple[str, set[str]]:
-        """The type expression for `schema` and the named types it uses."""
+        """The type expression for `schema` and the named types it uses.
+
+        `context` is text the model reads with the type (the tool's name and description): a
+        field note made only of its words and the key's says nothing new and is left out.
+        """
         deps: set[str] = set()
         self._deps_stack.append(deps)
         try:
-            ctx = _Context(root if isinstance(root, Mapping) else {})
+            ctx = _Context(root if isinstance(root, Mapping) else {}, context)
             text = self._expr(schema, ctx, hint, 0)
         finally:
             self._deps_stack.pop()
@@ -418,9 +426,16 @@ class TypeBuilder:
             fields: list[TypedField] = []
             for key, prop in properties.items():
                 prop = lift_prose_enum(prop)
-                text = self._expr(prop, ctx, f"{name}{camel_case(str(key))}", depth + 1)
+                hint = f"{name}{_NESTED}{camel_case(str(key))}"
+                text = self._expr(prop, ctx, hint, depth + 1)
                 is_required = key in required_keys
-                whole = field_note(prop, text, str(key), optional=not is_required, context=name)
+                whole = field_note(
+                    prop,
+                    text,
+                    str(key),
+                    optional=not is_required,
+                    context=f"{name} {annotation_words(text)} {ctx.context}",
+                )
                 nested = self.definitions.get(text)
                 if nested is not None and nested.doc and nested.doc == whole:
                     nested.doc = ""  # the field's note says it: the type need not say it again
@@ -499,24 +514,53 @@ def _type_name(schema: Mapping[str, Any], hint: str, taken: IdentifierAllocator)
         name = camel_case(title)
         if name and name.isidentifier() and name not in taken:
             return name
+    if _NESTED in hint:
+        # A type met inside another is named by its key when that name is free
+        # (`TirePressure`, not `CheckTirePressureResultTirePressure`): the field line already
+        # says whose it is, and the long name would be read twice per type.
+        short = camel_case(hint.rsplit(_NESTED, 1)[1])
+        if short.isidentifier() and short not in taken and short not in RESERVED_TYPE_NAMES:
+            return short
     return camel_case(hint)
+
+
+_NESTED = "\x1f"
+"""Marks, in a type-name hint, where a nested key's part begins."""
+
+
+_KIND_WORDS = {
+    "list": "list array",
+    "tuple": "list array tuple",
+    "dict": "dictionary dict object map mapping",
+    "str": "string text",
+    "int": "integer number",
+    "float": "number float",
+    "bool": "boolean flag",
+}
+
+
+def annotation_words(annotation: str) -> str:
+    """What an annotation already tells a reader, in words: `list[X]` is a list, a
+    `TypedDict` (a capitalised name) a dictionary, so "List of …"/"Dictionary of …" adds
+    nothing to a note that the line does not say."""
+    words = [annotation]
+    for member in split_union(annotation):
+        head = member.split("[", 1)[0]
+        if head in _KIND_WORDS:
+            words.append(_KIND_WORDS[head])
+        elif head[:1].isupper() and head not in ("Literal", "Any"):
+            words.append(_KIND_WORDS["dict"])
+    return " ".join(words)
 
 
 def restates(text: str, key: str, context: str = "") -> bool:
     """Whether a note only restates the key: pydantic titles a field after its name
     (`day_of_week` → "Day Of Week"), and many schemas describe `booking_id` as "The ID of the
     booking" or `card_number` (in `CreditCard`) as "The number of the credit card"."""
-    said = {_singular(w) for w in re.findall(r"[a-z0-9]+", text.lower())} - _FILLER
-    known = {_singular(w.lower()) for w in _WORD_PARTS.findall(f"{key} {context}")}
-    return bool(said) and said <= known
+    said = set(terms(text))
+    return bool(said) and said <= set(terms(f"{key} {context}"))
 
 
-def _singular(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
-_WORD_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-_FILLER = frozenset({"the", "a", "an", "of", "to", "for", "in", "on", "is", "this", "its", "it"})
 _OPTIONAL_MARK = re.compile(r"^\s*[\[(]?optional[\])]?[.:,]?\s*", re.IGNORECASE)
 
 
@@ -540,6 +584,8 @@ def field_note(
     description = schema.get("description") or title
     if isinstance(description, str) and optional:
         description = _OPTIONAL_MARK.sub("", description)
+    if isinstance(description, str) and "bool" in split_union(annotation):
+        description = without_otherwise(description)
     if description and not restates(str(description), key, context):
         notes.append(str(description))
     if annotation == "Any":

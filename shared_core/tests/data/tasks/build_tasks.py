@@ -3,7 +3,9 @@ from the `bfcl-eval` wheel, for the search-mode benchmark (`benchmarks/bench_dis
 
 Run: `python shared_core/tests/data/tasks/build_tasks.py [path/to/bfcl_eval-*.whl]` (without
 a path it downloads the wheel with pip); it rewrites `bfcl_multi_turn_base.json` next to it.
-Only the user turns and the called tools' names are kept: no state, no arguments.
+Kept: the user turns, the tools the ground truth calls and its calls as written
+(`cd(folder='document')`, for the replay benchmark); not the initial state, which
+`benchmarks/bench_bfcl_replay.py` reads from the wheel with BFCL's own tool implementations.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ def build(wheel: Path) -> dict[str, object]:
             turns = []
             for messages, calls in zip(task["question"], answers[task["id"]], strict=True):  # type: ignore[call-overload]
                 words = " ".join(m["content"] for m in messages if m["role"] == "user")
-                turns.append({"query": words, "tools": sorted({_called(c) for c in calls})})
+                turns.append(
+                    {"query": words, "tools": sorted({_called(c) for c in calls}), "calls": calls}
+                )
             tasks.append({"id": task["id"], "classes": task["involved_classes"], "turns": turns})
     return {
         "source": {
