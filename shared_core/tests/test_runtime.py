@@ -127,6 +127,16 @@ async def test_runtime_error_reports_plan_line(cm: CodeMode) -> None:
     assert result.error.message.startswith("KeyError: 'missing'")
 
 
+class _LibraryNumber:
+    """A number type of some library: converts to float, is not JSON."""
+
+    def __init__(self, value: float) -> None:
+        self._value = value
+
+    def __float__(self) -> float:
+        return self._value
+
+
 async def test_values_are_made_json_friendly(make_cm: Any) -> None:
     @dataclasses.dataclass
     class Point:
@@ -141,6 +151,7 @@ async def test_values_are_made_json_friendly(make_cm: Any) -> None:
             "raw": b"hi",
             "pair": (1, 2),
             "fn": len,
+            "amount": _LibraryNumber(2.5),  # e.g. mpmath.mpf: its float value
         }
 
     cm = make_cm([Tool("point", "A point.", {"type": "object"}, point)])
@@ -151,6 +162,7 @@ async def test_values_are_made_json_friendly(make_cm: Any) -> None:
         "raw": "hi",
         "pair": [1, 2],
         "fn": "<builtin_function_or_method object>",
+        "amount": 2.5,
     }
 
 

@@ -8,6 +8,7 @@ mutate what it got without touching the host's data.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -17,8 +18,18 @@ __all__ = ["jsonify"]
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def _fallback(value: Any) -> str:
-    return f"<{type(value).__name__} object>"
+def _fallback(value: Any) -> float | str:
+    """A number of a library's own type (`mpmath.mpf`, numpy scalars) as its float value, so
+    a plan can compute with it; anything else as its type name only."""
+    kind = type(value)
+    if not isinstance(value, type) and hasattr(kind, "__float__"):
+        try:
+            number = float(value)
+        except Exception:  # a __float__ that fails: no number to show
+            number = math.nan
+        if math.isfinite(number):
+            return number
+    return f"<{kind.__name__} object>"
 
 
 def jsonify(value: Any) -> Any:
