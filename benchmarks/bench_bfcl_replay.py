@@ -119,8 +119,13 @@ def snapshot(value: Any, seen: frozenset[int] = frozenset()) -> Any:
 
 
 def plain(value: Any) -> Any:
-    """A result as data crosses into a plan (tuples become lists, keys strings)."""
-    return json.loads(json.dumps(value, default=repr))
+    """A result as data crosses into a plan (tuples become lists, keys strings, a library's
+    number type such as MathAPI's `mpmath.mpf` its float value)."""
+    return json.loads(json.dumps(value, default=_number_or_repr))
+
+
+def _number_or_repr(value: Any) -> Any:
+    return float(value) if hasattr(type(value), "__float__") else repr(value)
 
 
 @dataclass(frozen=True)
