@@ -21,7 +21,6 @@ import re
 import statistics
 import string
 import time
-import typing
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -30,6 +29,7 @@ from codemode_core.errors import ToolError
 from codemode_core.sandbox._callables import plan_callable
 from codemode_core.sandbox._consumers import consumer_builtins, feed
 from codemode_core.sandbox._sizes import text_size
+from codemode_core.sandbox._typing_facade import typing_members
 from codemode_core.sandbox.guards import (
     PlanRuntime,
     bounded_sub,
@@ -377,29 +377,6 @@ def _copy(rt: PlanRuntime) -> dict[str, Any]:
     return {"copy": copy, "deepcopy": deepcopy}
 
 
-def _typing() -> dict[str, Any]:
-    """Annotations only. No class factories (`TypedDict`, `NamedTuple`, `NewType`: plans have
-    no classes) and nothing whose methods reach process-wide registries: the aliases listed
-    are opaque to the guards, so `typing.Mapping.register` is refused."""
-    names = [
-        "Any",
-        "Callable",
-        "Dict",
-        "Iterable",
-        "Iterator",
-        "List",
-        "Literal",
-        "Mapping",
-        "Optional",
-        "Sequence",
-        "Set",
-        "Tuple",
-        "Union",
-        "cast",
-    ]
-    return _pick(typing, names)
-
-
 _MODULE_MEMBERS: dict[str, Callable[[PlanRuntime], dict[str, Any]]] = {
     "collections": lambda rt: _pick(
         collections, ["Counter", "OrderedDict", "defaultdict", "deque", "ChainMap"]
@@ -481,7 +458,7 @@ _MODULE_MEMBERS: dict[str, Callable[[PlanRuntime], dict[str, Any]]] = {
         ],
     ),
     "time": _time,
-    "typing": lambda rt: _typing(),
+    "typing": lambda rt: typing_members(),
     "uuid": _uuid,
 }
 assert set(_MODULE_MEMBERS) | {"asyncio"} == ALLOWED_MODULES
