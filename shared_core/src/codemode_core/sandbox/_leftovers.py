@@ -7,7 +7,7 @@ its cancelled task next steps; code that reached the event loop can leave tasks 
 Three defences, in every executor:
 
 - `refuse_from_now_on` turns every guard of the plan (`_cm_tick_`, `_getattr_`, `_cm_check_`,
-  `_cm_final_` ...) and every builtin name into a refusal that raises `PlanEnded`. The compiler
+  `_cm_final_` ...) into a refusal that raises `PlanEnded`. The compiler
   puts a guard at the top of every function body, `except` handler and `finally` block, so
   code left behind stops at its first line, whenever it is resumed: a finalizer runs nothing.
 
@@ -55,27 +55,18 @@ def _refuse(*args: Any, **kwargs: Any) -> Any:
 
 
 def refuse_from_now_on(namespace: dict[str, Any]) -> None:
-    """Replace the plan's guards (its `_`-named globals) and empty its builtins, so that any
-    plan code resumed after the plan ended raises `PlanEnded` at its first guard.
+    """Replace the plan's guards (its `_`-named globals) by refusals, so that any plan code
+    resumed after the plan ended raises `PlanEnded` at its first guard.
 
-    The plan's functions keep their globals and builtins dicts (the driver clears the globals
-    afterwards; a global then missing falls back to the builtins, which hold the refusals).
+    The plan's functions keep their globals and builtins dicts; the driver clears the globals
+    afterwards, and a global then missing falls back to the builtins: the refusals go there too.
     """
-    guards = [name for name in namespace if name[:1] == "_" and name[:2] != "__"]
-    for name in guards:
-        namespace[name] = _refuse
+    refusals = {name: _refuse for name in namespace if name[:1] == "_" and name[:2] != "__"}
+    namespace.update(refusals)
     builtins = namespace.get("__builtins__")
     if type(builtins) is dict:
-        # Exception classes stay, so `except BaseException:` still matches (and its handler's
-        # guard refuses); any other name is gone, or a refusal.
-        kept = {
-            k: v
-            for k, v in builtins.items()
-            if isinstance(v, type) and issubclass(v, BaseException)
-        }
-        builtins.clear()
-        builtins.update(kept)
-        builtins.update(dict.fromkeys(guards, _refuse))
+        # The builtins themselves stay: code left behind reaches them only past a guard.
+        builtins.update(refusals)
 
 
 class PlanGate:
