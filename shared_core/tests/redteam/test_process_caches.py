@@ -82,6 +82,23 @@ CHANNELS = {
         "parts = [p.strip(' ()]') for p in repr(alias).split('(')[1].split(',')]\n"
         + _decode("parts[b + i].startswith('-')"),
     ),
+    # `re` looked its pattern cache up before checking the flags: `re.compile(p, 0.0)` gave the
+    # cached pattern if another plan had compiled `p`, and a TypeError otherwise.
+    "re pattern cache": (
+        "import re\n" + _bits("0", "1") + "for n, bit in enumerate(bits):\n"
+        "    if bit:\n"
+        "        re.compile('mbx-' + str(n))\n"
+        "return 'nothing secret'",
+        "import re\n"
+        "parts = []\n"
+        "for n in range(16):\n"
+        "    try:\n"
+        "        re.compile('mbx-' + str(n), 0.0)\n"
+        "        parts.append(1)\n"
+        "    except TypeError:\n"
+        "        parts.append(0)\n"
+        "alias = parts\n" + _decode("parts[b + i]"),
+    ),
 }
 
 
@@ -90,7 +107,7 @@ def _assert_nothing_read(value: object) -> None:
 
 
 @pytest.mark.parametrize("channel", sorted(CHANNELS))
-async def test_a_plan_reads_nothing_another_plan_wrote_into_typing(
+async def test_a_plan_reads_nothing_another_plan_left_in_a_process_cache(
     make_cm: Callable[..., CodeMode], channel: str
 ) -> None:
     writer_plan, reader_plan = CHANNELS[channel]
@@ -103,7 +120,7 @@ async def test_a_plan_reads_nothing_another_plan_wrote_into_typing(
 
 
 @pytest.mark.parametrize("channel", sorted(CHANNELS))
-async def test_a_reused_worker_carries_nothing_through_typing(channel: str) -> None:
+async def test_a_reused_worker_carries_nothing_through_a_process_cache(channel: str) -> None:
     writer_plan, reader_plan = CHANNELS[channel]
     executor = IsolatedExecutor(pool_size=1, plans_per_worker=None)
     async with CodeMode([_secret_tool()], executor=executor, limits=Limits(timeout=5)) as cm:
@@ -131,6 +148,11 @@ async def test_a_reused_worker_carries_nothing_through_typing(channel: str) -> N
         ),
         ("import typing\nT = int | typing.List[int] | None\nreturn typing.cast(T, 5)", 5),
         ("import typing\nreturn repr(typing.Literal['a', 'b'])", "typing.Literal[...]"),
+        (
+            "import re\nreturn [bool(re.search('A', 'xa', re.I)), re.split(',', 'a,b', 0, re.M),"
+            " re.sub('a', 'b', 'aA', flags=re.IGNORECASE | re.ASCII)]",
+            [True, ["a", "b"], "bb"],
+        ),
     ],
 )
 async def test_typing_still_serves_annotations_and_instance_checks(
@@ -147,9 +169,11 @@ async def test_typing_still_serves_annotations_and_instance_checks(
         "import typing\nreturn isinstance(1, typing.Optional[int])",
         "import typing\nreturn typing.List()",
         "import typing\nreturn typing.Mapping.register",
+        "import re\nreturn re.compile('x', 128)",  # re.DEBUG: a dump on the host's stdout
+        "import re\nreturn re.match('x', 'x', 0.0)",
     ],
 )
-async def test_typing_forms_refuse_what_is_not_annotation(
+async def test_typing_forms_and_re_flags_refuse_what_plans_cannot_mean(
     make_cm: Callable[..., CodeMode], plan: str
 ) -> None:
     result = await make_cm([]).run(plan)

@@ -28,6 +28,7 @@ from typing import Any
 from codemode_core.errors import ToolError
 from codemode_core.sandbox._callables import plan_callable
 from codemode_core.sandbox._consumers import consumer_builtins, feed
+from codemode_core.sandbox._re_flags import with_checked_flags
 from codemode_core.sandbox._sizes import text_size
 from codemode_core.sandbox._typing_facade import typing_members
 from codemode_core.sandbox.guards import (
@@ -312,7 +313,7 @@ def _re(rt: PlanRuntime, names: list[str]) -> dict[str, Any]:
         return bounded_sub(rt, re.compile(pattern, flags), repl, string, count, n=True)
 
     members.update(sub=sub, subn=subn)
-    return members
+    return with_checked_flags(members)
 
 
 def _time(rt: PlanRuntime) -> dict[str, Any]:
