@@ -3,7 +3,10 @@
 Python 3.11 has no `sys.monitoring` and trace hooks cost too much, so the budgets are compiled
 into the plan: a `_cm_tick_()` at the top of every `while` body and function body (`for` loops
 and comprehensions tick inside `_getiter_`), a `_cm_check_()` at the top of every `except`
-handler so a plan cannot swallow a budget or timeout abort, and size-guarded calls in place of
+handler so a plan cannot swallow a budget or timeout abort, a `_cm_final_()` at the top of
+every `finally` block (the one place, with `except`, where a generator left suspended runs code
+when it is collected after its plan ended: there the guards refuse, see `_leftovers`), and
+size-guarded calls in place of
 the operators that can explode (`*`, `**`, `<<`, `+`, `%`, `//`, and f-string fields).
 Every inserted node copies the position of the node it stands for, so errors keep plan lines.
 """
@@ -64,6 +67,12 @@ class _Instrument(ast.NodeTransformer):
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
         self.generic_visit(node)
         node.body.insert(0, _stmt_call("_cm_check_", node))
+        return node
+
+    def visit_Try(self, node: ast.Try) -> ast.AST:
+        self.generic_visit(node)
+        if node.finalbody:
+            node.finalbody.insert(0, _stmt_call("_cm_final_", node.finalbody[0]))
         return node
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:

@@ -1,8 +1,15 @@
 """What a plan leaves behind when it ends, and how the executor ends it.
 
-A plan's code can outlive the plan: an async generator left suspended runs its `finally` when
-it is collected, a coroutine driven by hand runs its `finally` when closed, and code that
-reached the event loop can leave tasks and callbacks. Two defences, in every executor:
+A plan's code can outlive the plan: a generator (sync or async) left suspended in a reference
+cycle runs its `finally` or `except` block when the garbage collector finalizes it, at any later
+moment (during another plan, or in the host's own code); a coroutine runs its `finally` when
+its cancelled task next steps; code that reached the event loop can leave tasks and callbacks.
+Three defences, in every executor:
+
+- `refuse_from_now_on` turns every guard of the plan (`_cm_tick_`, `_getattr_`, `_cm_check_`,
+  `_cm_final_` ...) into a refusal that raises `PlanEnded`. The compiler
+  puts a guard at the top of every function body, `except` handler and `finally` block, so
+  code left behind stops at its first line, whenever it is resumed: a finalizer runs nothing.
 
 - `PlanGate` stands between the plan and its `Bridge`. When the plan ends, the gate shuts:
   any tool call, search, snippet save, log line or clock reading made afterwards is refused
@@ -26,12 +33,40 @@ from typing import Any
 from codemode_core.errors import ToolError
 from codemode_core.sandbox.executor import Bridge
 
-__all__ = ["PlanGate", "end_leftovers"]
+__all__ = ["PlanEnded", "PlanGate", "end_leftovers", "refuse_from_now_on"]
 
 log = logging.getLogger("codemode.sandbox")
 
 _MAX_AWAIT_CHAIN = 64
 _AGEN_STEPS = frozenset({"async_generator_athrow", "async_generator_asend"})
+
+
+class PlanEnded(GeneratorExit):
+    """Raised by every guard of a plan that has ended, so code it left behind stops at once.
+
+    A `GeneratorExit`, so a generator finalized by the garbage collector closes quietly (no
+    "Exception ignored" report on the host); a `BaseException` the plan cannot name, and every
+    `except` handler that catches it starts with a guard that raises it again.
+    """
+
+
+def _refuse(*args: Any, **kwargs: Any) -> Any:
+    raise PlanEnded("the plan has ended; code it left behind is not run")
+
+
+def refuse_from_now_on(namespace: dict[str, Any]) -> None:
+    """Replace the plan's guards (its `_`-named globals) by refusals, so that any plan code
+    resumed after the plan ended raises `PlanEnded` at its first guard.
+
+    The plan's functions keep their globals and builtins dicts; the driver clears the globals
+    afterwards, and a global then missing falls back to the builtins: the refusals go there too.
+    """
+    refusals = {name: _refuse for name in namespace if name[:1] == "_" and name[:2] != "__"}
+    namespace.update(refusals)
+    builtins = namespace.get("__builtins__")
+    if type(builtins) is dict:
+        # The builtins themselves stay: code left behind reaches them only past a guard.
+        builtins.update(refusals)
 
 
 class PlanGate:
@@ -95,12 +130,14 @@ def end_leftovers(namespace: dict[str, Any]) -> int:
     Synchronous, so it also runs when the plan's task is being cancelled. What the loop does
     not expose (another loop implementation than asyncio's own) is left to the gate.
     """
+    refuse_from_now_on(namespace)
     loop = asyncio.get_running_loop()
     current = asyncio.current_task()
     found = 0
     for task in asyncio.all_tasks(loop):
         if task is not current and _awaits_plan_code(task.get_coro(), namespace):
             task.cancel()
+            task.add_done_callback(_retrieved)
             found += 1
     for handle in (*getattr(loop, "_ready", ()), *getattr(loop, "_scheduled", ())):
         if not handle.cancelled() and _plan_callback(handle, namespace):
@@ -117,6 +154,13 @@ def end_leftovers(namespace: dict[str, Any]) -> int:
             found += 1
             _close_now(agen.aclose())
     return found
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """A cancelled leftover ends with `PlanEnded` when its `finally` is refused: retrieved
+    here, so the host's log gets no "exception was never retrieved" for it."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _frame_of(obj: Any) -> FrameType | None:

@@ -21,7 +21,6 @@ import re
 import statistics
 import string
 import time
-import typing
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -29,7 +28,9 @@ from typing import Any
 from codemode_core.errors import ToolError
 from codemode_core.sandbox._callables import plan_callable
 from codemode_core.sandbox._consumers import consumer_builtins, feed
+from codemode_core.sandbox._re_flags import with_checked_flags
 from codemode_core.sandbox._sizes import text_size
+from codemode_core.sandbox._typing_facade import typing_members
 from codemode_core.sandbox.guards import (
     PlanRuntime,
     bounded_sub,
@@ -312,7 +313,7 @@ def _re(rt: PlanRuntime, names: list[str]) -> dict[str, Any]:
         return bounded_sub(rt, re.compile(pattern, flags), repl, string, count, n=True)
 
     members.update(sub=sub, subn=subn)
-    return members
+    return with_checked_flags(members)
 
 
 def _time(rt: PlanRuntime) -> dict[str, Any]:
@@ -375,29 +376,6 @@ def _copy(rt: PlanRuntime) -> dict[str, Any]:
         return value
 
     return {"copy": copy, "deepcopy": deepcopy}
-
-
-def _typing() -> dict[str, Any]:
-    """Annotations only. No class factories (`TypedDict`, `NamedTuple`, `NewType`: plans have
-    no classes) and nothing whose methods reach process-wide registries: the aliases listed
-    are opaque to the guards, so `typing.Mapping.register` is refused."""
-    names = [
-        "Any",
-        "Callable",
-        "Dict",
-        "Iterable",
-        "Iterator",
-        "List",
-        "Literal",
-        "Mapping",
-        "Optional",
-        "Sequence",
-        "Set",
-        "Tuple",
-        "Union",
-        "cast",
-    ]
-    return _pick(typing, names)
 
 
 _MODULE_MEMBERS: dict[str, Callable[[PlanRuntime], dict[str, Any]]] = {
@@ -481,7 +459,7 @@ _MODULE_MEMBERS: dict[str, Callable[[PlanRuntime], dict[str, Any]]] = {
         ],
     ),
     "time": _time,
-    "typing": lambda rt: _typing(),
+    "typing": lambda rt: typing_members(),
     "uuid": _uuid,
 }
 assert set(_MODULE_MEMBERS) | {"asyncio"} == ALLOWED_MODULES

@@ -41,6 +41,7 @@ def build_plan_globals(runtime: PlanRuntime, bridge: Bridge, manifest: Manifest)
         "_cm_tick_": runtime.tick,
         "_cm_tickv_": runtime.tickv,
         "_cm_check_": runtime.check_handler,
+        "_cm_final_": runtime.check,
         "_cm_mul_": runtime.mul,
         "_cm_pow_": runtime.pow,
         "_cm_lshift_": runtime.lshift,

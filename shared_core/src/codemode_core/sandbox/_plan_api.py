@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 from codemode_core.errors import BudgetExceeded, StopPlan, ToolError
+from codemode_core.sandbox._plan_numbers import no_limit, plan_seconds
 from codemode_core.sandbox._plan_sync import PlanEvent, PlanLock, PlanQueue, PlanSemaphore
 from codemode_core.sandbox._snippet_limits import MAX_SNIPPET_CHARS
 from codemode_core.sandbox.executor import Bridge, Manifest
@@ -296,8 +297,9 @@ class _Timeout:
 
     __slots__ = ("_cm", "_delay")
 
-    def __init__(self, delay: float | None) -> None:
-        self._delay = delay
+    def __init__(self, delay: Any) -> None:
+        # Checked here, at the plan's line: asyncio would put a NaN deadline on the loop.
+        self._delay = no_limit(plan_seconds(delay, "asyncio.timeout()'s delay", none_ok=True))
         self._cm: Any = None
 
     async def __aenter__(self) -> None:
@@ -360,19 +362,26 @@ def build_asyncio(runtime: PlanRuntime) -> dict[str, Any]:
         return results
 
     async def sleep(delay: float, result: Any = None) -> Any:
+        seconds = plan_seconds(delay, "asyncio.sleep()'s delay", none_ok=False)
         runtime.check()
         remaining = runtime.remaining()
-        if delay >= remaining:
+        if seconds >= remaining:
             await asyncio.sleep(max(0.0, remaining))
             runtime.check()
-        await asyncio.sleep(max(0.0, float(delay)))
+        await asyncio.sleep(seconds)
         return result
 
     async def wait_for(aw: Any, timeout: float | None) -> Any:
-        runtime.check()
         if isinstance(aw, PendingCall):
             aw._awaited = True
-        return await asyncio.wait_for(_as_coroutine(aw), timeout)
+        try:
+            seconds = plan_seconds(timeout, "asyncio.wait_for()'s timeout", none_ok=True)
+        except (TypeError, ValueError):
+            if inspect.iscoroutine(aw):
+                aw.close()  # never started: no "never awaited" warning on the host
+            raise
+        runtime.check()
+        return await asyncio.wait_for(_as_coroutine(aw), no_limit(seconds))
 
     def timeout(delay: float | None) -> _Timeout:
         return _Timeout(delay)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from codemode_core.sandbox._plan_numbers import plan_count
 from codemode_core.sandbox.guards import register_proxy_type
 
 __all__ = ["PlanEvent", "PlanLock", "PlanQueue", "PlanSemaphore"]
@@ -35,7 +36,7 @@ class PlanSemaphore(_Primitive):
     _label = "Semaphore"
 
     def __init__(self, value: int = 1) -> None:
-        self._real = asyncio.Semaphore(int(value))
+        self._real = asyncio.Semaphore(plan_count(value, "asyncio.Semaphore()'s value"))
 
     async def acquire(self) -> bool:
         return await self._real.acquire()
@@ -95,7 +96,9 @@ class PlanQueue(_Primitive):
     _label = "Queue"
 
     def __init__(self, maxsize: int = 0) -> None:
-        self._real: asyncio.Queue[Any] = asyncio.Queue(int(maxsize))
+        self._real: asyncio.Queue[Any] = asyncio.Queue(
+            plan_count(maxsize, "asyncio.Queue()'s maxsize")
+        )
 
     @property
     def maxsize(self) -> int:
