@@ -20,6 +20,9 @@ export UV_PYTHON_DOWNLOADS := never
 VENV_BIN := $(VENV)/bin
 VERSION_SUITES := shared_core/tests/sandbox shared_core/tests/redteam shared_core/tests/test_runtime.py packages
 OTHER_PYTHONS := python3.12 python3.13
+# Test processes (pytest-xdist): the suite is mostly waiting on subprocesses, servers and
+# timers, so two workers halve it on a 2-core machine. `make test PYTEST_WORKERS=0` runs serially.
+PYTEST_WORKERS ?= 2
 
 .PHONY: all bootstrap sync test lint format typecheck pytest postgres demo bench soak clean test-versions pytest-sandbox-adapters
 
@@ -48,12 +51,12 @@ postgres: sync
 	@$(VENV_BIN)/python -c "import pgserver" 2>/dev/null || scripts/ensure-postgres
 
 pytest: sync postgres
-	$(VENV_BIN)/pytest -q --durations=30
+	$(VENV_BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=30
 
 test: lint typecheck pytest
 
 pytest-sandbox-adapters: sync
-	$(VENV_BIN)/pytest -q $(VERSION_SUITES)
+	$(VENV_BIN)/pytest -q -n $(PYTEST_WORKERS) $(VERSION_SUITES)
 
 test-versions:
 	@for python in $(OTHER_PYTHONS); do \
