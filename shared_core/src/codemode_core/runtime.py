@@ -55,6 +55,7 @@ from codemode_core.sandbox import (
     Manifest,
     resolve_executor,
 )
+from codemode_core.sandbox.rewrite import MAX_PLAN_CHARS
 from codemode_core.snippets import (
     MAX_PLAN_SNIPPETS,
     MAX_SNIPPET_CHARS,
@@ -784,6 +785,8 @@ class CodeMode:
             self.catalog,
             *((n, tuple(s.parameter_names), tuple(s.required)) for n, s in self._snippets.items()),
         )
+        if len(code) > MAX_PLAN_CHARS:  # refused unparsed, and never kept as a cache key
+            return preflight_error(code, self.catalog, {})
         cache = self._preflight_cache
         if key != self._preflight_key or len(cache) >= _PREFLIGHT_CACHE_SIZE:
             cache.clear()
