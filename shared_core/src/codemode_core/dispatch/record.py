@@ -30,6 +30,9 @@ def _note_contradiction(
         )
 
 
+_UNFINISHED = "interrupted: still running when the plan ended"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordCalls(WrapperDispatcher):
     """Outermost layer: nothing a plan does escapes the record, successful or not.
@@ -66,7 +69,11 @@ class RecordCalls(WrapperDispatcher):
                 ),
             )
         index = len(records)
-        records.append(None)  # reserve the slot: records keep the order calls started in
+        # Reserve the slot (records keep the order calls started in) with what is true until
+        # the call ends: a call that started is in the result even if its end is never seen.
+        records.append(
+            ToolCallRecord(tool=name, arguments=call.arguments, error=_UNFINISHED, line=call.line)
+        )
         started = time.perf_counter()
         error: str | None = None
         result: Any = None

@@ -147,6 +147,13 @@ class _Connection:
             self._channel.pump(future.done, quiet)
         try:
             reply = await future  # already done after a successful pump: no suspension
+        except asyncio.CancelledError:
+            # The plan stopped waiting (`wait_for`, `asyncio.timeout`, its deadline): the host
+            # cancels the call too, as in-process, and records it as interrupted.
+            if self._waiting.pop(call_id, None) is not None:
+                with contextlib.suppress(Exception):
+                    self.send({"type": "cancel", "id": call_id})
+            raise
         finally:
             self._waiting.pop(call_id, None)
         if reply.get("ok"):
