@@ -80,6 +80,10 @@ DiscoveryMode = Literal["full", "search", "auto"]
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 """Immutable results: handed to the plan as they are (nothing to copy)."""
 _PREFLIGHT_CACHE_SIZE = 256
+_MAX_NAME_CHARS = 300
+"""The longest name `describe` looks up (tool paths and type names are far shorter)."""
+_MAX_QUERY_CHARS = 500
+"""What of a search query is searched (a query is a few words)."""
 """Plans whose pre-flight verdict is remembered (cleared when the catalog or snippets change)."""
 
 _PRUNE_INTERVAL_SECONDS = 5.0
@@ -335,6 +339,12 @@ class CodeMode:
     def describe(self, name: str) -> str:
         """Stub text of a tool (`tools.x`), a namespace (`tools.ns`), a type (`Order`), or a
         snippet (`snippets.x`, or `snippets` for all)."""
+        if len(name) > _MAX_NAME_CHARS:  # no name is this long: nothing is searched or echoed
+            raise ToolError(
+                f"nothing is named `{name[:60]}…` (a name of {len(name):,} characters; names "
+                f"are at most {_MAX_NAME_CHARS}).",
+                tool="codemode.describe",
+            )
         name = name.strip()
         if name == "snippets" and self._snippets:
             return render_snippet_stubs(self._snippets)
@@ -420,7 +430,11 @@ class CodeMode:
                 continue
 
     def _search(self, query: str, limit: int) -> list[dict[str, Any]]:
-        """Catalog matches, with matching snippets first (they are few, and made for reuse)."""
+        """Catalog matches, with matching snippets first (they are few, and made for reuse).
+
+        A query is a few words: only its first `_MAX_QUERY_CHARS` characters are searched
+        (ranking costs time in proportion to the query, and plans choose the query)."""
+        query = query[:_MAX_QUERY_CHARS]
         found = search_snippets(self._snippets, query, limit)
         return (found + self._index.search(query, limit))[:limit]
 

@@ -226,3 +226,19 @@ async def test_exception_text_carries_no_host_path(make_cm: Callable[..., CodeMo
     for text in (*result.value, uncaught.error.message):
         for path in {sys.prefix, sys.base_prefix, str(Path.home())} - {"/"}:
             assert path not in text, text
+
+
+async def test_discovery_does_no_work_in_proportion_to_a_huge_name_or_query(
+    make_cm: Callable[..., CodeMode],
+) -> None:
+    cm = make_cm(_echo_tools(), limits=Limits(timeout=2.0))
+    await cm.run("return 1")
+    started = time.perf_counter()
+    described = await cm.run("return await codemode.describe('tools.' + 'ab cd ' * 500_000)")
+    searched = await cm.run("return await codemode.search('echo ' + 'ab cd ' * 500_000)")
+    assert time.perf_counter() - started < 2.0  # were 16 s and 13 s in-process
+    assert described.error is not None and described.error.kind in ("tool", "runtime")
+    assert len(described.error.message) < 2_100
+    assert searched.error is None or searched.error.kind == "runtime"  # too big to send
+    found = await cm.run("return [t['name'] for t in await codemode.search('echo the text')]")
+    assert found.ok and found.value == ["tools.echo"]

@@ -11,6 +11,7 @@ argument read `<host>`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import site
 import sys
@@ -25,10 +26,8 @@ def _host_paths() -> tuple[str, ...]:
         path = sysconfig.get_paths().get(name)
         if path:
             found.add(path)
-    try:
+    with contextlib.suppress(AttributeError):  # a virtualenv's old `site` module lacks it
         found.update(site.getsitepackages())
-    except AttributeError:  # a virtualenv's old `site` module
-        pass
     found.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # codemode_core
     usable = {p.rstrip("/") for p in found if p and len(p) > 1 and os.path.isabs(p)}
     return tuple(sorted(usable, key=len, reverse=True))  # the longest (most precise) first

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import json
 import logging
 import os
@@ -177,7 +178,7 @@ class _Worker:
             call_id = message.get("id")
             if not task.done() and type(call_id) is int:
                 self._calls_by_id[call_id] = task
-                task.add_done_callback(lambda _: self._calls_by_id.pop(call_id, None))
+                task.add_done_callback(functools.partial(self._call_ended, call_id))
         elif message["type"] == "cancel":
             # The plan stopped waiting for a call (`wait_for`, `asyncio.timeout`, its own
             # deadline): cancel the tool here too, as in-process, so it is recorded as
@@ -199,6 +200,9 @@ class _Worker:
                 self._bridge.clock(float(value))
         elif self._inbox is not None and not self._inbox.done():
             self._inbox.set_result(message)
+
+    def _call_ended(self, call_id: int, _: object) -> None:
+        self._calls_by_id.pop(call_id, None)
 
     def _closed(self, error: WireError) -> None:
         if not str(error).startswith(_PIPE_GONE):  # malformed, too large, too deep
