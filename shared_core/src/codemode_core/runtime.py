@@ -888,7 +888,7 @@ class CodeMode:
             value=outcome.value,
             logs=outcome.logs,
             error=outcome.failure,
-            tool_calls=tuple(record for record in ctx.records if record is not None),
+            tool_calls=RecordCalls.finished(ctx),
             duration=duration,
             max_output_chars=self.limits.max_output_chars,
             unexpected_results=tuple(ctx.unexpected),

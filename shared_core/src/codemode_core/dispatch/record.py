@@ -41,6 +41,23 @@ class RecordCalls(WrapperDispatcher):
     isolated executor) a worker process that is killed mid-plan.
     """
 
+    @staticmethod
+    def finished(ctx: CallContext) -> tuple[ToolCallRecord, ...]:
+        """Every call's record, in start order, with a call whose end was never seen (a tool
+        that ignored its cancellation) as interrupted: a call that started is never left out."""
+        return tuple(
+            slot
+            if isinstance(slot, ToolCallRecord)
+            else ToolCallRecord(
+                tool=slot.entry.qualified_name,
+                arguments=slot.arguments,
+                error=_UNFINISHED,
+                line=slot.line,
+            )
+            for slot in ctx.records
+            if slot is not None
+        )
+
     async def dispatch(self, call: ToolCall, ctx: CallContext) -> Any:
         records = ctx.records
         limit = ctx.limits.max_tool_calls
@@ -69,11 +86,9 @@ class RecordCalls(WrapperDispatcher):
                 ),
             )
         index = len(records)
-        # Reserve the slot (records keep the order calls started in) with what is true until
-        # the call ends: a call that started is in the result even if its end is never seen.
-        records.append(
-            ToolCallRecord(tool=name, arguments=call.arguments, error=_UNFINISHED, line=call.line)
-        )
+        # Reserve the slot (records keep the order calls started in) with the call itself: a
+        # call that started is in the result even if its end is never seen (`finished`).
+        records.append(call)
         started = time.perf_counter()
         error: str | None = None
         result: Any = None
