@@ -242,3 +242,17 @@ async def test_discovery_does_no_work_in_proportion_to_a_huge_name_or_query(
     assert searched.error is None or searched.error.kind == "runtime"  # too big to send
     found = await cm.run("return [t['name'] for t in await codemode.search('echo the text')]")
     assert found.ok and found.value == ["tools.echo"]
+
+
+async def test_a_plans_own_tool_error_message_is_measured_not_built(
+    make_cm: Callable[..., CodeMode],
+) -> None:
+    cm = make_cm([], limits=Limits(timeout=1.0))
+    await cm.run("return 1")  # a warm worker: what is timed is the plan alone
+    started = time.perf_counter()
+    result = await cm.run(SHARED + "raise ToolError([b] * 100)")
+    assert time.perf_counter() - started < 2.0  # was 11 s and a 300 M-character message
+    assert result.error is not None and (result.error.kind, result.error.line) == ("runtime", 3)
+    assert result.error.message == (
+        "the plan raised ToolError itself: <a list of more than 2,000 characters>"
+    )

@@ -21,7 +21,7 @@ from codemode_core.sandbox._leftovers import PlanGate, end_leftovers
 from codemode_core.sandbox._namespace import build_plan_globals
 from codemode_core.sandbox._plan_api import raised_by_plan, unawaited_calls
 from codemode_core.sandbox._provenance import describe_subject
-from codemode_core.sandbox._report import exception_text, result_problem
+from codemode_core.sandbox._report import exception_text, result_problem, value_text
 from codemode_core.sandbox.compiler import PlanRejected, compile_plan
 from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest
 from codemode_core.sandbox.guards import NotAwaitedError, PlanAbort, PlanRuntime
@@ -95,15 +95,19 @@ async def _guarded(
                 runtime,
                 ExecutionError(
                     kind="runtime",
-                    message=f"the plan raised ToolError itself: {exc.message}",
+                    message=f"the plan raised ToolError itself: {value_text(exc.message)}",
                     line=line,
                 ),
             )
         tool = exc.tool or "a tool"
+        said = value_text(exc.message, runtime.limits.max_output_chars)
         return _failed(
             runtime,
             ExecutionError(
-                kind="tool", message=f"{tool} failed: {exc.message}", line=line, tool=exc.tool
+                kind="tool",
+                message=f"{tool} failed: {said}",
+                line=line,
+                tool=exc.tool,
             ),
         )
     except NotAwaitedError as exc:

@@ -20,7 +20,13 @@ from codemode_core.result import ExecutionError, truncate_text
 from codemode_core.sandbox._scrub import scrub_exception
 from codemode_core.sandbox._sizes import FLAT_TYPES, text_size
 
-__all__ = ["MAX_EXCEPTION_TEXT", "MAX_RESULT_DEPTH", "exception_text", "result_problem"]
+__all__ = [
+    "MAX_EXCEPTION_TEXT",
+    "MAX_RESULT_DEPTH",
+    "exception_text",
+    "result_problem",
+    "value_text",
+]
 
 MAX_EXCEPTION_TEXT = 2_000
 """Characters of an exception's message the model is shown (the rest is cut, with a marker):
@@ -66,6 +72,19 @@ def exception_text(exc: BaseException, limit: int = MAX_EXCEPTION_TEXT) -> str:
     if not message:
         return name
     return truncate_text(f"{name}: {message}", limit)
+
+
+def value_text(value: Any, limit: int = MAX_EXCEPTION_TEXT) -> str:
+    """`str(value)`, measured before it is built and cut at about `limit` characters, never
+    raising (a plan's `ToolError([...])` holds whatever the plan gave it as its message)."""
+    try:
+        if type(value) is str:
+            return truncate_text(value[: limit + 1], limit)
+        if text_size(value, limit) > limit:
+            return f"<a {type(value).__name__} of more than {limit:,} characters>"
+        return truncate_text(str(value), limit)
+    except Exception as failure:
+        return f"<it cannot be shown: {_short(failure)}>"
 
 
 def _short(failure: Exception) -> str:
