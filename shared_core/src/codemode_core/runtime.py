@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import os
 import secrets
 import time
@@ -197,6 +198,10 @@ async def _read_stream(deltas: AsyncIterable[str], watcher: PlanWatcher) -> str 
             watcher.stop()
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+
+
 def _resolve_store(store: Store | str | os.PathLike[str] | None) -> Store:
     if store is None:
         return MemoryStore()
@@ -310,7 +315,7 @@ class CodeMode:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None
         self._preflight_key: tuple[Any, ...] = ()
-        self._preflight_cache: dict[str, ExecutionError | None] = {}
+        self._preflight_cache: dict[str | bytes, ExecutionError | None] = {}
 
     # What the model reads -------------------------------------------------------------
 
@@ -805,11 +810,14 @@ class CodeMode:
         if key != self._preflight_key or len(cache) >= _PREFLIGHT_CACHE_SIZE:
             cache.clear()
             self._preflight_key = key
+        # A long plan is remembered by its digest: the cache holds 256 plans, not 256 copies
+        # of up to 200,000 characters each.
+        text: str | bytes = code if len(code) <= 4_096 else _digest(code)
         try:
-            return cache[code]
+            return cache[text]
         except KeyError:
             wire = {name: s.to_wire() for name, s in self._snippets.items()}
-            found = cache[code] = preflight_error(code, self.catalog, wire)
+            found = cache[text] = preflight_error(code, self.catalog, wire)
             return found
 
     async def _keep(
