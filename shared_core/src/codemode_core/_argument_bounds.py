@@ -70,7 +70,11 @@ def argument_size(value: Any, limit: int, depth: int = 0) -> int:
         depth += 1
         if isinstance(value, dict):
             for key, child in value.items():
-                total += (len(key) + 3 if type(key) is str else 8) + (
+                # A key that is not text becomes text by its real size (a tuple key is
+                # written as its items joined, `(s,) * 300` as 300 copies of `s`).
+                total += (
+                    len(key) + 3 if type(key) is str else _key_size(key, limit - total, depth)
+                ) + (
                     len(child) + 2
                     if type(child) is str
                     else argument_size(child, limit - total, depth)
@@ -92,6 +96,13 @@ def argument_size(value: Any, limit: int, depth: int = 0) -> int:
     if hasattr(kind, "__next__"):
         raise _Lazy
     return 16  # anything else crosses as a short text or a small object (`jsonify`)
+
+
+def _key_size(key: Any, limit: int, depth: int) -> int:
+    try:
+        return argument_size(key, limit, depth) + 3
+    except _Lazy:  # an iterator as a key is written as a short name, never drained
+        return 19
 
 
 def json_size(value: Any, limit: int) -> int:

@@ -29,6 +29,7 @@ from codemode_core._literal_fit import literal_of, misfit
 from codemode_core._validation import JsonSchemaBinder
 from codemode_core.result import ExecutionError
 from codemode_core.sandbox._snippet_limits import PLAN_NAMESPACE
+from codemode_core.sandbox.compiler import PlanRejected, plan_size_rejection
 from codemode_core.sandbox.rewrite import parse_plan
 
 if TYPE_CHECKING:
@@ -74,14 +75,23 @@ def preflight_error(
 ) -> ExecutionError | None:
     """The model-facing error for a plan whose calls cannot succeed, or None to run it.
 
-    A plan that does not parse is left to the compiler, which reports it with more care.
+    A plan too large to compile is refused here, with the compiler's own message, before it
+    is parsed (over `MAX_PLAN_CHARS`) or walked (over `MAX_PLAN_NODES`): the host does no
+    work in proportion to a plan it would refuse anyway. A plan that does not parse is left
+    to the compiler, which reports it with more care.
     """
+    too_large = plan_size_rejection(code)
+    if too_large is not None:
+        return _rejected(too_large)
     if "tools" not in code and "snippets" not in code:
         return None  # nothing to check: skip the parse
     try:
         tree = parse_plan(code)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
+    too_large = plan_size_rejection(code, tree)
+    if too_large is not None:
+        return _rejected(too_large)
     try:
         problems = check_calls(tree, catalog, snippets)
     except RecursionError:  # a pathologically nested plan: the compiler will say so
@@ -101,6 +111,10 @@ def preflight_error(
         line=problems[0].line,
         tool=tools.pop() if len(tools) == 1 else None,
     )
+
+
+def _rejected(rejection: PlanRejected) -> ExecutionError:
+    return ExecutionError(kind=rejection.kind, message=rejection.message, line=rejection.line)
 
 
 def check_calls(

@@ -36,8 +36,11 @@ def to_json_text(value: Any) -> str:
     """Compact, readable JSON for the model (values are already JSON-friendly)."""
     try:
         return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            return repr(value)
+        except Exception:  # e.g. an integer too long to write: never raise while rendering
+            return f"<{type(value).__name__} that cannot be shown>"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import os
 import secrets
 import time
@@ -55,6 +56,7 @@ from codemode_core.sandbox import (
     Manifest,
     resolve_executor,
 )
+from codemode_core.sandbox.rewrite import MAX_PLAN_CHARS
 from codemode_core.snippets import (
     MAX_PLAN_SNIPPETS,
     MAX_SNIPPET_CHARS,
@@ -79,6 +81,10 @@ DiscoveryMode = Literal["full", "search", "auto"]
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 """Immutable results: handed to the plan as they are (nothing to copy)."""
 _PREFLIGHT_CACHE_SIZE = 256
+_MAX_NAME_CHARS = 300
+"""The longest name `describe` looks up (tool paths and type names are far shorter)."""
+_MAX_QUERY_CHARS = 500
+"""What of a search query is searched (a query is a few words)."""
 """Plans whose pre-flight verdict is remembered (cleared when the catalog or snippets change)."""
 
 _PRUNE_INTERVAL_SECONDS = 5.0
@@ -190,6 +196,10 @@ async def _read_stream(deltas: AsyncIterable[str], watcher: PlanWatcher) -> str 
         except Exception:  # speculation only saves time: a bug in it must not cost the run
             log.exception("codemode: watching the streamed plan failed; no more early calls")
             watcher.stop()
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
 
 
 def _resolve_store(store: Store | str | os.PathLike[str] | None) -> Store:
@@ -305,7 +315,7 @@ class CodeMode:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._portal: Portal | None = None
         self._preflight_key: tuple[Any, ...] = ()
-        self._preflight_cache: dict[str, ExecutionError | None] = {}
+        self._preflight_cache: dict[str | bytes, ExecutionError | None] = {}
 
     # What the model reads -------------------------------------------------------------
 
@@ -334,6 +344,12 @@ class CodeMode:
     def describe(self, name: str) -> str:
         """Stub text of a tool (`tools.x`), a namespace (`tools.ns`), a type (`Order`), or a
         snippet (`snippets.x`, or `snippets` for all)."""
+        if len(name) > _MAX_NAME_CHARS:  # no name is this long: nothing is searched or echoed
+            raise ToolError(
+                f"nothing is named `{name[:60]}…` (a name of {len(name):,} characters; names "
+                f"are at most {_MAX_NAME_CHARS}).",
+                tool="codemode.describe",
+            )
         name = name.strip()
         if name == "snippets" and self._snippets:
             return render_snippet_stubs(self._snippets)
@@ -419,7 +435,11 @@ class CodeMode:
                 continue
 
     def _search(self, query: str, limit: int) -> list[dict[str, Any]]:
-        """Catalog matches, with matching snippets first (they are few, and made for reuse)."""
+        """Catalog matches, with matching snippets first (they are few, and made for reuse).
+
+        A query is a few words: only its first `_MAX_QUERY_CHARS` characters are searched
+        (ranking costs time in proportion to the query, and plans choose the query)."""
+        query = query[:_MAX_QUERY_CHARS]
         found = search_snippets(self._snippets, query, limit)
         return (found + self._index.search(query, limit))[:limit]
 
@@ -784,15 +804,20 @@ class CodeMode:
             self.catalog,
             *((n, tuple(s.parameter_names), tuple(s.required)) for n, s in self._snippets.items()),
         )
+        if len(code) > MAX_PLAN_CHARS:  # refused unparsed, and never kept as a cache key
+            return preflight_error(code, self.catalog, {})
         cache = self._preflight_cache
         if key != self._preflight_key or len(cache) >= _PREFLIGHT_CACHE_SIZE:
             cache.clear()
             self._preflight_key = key
+        # A long plan is remembered by its digest: the cache holds 256 plans, not 256 copies
+        # of up to 200,000 characters each.
+        text: str | bytes = code if len(code) <= 4_096 else _digest(code)
         try:
-            return cache[code]
+            return cache[text]
         except KeyError:
             wire = {name: s.to_wire() for name, s in self._snippets.items()}
-            found = cache[code] = preflight_error(code, self.catalog, wire)
+            found = cache[text] = preflight_error(code, self.catalog, wire)
             return found
 
     async def _keep(
@@ -871,7 +896,7 @@ class CodeMode:
             value=outcome.value,
             logs=outcome.logs,
             error=outcome.failure,
-            tool_calls=tuple(record for record in ctx.records if record is not None),
+            tool_calls=RecordCalls.finished(ctx),
             duration=duration,
             max_output_chars=self.limits.max_output_chars,
             unexpected_results=tuple(ctx.unexpected),

@@ -55,8 +55,10 @@ class CallContext:
 
     execution_id: str
     limits: Limits
-    records: list[ToolCallRecord | None] = field(default_factory=list)
-    """Every call made so far, in start order; `None` marks a call still running."""
+    records: list[ToolCallRecord | ToolCall | None] = field(default_factory=list)
+    """Every call made so far, in start order: its record once it ended, the `ToolCall` while
+    it runs (read with `RecordCalls.finished`), `None` for a call that became a pending
+    approval request."""
     observer: Observer | None = None
     """Receives progress events for this execution (sent by `RecordCalls`)."""
     journal: RunJournal | None = None

@@ -30,6 +30,9 @@ def _note_contradiction(
         )
 
 
+_UNFINISHED = "interrupted: still running when the plan ended"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordCalls(WrapperDispatcher):
     """Outermost layer: nothing a plan does escapes the record, successful or not.
@@ -37,6 +40,23 @@ class RecordCalls(WrapperDispatcher):
     The record lives on the host, so it survives a plan that crashes, times out, or (with the
     isolated executor) a worker process that is killed mid-plan.
     """
+
+    @staticmethod
+    def finished(ctx: CallContext) -> tuple[ToolCallRecord, ...]:
+        """Every call's record, in start order, with a call whose end was never seen (a tool
+        that ignored its cancellation) as interrupted: a call that started is never left out."""
+        return tuple(
+            slot
+            if isinstance(slot, ToolCallRecord)
+            else ToolCallRecord(
+                tool=slot.entry.qualified_name,
+                arguments=slot.arguments,
+                error=_UNFINISHED,
+                line=slot.line,
+            )
+            for slot in ctx.records
+            if slot is not None
+        )
 
     async def dispatch(self, call: ToolCall, ctx: CallContext) -> Any:
         records = ctx.records
@@ -66,7 +86,9 @@ class RecordCalls(WrapperDispatcher):
                 ),
             )
         index = len(records)
-        records.append(None)  # reserve the slot: records keep the order calls started in
+        # Reserve the slot (records keep the order calls started in) with the call itself: a
+        # call that started is in the result even if its end is never seen (`finished`).
+        records.append(call)
         started = time.perf_counter()
         error: str | None = None
         result: Any = None

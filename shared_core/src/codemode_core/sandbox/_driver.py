@@ -21,6 +21,7 @@ from codemode_core.sandbox._leftovers import PlanGate, end_leftovers
 from codemode_core.sandbox._namespace import build_plan_globals
 from codemode_core.sandbox._plan_api import raised_by_plan, unawaited_calls
 from codemode_core.sandbox._provenance import describe_subject
+from codemode_core.sandbox._report import exception_text, result_problem, value_text
 from codemode_core.sandbox.compiler import PlanRejected, compile_plan
 from codemode_core.sandbox.executor import Bridge, ExecutionOutcome, ExecutionRequest
 from codemode_core.sandbox.guards import NotAwaitedError, PlanAbort, PlanRuntime
@@ -40,8 +41,7 @@ def _plan_line(tb: TracebackType | None) -> int | None:
 def _describe_exception(
     exc: BaseException, tool_names: Collection[str], runtime: PlanRuntime
 ) -> str:
-    name = type(exc).__name__
-    message = f"{name}: {exc}" if str(exc) else name
+    message = exception_text(exc)  # measured first: the plan chose what it holds
     if isinstance(exc, (LookupError, TypeError, AttributeError)):
         seen = describe_subject(exc, runtime.results)  # what the value really is
         if seen.startswith(". ") and message.endswith((".", "?", "!")):
@@ -95,15 +95,19 @@ async def _guarded(
                 runtime,
                 ExecutionError(
                     kind="runtime",
-                    message=f"the plan raised ToolError itself: {exc.message}",
+                    message=f"the plan raised ToolError itself: {value_text(exc.message)}",
                     line=line,
                 ),
             )
         tool = exc.tool or "a tool"
+        said = value_text(exc.message, runtime.limits.max_output_chars)
         return _failed(
             runtime,
             ExecutionError(
-                kind="tool", message=f"{tool} failed: {exc.message}", line=line, tool=exc.tool
+                kind="tool",
+                message=f"{tool} failed: {said}",
+                line=line,
+                tool=exc.tool,
             ),
         )
     except NotAwaitedError as exc:
@@ -143,6 +147,9 @@ async def _guarded(
                 line=forgotten[0]._line,
             ),
         )
+    problem = result_problem(value, runtime.max_seq)  # before the host builds anything of it
+    if problem is not None:
+        return _failed(runtime, problem)
     return ExecutionOutcome(status="ok", value=jsonify(value), logs=tuple(runtime.logs))
 
 

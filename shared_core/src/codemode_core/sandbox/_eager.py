@@ -27,10 +27,10 @@ def start_eagerly(
     coroutine: Coroutine[Any, Any, None],
     context: contextvars.Context,
     running: set[asyncio.Future[None]],
-) -> None:
-    """Run `coroutine`'s first step now, as a task in `context`; a task that suspended is
-    kept in `running` (a strong reference) until it finishes. Must be called from a loop
-    callback, not from inside a task (as asyncio's own eager start)."""
+) -> asyncio.Future[None]:
+    """Run `coroutine`'s first step now, as a task in `context`, and return the task; a task
+    that suspended is kept in `running` (a strong reference) until it finishes. Must be called
+    from a loop callback, not from inside a task (as asyncio's own eager start)."""
     loop = asyncio.get_running_loop()
     task: asyncio.Future[None]
     if sys.version_info >= (3, 12):
@@ -40,6 +40,7 @@ def start_eagerly(
     if not task.done():
         running.add(task)
         task.add_done_callback(running.discard)
+    return task
 
 
 if sys.version_info < (3, 12):

@@ -17,6 +17,7 @@ from collections import deque
 from typing import Any
 
 from codemode_core._shape import preview
+from codemode_core.sandbox._sizes import text_size
 
 __all__ = ["RECENT_RESULTS", "SUBJECT_ATTRIBUTE", "describe_subject", "new_results"]
 
@@ -47,7 +48,7 @@ def describe_subject(exc: BaseException, results: deque[tuple[Any, str, int | No
     found = _origin(subject, results)
     if found is None:
         if isinstance(exc, KeyError) and isinstance(subject, dict):
-            keys = ", ".join(repr(k) for k in list(subject)[:12])
+            keys = ", ".join(_key_text(k) for k in list(subject)[:12])
             more = " …" if len(subject) > 12 else ""
             return f" (the dict's keys: {keys or 'none'}{more})"
         return ""
@@ -56,6 +57,21 @@ def describe_subject(exc: BaseException, results: deque[tuple[Any, str, int | No
     if not where:
         return f". {tool}{at} returned {preview(subject)}"
     return f". The value is result{where} of {tool}{at}: {preview(subject)}"
+
+
+_MAX_KEY_TEXT = 80
+
+
+def _key_text(key: Any) -> str:
+    """`repr(key)`, measured before it is built (a plan's key can be a tuple of huge strings)."""
+    if text_size(key, _MAX_KEY_TEXT) > _MAX_KEY_TEXT:
+        if type(key) is str:
+            return repr(key[:_MAX_KEY_TEXT]) + "…"
+        return f"<a {type(key).__name__} key of more than {_MAX_KEY_TEXT} characters>"
+    try:
+        return repr(key)
+    except Exception:  # an integer too long to write as text
+        return f"<a {type(key).__name__} key>"
 
 
 def _origin(

@@ -13,6 +13,7 @@ Messages (all JSON objects with a "type"):
   worker → host  {"type": "call", "run", "seq", "id", "op": "tool"|"search"|"describe", ...}
   host → worker  {"type": "reply", "id", "ok", "value" | "error", "budget"}
   worker → host  {"type": "log"|"clock", "run", "seq", ...}
+  worker → host  {"type": "cancel", "run", "seq", "id"}  (the plan stopped waiting for a call)
   worker → host  {"type": "done", "run", "seq", "outcome", "tainted"?}
   worker → host  {"type": "fatal", "run"?, "seq"?, "cause", "message"}  (just before it exits)
 

@@ -32,6 +32,7 @@ from codemode_core.result import ExecutionError
 from codemode_core.sandbox._driver import run_plan
 from codemode_core.sandbox._os_limits import apply_confinement, set_cpu_budget
 from codemode_core.sandbox._plan_api import StopPlan
+from codemode_core.sandbox._report import exception_text
 from codemode_core.sandbox._wire import (
     MAX_WORKER_FRAME_BYTES,
     MAX_WORKER_FRAME_DEPTH,
@@ -120,9 +121,8 @@ class _Connection:
     def fatal(self, exc: BaseException) -> None:
         """Tell the host why this worker is about to die (best effort: it may not get out)."""
         cause = "memory" if isinstance(exc, MemoryError) else "exception"
-        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         with contextlib.suppress(Exception):
-            self.send({"type": "fatal", "cause": cause, "message": text[:500]})
+            self.send({"type": "fatal", "cause": cause, "message": exception_text(exc, 500)})
 
     def _closed(self, error: WireError) -> None:
         # The host went away, or sent a frame we cannot read (e.g. an int JSON parsers refuse):
@@ -147,6 +147,13 @@ class _Connection:
             self._channel.pump(future.done, quiet)
         try:
             reply = await future  # already done after a successful pump: no suspension
+        except asyncio.CancelledError:
+            # The plan stopped waiting (`wait_for`, `asyncio.timeout`, its deadline): the host
+            # cancels the call too, as in-process, and records it as interrupted.
+            if self._waiting.pop(call_id, None) is not None:
+                with contextlib.suppress(Exception):
+                    self.send({"type": "cancel", "id": call_id})
+            raise
         finally:
             self._waiting.pop(call_id, None)
         if reply.get("ok"):

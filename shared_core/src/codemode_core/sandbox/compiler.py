@@ -22,7 +22,14 @@ from typing import Literal
 
 from codemode_core.sandbox._instrument import instrument
 from codemode_core.sandbox.policy import CodeModePolicy
-from codemode_core.sandbox.rewrite import PLAN_FILENAME, normalize_plan, parse_plan
+from codemode_core.sandbox.rewrite import (
+    MAX_PLAN_CHARS,
+    PLAN_FILENAME,
+    PlanTooLarge,
+    check_plan_size,
+    normalize_plan,
+    parse_plan,
+)
 
 __all__ = [
     "MAX_NESTING",
@@ -31,13 +38,11 @@ __all__ = [
     "CompiledPlan",
     "PlanRejected",
     "compile_plan",
+    "plan_size_rejection",
     "policy_problem",
 ]
 
 _LINE = re.compile(r"^Line (\d+):")
-
-MAX_PLAN_CHARS = 200_000
-"""The longest plan source accepted (data belongs in tool calls, not pasted into a plan)."""
 
 MAX_PLAN_NODES = 10_000
 """The most syntax nodes a plan may have (a 300-line plan has about 3,000): compiling this
@@ -74,6 +79,18 @@ def _too_large(line: int, what: str, advice: str) -> PlanRejected:
     return PlanRejected("policy", f"Line {line}: the plan is too large: {what}. {advice}", line)
 
 
+def plan_size_rejection(source: str, module: ast.Module | None = None) -> PlanRejected | None:
+    """The compiler's refusal of a plan too large to compile, or None: over `MAX_PLAN_CHARS`
+    (checked on the text, before it is parsed), or, given its parsed `module`, over
+    `MAX_PLAN_NODES` or `MAX_NESTING`. The host's pre-flight check uses it too, so a plan is
+    refused for its size the same way on every executor, before anything costly."""
+    try:
+        check_plan_size(source)
+    except PlanTooLarge as exc:
+        return PlanRejected("policy", str(exc), exc.line)
+    return None if module is None else _check_size(module)
+
+
 def _check_size(module: ast.Module) -> PlanRejected | None:
     """Count nodes and measure nesting without recursion (the plan may be deeper than the
     interpreter's stack)."""
@@ -101,15 +118,19 @@ def _check_size(module: ast.Module) -> PlanRejected | None:
     return None
 
 
-@functools.lru_cache(maxsize=512)
 def compile_plan(source: str) -> CompiledPlan | PlanRejected:
-    """Compile plan source under the sandbox policy (memoized: plans are often re-sent)."""
-    if len(source) > MAX_PLAN_CHARS:
-        return _too_large(
-            source.count("\n", 0, MAX_PLAN_CHARS) + 1,
-            f"{len(source):,} characters, more than {MAX_PLAN_CHARS:,}",
-            "Write a shorter plan; pass large data through tool calls, not as literals.",
-        )
+    """Compile plan source under the sandbox policy (memoized: plans are often re-sent).
+
+    Text over `MAX_PLAN_CHARS` is refused before the cache: it is never parsed, and never
+    kept as a cache key."""
+    too_large = plan_size_rejection(source)
+    if too_large is not None:
+        return too_large
+    return _compile_cached(source)
+
+
+@functools.lru_cache(maxsize=512)
+def _compile_cached(source: str) -> CompiledPlan | PlanRejected:
     try:
         return _compile(source)
     except RecursionError:  # a margin below MAX_NESTING was not enough on a deep host stack
@@ -124,8 +145,9 @@ def compile_plan(source: str) -> CompiledPlan | PlanRejected:
 def policy_problem(source: str) -> PlanRejected | None:
     """Why `compile_plan` would refuse `source`, without compiling or caching it: for a plan
     still being streamed, whose prefixes are checked before the host starts anything for it."""
-    if len(source) > MAX_PLAN_CHARS:
-        return PlanRejected("policy", f"the plan is over {MAX_PLAN_CHARS:,} characters.", None)
+    too_large = plan_size_rejection(source)
+    if too_large is not None:
+        return too_large
     try:
         checked = _checked(source)
     except RecursionError:
@@ -141,7 +163,7 @@ def _checked(source: str) -> ast.Module | PlanRejected:
         return _syntax_error(exc)
     except (ValueError, MemoryError) as exc:
         return PlanRejected("syntax", f"the plan cannot be parsed: {exc}", None)
-    too_large = _check_size(module)
+    too_large = plan_size_rejection(source, module)
     if too_large is not None:
         return too_large
 

@@ -35,6 +35,7 @@ from codemode_core.sandbox._allowlist import (
 )
 from codemode_core.sandbox._callables import PlanFunction, plan_callable
 from codemode_core.sandbox._provenance import SUBJECT_ATTRIBUTE, new_results
+from codemode_core.sandbox._scrub import scrub_exception
 from codemode_core.sandbox._sizes import FLAT_TYPES, text_size
 from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
@@ -298,6 +299,9 @@ class PlanRuntime:
         task = asyncio.current_task()
         if task is not None and task.cancelling():
             raise asyncio.CancelledError
+        caught = sys.exc_info()[1]
+        if caught is not None:  # what the handler sees carries no host path
+            scrub_exception(caught)
 
     def remaining(self) -> float:
         return self.deadline - self.clock()
@@ -574,21 +578,41 @@ class PlanRuntime:
     # Logs ------------------------------------------------------------------------------
 
     def print(self, *args: Any, sep: str | None = " ", end: str | None = "\n", **_: Any) -> None:
-        """`print()`: append to the execution's logs, capped at `max_output_chars`."""
+        """`print()`: append to the execution's logs, capped at `max_output_chars`.
+
+        Text is built only up to what the logs can still keep: each argument is measured
+        before its text is built, and once the line passes the room left, no later argument
+        (and no separator) is measured or built, so `print(*([c] * 60))` costs at most one
+        argument past the room, never 60. `sep` and `end` must be text (or None), as in
+        Python: their text is never built from another value.
+        """
         self.tick()
+        for name, given in (("sep", sep), ("end", end)):
+            if given is not None and type(given) is not str:
+                raise TypeError(f"{name} must be None or a string, not {type(given).__name__}")
         for arg in args:
             _reject_pending(arg)
         if self._logs_cut:  # nothing more is kept: build no text either
             return
-        for arg in args:
-            self.check_text(arg, "print()")
         limit = self.limits.max_output_chars
         room = limit - self._log_chars + 1
-        # Text arguments are cut to what can still be kept before they are joined, so a huge
-        # string costs no copy; other values are bounded by the size guards that built them.
-        parts = [a[:room] if type(a) is str else str(a) for a in args]
-        text = (" " if sep is None else str(sep)[:room]).join(parts)
-        if self._log_chars + len(text) > limit:
+        joiner = " " if sep is None else sep[:room]
+        parts: list[str] = []
+        used = 0
+        for arg in args:
+            if used > room:  # cut anyway: measure and build nothing more
+                break
+            if parts:
+                used += len(joiner)
+            if type(arg) is str:
+                part = arg[: max(0, room - used)]
+            else:
+                self.check_text(arg, "print()")
+                part = str(arg)[: max(0, room - used)]
+            parts.append(part)
+            used += len(part)
+        text = joiner.join(parts)
+        if self._log_chars + len(text) > limit or used > room:
             room = max(0, limit - self._log_chars)
             lines = [text[:room] + f"… [logs truncated at {limit:,} characters]"]
             self._logs_cut = True

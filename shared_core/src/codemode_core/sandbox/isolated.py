@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import json
 import logging
 import os
@@ -87,6 +88,9 @@ class _Worker:
         self._inbox: asyncio.Future[dict[str, Any]] | None = None
         self._bridge: Bridge | None = None
         self._calls: set[asyncio.Future[None]] = set()
+        self._calls_by_id: dict[int, asyncio.Future[None]] = {}
+        """The running plan's calls still in flight, by the id the worker gave each (a
+        `cancel` frame names one: the plan stopped waiting for it)."""
         self._context = contextvars.copy_context()
         """The running plan's context: its tool calls run in copies of it, as in-process."""
         self._log_room = 0
@@ -170,7 +174,19 @@ class _Worker:
             self.tainted = bool(message.get("tainted"))
         if message["type"] == "call" and self._bridge is not None:
             context = self._context.copy()  # as a task of the run would: its own copy
-            start_eagerly(self._serve_call(message, self._bridge), context, self._calls)
+            task = start_eagerly(self._serve_call(message, self._bridge), context, self._calls)
+            call_id = message.get("id")
+            if not task.done() and type(call_id) is int:
+                self._calls_by_id[call_id] = task
+                task.add_done_callback(functools.partial(self._call_ended, call_id))
+        elif message["type"] == "cancel":
+            # The plan stopped waiting for a call (`wait_for`, `asyncio.timeout`, its own
+            # deadline): cancel the tool here too, as in-process, so it is recorded as
+            # interrupted when it is, not left running unseen.
+            call_id = message.get("id")
+            cancelled = self._calls_by_id.get(call_id) if type(call_id) is int else None
+            if cancelled is not None:
+                cancelled.cancel()
         elif message["type"] == "log":
             text = message.get("text")
             if self._bridge is not None and isinstance(text, str) and self._log_room > 0:
@@ -184,6 +200,9 @@ class _Worker:
                 self._bridge.clock(float(value))
         elif self._inbox is not None and not self._inbox.done():
             self._inbox.set_result(message)
+
+    def _call_ended(self, call_id: int, _: object) -> None:
+        self._calls_by_id.pop(call_id, None)
 
     def _closed(self, error: WireError) -> None:
         if not str(error).startswith(_PIPE_GONE):  # malformed, too large, too deep
@@ -327,8 +346,19 @@ class _Worker:
                 self._finished_runs.append(self._run_id)
                 self._run_id = None
             self._bridge = None
-            for task in self._calls:
-                task.cancel()
+            await self._end_calls()
+
+    async def _end_calls(self) -> None:
+        """Cancel the calls still in flight and wait (briefly) until they have ended: each
+        call's record is written as it ends (`RecordCalls`), and a call that ran must be in
+        the result built next, as it is in-process. A tool that ignores its cancellation for
+        longer is still in the result, as "still running when the plan ended"."""
+        calls = [task for task in self._calls if not task.done()]
+        self._calls_by_id.clear()
+        for task in calls:
+            task.cancel()
+        if calls:
+            await asyncio.wait(calls, timeout=_KILL_GRACE_SECONDS)
 
     async def _serve_call(self, message: dict[str, Any], bridge: Bridge) -> None:
         call_id = message.get("id")

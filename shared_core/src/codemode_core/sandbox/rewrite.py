@@ -16,13 +16,23 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 __all__ = [
+    "MAX_PLAN_CHARS",
     "PLAN_FILENAME",
     "PLAN_FUNCTION",
     "ROOT_NAMES",
+    "PlanTooLarge",
+    "check_plan_size",
     "normalize_plan",
     "parse_plan",
     "strip_fences",
 ]
+
+MAX_PLAN_CHARS = 200_000
+"""The longest plan source accepted (data belongs in tool calls, not pasted into a plan).
+
+Checked before any parse, wherever plan text is parsed (the host's pre-flight check, snippet
+validation, the compiler): parsing costs time and memory in proportion to the text (a 6 MB
+plan took 80 s and 3 GB), and the text comes from the model."""
 
 PLAN_FILENAME = "<plan>"
 """The filename compiled plans carry; tracebacks are mapped to plan lines through it."""
@@ -56,8 +66,29 @@ def strip_fences(source: str) -> str:
     return "\n".join(out)
 
 
+class PlanTooLarge(ValueError):
+    """Plan text over `MAX_PLAN_CHARS`: refused before anything is built from it."""
+
+    def __init__(self, size: int, line: int) -> None:
+        super().__init__(
+            f"Line {line}: the plan is too large: {size:,} characters, more than "
+            f"{MAX_PLAN_CHARS:,}. Write a shorter plan; pass large data through tool calls, "
+            "not as literals."
+        )
+        self.line = line
+
+
+def check_plan_size(source: str) -> None:
+    """Raise `PlanTooLarge` for text over `MAX_PLAN_CHARS` (cheap: one length, and a count of
+    line breaks within the limit for the line where it is crossed)."""
+    if len(source) > MAX_PLAN_CHARS:
+        raise PlanTooLarge(len(source), source.count("\n", 0, MAX_PLAN_CHARS) + 1)
+
+
 def parse_plan(source: str) -> ast.Module:
-    """Parse plan source (fences stripped); raises `SyntaxError` with the plan's line."""
+    """Parse plan source (fences stripped); raises `SyntaxError` with the plan's line, or
+    `PlanTooLarge` (a `ValueError`) before parsing text over `MAX_PLAN_CHARS`."""
+    check_plan_size(source)
     return ast.parse(strip_fences(source), filename=PLAN_FILENAME, mode="exec")
 
 
