@@ -24,7 +24,7 @@ from typing import Any
 from codemode_core.sandbox.guards import PlanRuntime, register_proxy_type
 from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
-__all__ = ["GuardedType", "consumer_builtins", "feed"]
+__all__ = ["GuardedType", "collection_types", "consumer_builtins", "feed"]
 
 _SIZED_INPUTS = frozenset(
     {
@@ -103,7 +103,9 @@ class GuardedType:
         return self._runtime.getattr(self._real, name)
 
     def __getitem__(self, key: Any) -> Any:
-        return self._real[_unwrap(key)]  # type: ignore[index]
+        # `list[int]`: the alias, but calling it still constructs through the guard (a real
+        # `list[int](it)` would drain `it` in C, unmetered).
+        return GuardedType(self._runtime, self._real[_unwrap(key)], self._make)  # type: ignore[index]
 
     def __or__(self, other: Any) -> Any:
         return self._real | _unwrap(other)
@@ -184,4 +186,28 @@ def consumer_builtins(rt: PlanRuntime) -> dict[str, Any]:
         "str": guarded(str, rt.to_str),
         "bytes": binary(bytes),
         "bytearray": binary(bytearray),
+    }
+
+
+def collection_types(rt: PlanRuntime) -> dict[str, Any]:
+    """The `collections` classes, constructed through the guard: `deque(it, 0)`,
+    `Counter(it)`, `OrderedDict(it)` and `defaultdict(f, it)` drain `it` in C, so it is
+    metered (`PlanRuntime.metered`) first. They stay usable as types (`isinstance`)."""
+
+    def metering(real: type, position: int, keyword: str | None) -> GuardedType:
+        def make(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > position:
+                args = (*args[:position], rt.metered(args[position]), *args[position + 1 :])
+            elif keyword is not None and keyword in kwargs:
+                kwargs[keyword] = rt.metered(kwargs[keyword])
+            return real(*args, **kwargs)
+
+        return GuardedType(rt, real, make)
+
+    return {
+        "Counter": metering(collections.Counter, 0, None),
+        "OrderedDict": metering(collections.OrderedDict, 0, None),
+        "defaultdict": metering(collections.defaultdict, 1, None),
+        "deque": metering(collections.deque, 0, "iterable"),
+        "ChainMap": collections.ChainMap,
     }

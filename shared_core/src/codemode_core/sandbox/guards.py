@@ -20,7 +20,8 @@ import re
 import string
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, ValuesView
+from types import GeneratorType
 from typing import Any, NoReturn
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
@@ -43,6 +44,7 @@ __all__ = [
     "NotAwaitedError",
     "PlanAbort",
     "PlanRuntime",
+    "bounded_matches",
     "plan_line",
     "register_pending_type",
     "register_proxy_type",
@@ -57,6 +59,8 @@ _NOTHING: frozenset[str] = frozenset()
 _ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = dict(ALLOWED_ATTRIBUTES)
 """The reviewed table as a plain dict (a read-only mapping proxy is slower to query)."""
 _ITEM_WRITABLE = frozenset({dict, list, set, bytearray, collections.deque})
+_GROWABLE = frozenset({list, bytearray, collections.deque})
+"""Exact types that `+=` extends in place from any iterable."""
 """Exact types whose items a plan may write, returned as they are: none takes attributes."""
 _WRAPPED_WRITABLE = frozenset(
     {collections.Counter, collections.OrderedDict, collections.defaultdict, collections.ChainMap}
@@ -313,7 +317,12 @@ class PlanRuntime:
     # Iteration -------------------------------------------------------------------------
 
     def getiter(self, obj: Any) -> Iterator[Any]:
-        """`for` loops, comprehensions and unpacking: iterate while counting operations."""
+        """`for` loops, comprehensions and unpacking: iterate while counting operations.
+
+        An iterator that counts itself already (`map`, `zip`, `itertools.*` of a plan: see
+        `_sources.py`) is iterated as it is, so its items are not counted twice."""
+        if type(obj) is GeneratorType and obj.gi_code is _COUNTING_CODE:
+            return obj
         return self._counting(iter(obj))
 
     def _counting(self, iterator: Iterator[Any]) -> Iterator[Any]:
@@ -325,6 +334,23 @@ class PlanRuntime:
     def counting(self, iterable: Iterable[Any]) -> Iterator[Any]:
         """Wrap an iterator that C code might otherwise drain without end (`itertools.count`)."""
         return self._counting(iter(iterable))
+
+    def metered(self, value: Any) -> Any:
+        """The input of a bulk C operation (`set.update`, `dict.fromkeys`, `deque(...)`,
+        `list += ...`) as it should see it: a container is charged by its size and passed as
+        it is (a mapping stays a mapping), an iterator that counts itself or a generator of
+        the plan (whose loops tick) is passed as it is, anything else is counted per item."""
+        if isinstance(value, _BULK_SIZED):
+            if len(value) > _CHARGE_FROM:
+                self.charge(len(value))
+            return value
+        kind = type(value)
+        if kind is collections.ChainMap:
+            self.charge(sum(len(m) for m in value.maps if isinstance(m, _BULK_SIZED)))
+            return value
+        if kind is GeneratorType and value.gi_code.co_filename in _SELF_COUNTING_FILES:
+            return value
+        return self._counting(iter(value))
 
     async def aiter(self, obj: Any) -> Any:
         """`async for`: iterate an async iterable while counting operations."""
@@ -430,7 +456,23 @@ class PlanRuntime:
         guard = _INPLACE_GUARDS.get(op)
         if guard is not None:
             guard(self, x, y)
+        kind = type(x)
+        if kind in _GROWABLE and op == "+=":  # `lst += map(...)`: C drains the operand
+            y = self.extend_items("`+=`", x, y)
+        elif kind in _ITEM_WRITABLE or kind in _WRAPPED_WRITABLE:  # `s |= other`: C loop
+            y = self.metered(y)
         return _INPLACE_OPS[op](x, y)
+
+    def extend_items(self, what: str, target: Any, iterable: Any) -> Any:
+        """What `target` (a list, bytearray or deque) is extended with, metered and checked
+        against max_sequence_length before C copies it in."""
+        items = iterable if isinstance(iterable, _BULK_SIZED) else list(self.metered(iterable))
+        size = len(target) + len(items)
+        if size > self.max_seq:
+            self._too_big(what, size, self.max_seq)
+        if len(items) > _CHARGE_FROM:
+            self.charge(len(items))
+        return items
 
     def apply(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """`f(*args, **kwargs)` (RestrictedPython's hook)."""
@@ -601,6 +643,30 @@ class PlanRuntime:
                 self.on_log(line)
 
 
+_COUNTING_CODE = PlanRuntime._counting.__code__
+_SELF_COUNTING_FILES = frozenset({PLAN_FILENAME, _COUNTING_CODE.co_filename})
+"""Generators whose items are ticked already: the plan's own (its loops tick, and `yield
+from` goes through `_getiter_`), and `PlanRuntime._counting`'s (this module's only ones)."""
+_BULK_SIZED = (
+    list,
+    tuple,
+    str,
+    bytes,
+    bytearray,
+    dict,
+    set,
+    frozenset,
+    range,
+    collections.deque,
+    KeysView,
+    ValuesView,
+    ItemsView,
+)
+"""Inputs whose size is known up front: a bulk C operation on them is charged by that size."""
+_CHARGE_FROM = 32
+"""Shorter inputs are not worth a call to `charge` (the next tick reads the clock)."""
+
+
 class _GuardedFormatter(string.Formatter):
     """`str.format` whose field lookups and widths go through the plan's guards."""
 
@@ -730,7 +796,7 @@ def _bind_replace(rt: PlanRuntime, obj: Any) -> Any:
 
 def _bind_join(rt: PlanRuntime, obj: Any) -> Any:
     def join(iterable: Iterable[Any]) -> Any:
-        parts = list(rt.counting(iterable))
+        parts = list(rt.metered(iterable))
         total = sum(len(p) for p in parts if isinstance(p, (str, bytes))) + len(obj) * len(parts)
         if total > rt.max_seq:
             rt._too_big("`join`", total, rt.max_seq, "characters")
@@ -753,12 +819,26 @@ def _bind_extend(method: str) -> Callable[[PlanRuntime, Any], Any]:
         real = getattr(obj, method)
 
         def extend(iterable: Iterable[Any]) -> None:
-            items = iterable if isinstance(iterable, _SIZED) else list(rt.counting(iterable))
-            if len(obj) + len(items) > rt.max_seq:
-                rt._too_big(f"`{method}`", len(obj) + len(items), rt.max_seq)
-            real(items)
+            real(rt.extend_items(f"`{method}`", obj, iterable))
 
         return extend
+
+    return bind
+
+
+def _bind_bulk(method: str, *, first_only: bool) -> Callable[[PlanRuntime, Any], Any]:
+    """A method whose iterable arguments a C loop drains (`set.update(*others)`,
+    `dict.fromkeys(keys, value)`): they are metered (`PlanRuntime.metered`) before it runs."""
+
+    def bind(rt: PlanRuntime, obj: Any) -> Any:
+        real = getattr(obj, method)
+
+        def bulk(*args: Any, **kwargs: Any) -> Any:
+            if first_only:
+                return real(*(rt.metered(args[0]), *args[1:]) if args else (), **kwargs)
+            return real(*[rt.metered(arg) for arg in args], **kwargs)
+
+        return bulk
 
     return bind
 
@@ -876,6 +956,56 @@ def bounded_sub(
     return run(measured, string, count=count)
 
 
+def bounded_matches(
+    rt: PlanRuntime, pattern: re.Pattern[Any], string: Any, *span: Any, splits: int = -1
+) -> None:
+    """Before `findall` or `split` builds its list: refuse when it would pass
+    max_sequence_length, in items (matches times groups: ten empty groups on a 5 M-character
+    text made 50 M strings, 700 MB) or in characters (each group copies its text).
+
+    The worst case (a match at every position, every group as long as the text) is usually
+    within the limit, and costs one charge; otherwise the matches are counted first, each one
+    a tick, and the count stops at the limit."""
+    if not isinstance(string, (str, bytes, bytearray)):
+        return
+    size = len(string)
+    per_match = max(1, pattern.groups) + (1 if splits >= 0 else 0)
+    rt.charge(size)
+    if (size + 1) * per_match <= rt.max_seq and per_match * size <= rt.max_seq:
+        return
+    items = chars = 0
+    for number, match in enumerate(rt.counting(pattern.finditer(string, *span))):
+        if 0 < splits <= number:
+            break
+        items += per_match
+        chars += max(1, pattern.groups) * (match.end() - match.start())
+        if items > rt.max_seq or chars > rt.max_seq:
+            rt._text_too_long(f"`{'split' if splits >= 0 else 'findall'}`")
+
+
+def _bind_findall(rt: PlanRuntime, obj: Any) -> Any:
+    def findall(string: Any, *span: Any) -> Any:
+        bounded_matches(rt, obj, string, *span)
+        return obj.findall(string, *span)
+
+    return findall
+
+
+def _bind_split(rt: PlanRuntime, obj: Any) -> Any:
+    def split(string: Any, maxsplit: int = 0) -> Any:
+        bounded_matches(rt, obj, string, splits=maxsplit if type(maxsplit) is int else 0)
+        return obj.split(string, maxsplit)
+
+    return split
+
+
+def _bind_finditer(rt: PlanRuntime, obj: Any) -> Any:
+    def finditer(string: Any, *span: Any) -> Any:
+        return rt.counting(obj.finditer(string, *span))
+
+    return finditer
+
+
 def _bind_sub(n: bool) -> Callable[[PlanRuntime, Any], Any]:
     def bind(rt: PlanRuntime, obj: Any) -> Any:
         def sub(repl: Any, string: Any, count: int = 0) -> Any:
@@ -909,10 +1039,35 @@ _SPECIAL_ATTRIBUTES: dict[tuple[type, str], Callable[[PlanRuntime, Any], Any]] =
     (bool, "from_bytes"): _bind_from_bytes,
     (re.Pattern, "sub"): _bind_sub(n=False),
     (re.Pattern, "subn"): _bind_sub(n=True),
+    (re.Pattern, "findall"): _bind_findall,
+    (re.Pattern, "split"): _bind_split,
+    (re.Pattern, "finditer"): _bind_finditer,
     (re.Match, "expand"): _bind_expand,
     (list, "sort"): _bind_charged("sort", _sort_weight),
 }
-_CLASS_LEVEL = frozenset({(int, "from_bytes"), (bool, "from_bytes")})
+_SET_BULK = (
+    "union intersection difference symmetric_difference issubset issuperset isdisjoint "
+    "update intersection_update difference_update symmetric_difference_update"
+)
+for _set_type in (set, frozenset):
+    for _method in _SET_BULK.split():
+        if (_method in ALLOWED_ATTRIBUTES[_set_type]) and hasattr(_set_type, _method):
+            _SPECIAL_ATTRIBUTES[(_set_type, _method)] = _bind_bulk(_method, first_only=False)
+_MAPPING_TYPES = (
+    dict,
+    collections.Counter,
+    collections.OrderedDict,
+    collections.defaultdict,
+    collections.ChainMap,
+)
+for _mapping_type in _MAPPING_TYPES:
+    for _method in ("update", "fromkeys", "subtract"):
+        if _method in ALLOWED_ATTRIBUTES[_mapping_type]:
+            _SPECIAL_ATTRIBUTES[(_mapping_type, _method)] = _bind_bulk(_method, first_only=True)
+_CLASS_LEVEL = frozenset(
+    {(int, "from_bytes"), (bool, "from_bytes")}
+    | {(cls, "fromkeys") for cls in _MAPPING_TYPES if (cls, "fromkeys") in _SPECIAL_ATTRIBUTES}
+)
 """Special attributes that are class methods: `int.from_bytes(data)` takes no instance."""
 for _sized_type in (list, tuple, collections.deque):  # compares per item: 10M take ~50 ms
     for _method in ("count", "index"):
