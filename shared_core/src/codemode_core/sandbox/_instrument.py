@@ -82,6 +82,30 @@ class _Instrument(ast.NodeTransformer):
             return node
         return _call(guard, [node.left, node.right], node)
 
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+        """An f-string of several fields is built by `_cm_fstring_`, which bounds the whole
+        text (each field alone within the limit, ten of them were not); the literal parts go
+        as one constant tuple, each field as its value, conversion and spec, in order."""
+        fields = [part for part in node.values if isinstance(part, ast.FormattedValue)]
+        if len(fields) < 2:
+            self.generic_visit(node)
+            return node
+        template: list[str | None] = []
+        args: list[ast.expr] = []
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                spec = part.format_spec
+                spec_expr = self.visit(spec) if spec is not None else ast.Constant("")
+                template.append(None)
+                args += [self.visit(part.value), ast.Constant(part.conversion), spec_expr]
+            else:
+                template.append(part.value if isinstance(part, ast.Constant) else "")
+        for arg in args:
+            if not hasattr(arg, "lineno"):
+                ast.copy_location(arg, node)
+        constant = ast.copy_location(ast.Constant(tuple(template)), node)
+        return _call("_cm_fstring_", [constant, *args], node)
+
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         self.generic_visit(node)
         if node.format_spec is None:

@@ -299,6 +299,7 @@ def _time(rt: PlanRuntime) -> dict[str, Any]:
     # times it saw before the pause; monotonic and perf_counter are the same clock (plans only
     # take differences of them).
     def strftime(format: str, t: Any = None) -> str:
+        rt.check_strftime(format)
         return time.strftime(format, time.localtime(rt.now()) if t is None else t)
 
     def gmtime(seconds: float | None = None) -> time.struct_time:

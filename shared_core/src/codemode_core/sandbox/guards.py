@@ -85,6 +85,27 @@ _SLOW_WINDOW = 0.002
 """Seconds: an interval of ticks slower than this makes the clock be read at every tick."""
 
 
+_CONVERSIONS = {ord("r"): "r", ord("s"): "s", ord("a"): "a"}
+_CONVERT: dict[str, Callable[[Any], str]] = {"r": repr, "s": str, "a": ascii}
+_STRFTIME_TYPES = (datetime.date, datetime.time)
+_STRFTIME_DIRECTIVE = re.compile(r"%[-_0^#]*(\d*)[EO]?(.?)", re.DOTALL)
+_STRFTIME_SIZES = dict.fromkeys("Yy%GgCdmHIMSjUWVeklaAbBhpwuntf", 9) | dict.fromkeys("zZ", 64)
+"""The longest text of a `strftime` directive without a width (C-locale names, `%f` six
+digits, a time zone's name or offset); any other directive counts as 64."""
+
+
+def strftime_size(fmt: Any) -> int:
+    """An upper bound of the length of `strftime(fmt)`: glibc honours a width in every
+    directive (`%250Y` is 250 characters), so each directive counts its width."""
+    if not isinstance(fmt, str):
+        return 0
+    size = len(fmt)
+    for width, letter in _STRFTIME_DIRECTIVE.findall(fmt):
+        natural = _STRFTIME_SIZES.get(letter, 64)
+        size += max(natural, int(width[:10]) if width else 0)
+    return size
+
+
 class PlanAbort(BaseException):
     """Stops a plan for good (budget, timeout, policy); plans cannot catch it for long."""
 
@@ -531,21 +552,38 @@ class PlanRuntime:
         return a + b
 
     def check_mod(self, a: Any, b: Any) -> None:
+        """`text % values`: the whole result is bounded, not each field (fifty `%9999999d`
+        fields built 500 M characters): the template, plus per conversion its widest number
+        (width or precision) and the text of the value it takes."""
         if not isinstance(a, (str, bytes)):
             self.check_int_cost("`%`", a, b)
             return
         text = a.decode("latin-1") if isinstance(a, bytes) else a
         values = b if isinstance(b, tuple) else (b,)
-        for value in values if type(b) is not dict else b.values():
-            self.check_text(value, "`%` formatting")
-        for width, precision in _PERCENT_SPEC.findall(text):
+        if type(b) is dict:
+            values = tuple(b.values())
+        sizes = [self.field_size(value, None, "", "`%` formatting") for value in values]
+        specs = _PERCENT_SPEC.findall(text)
+        total = len(text)
+        for width, precision in specs:
             for number in (width, precision):
-                if number.isdigit() and int(number) > self.max_seq:
-                    self._too_big("`%` formatting", int(number), self.max_seq, "characters")
+                if number.isdigit():
+                    if len(number) > 9 or int(number) > self.max_seq:
+                        self._too_big(
+                            "`%` formatting", int(number[:12]), self.max_seq, "characters"
+                        )
+                    total += int(number)
         if "*" in text:
             for value in values:
-                if type(value) is int and abs(value) > self.max_seq:
-                    self._too_big("`%` formatting", abs(value), self.max_seq, "characters")
+                if type(value) is int:
+                    if abs(value) > self.max_seq:
+                        self._too_big("`%` formatting", abs(value), self.max_seq, "characters")
+                    total += abs(value)
+        # Each conversion takes one value (a mapping's keys may repeat: the largest, each time).
+        total += sum(sizes) if type(b) is not dict else len(specs) * max(sizes, default=0)
+        self.charge(total)
+        if total > self.max_seq:
+            self._text_too_long("`%` formatting")
 
     def mod(self, a: Any, b: Any) -> Any:
         if type(a) is int and -_CHEAP_INT < a < _CHEAP_INT:
@@ -570,16 +608,67 @@ class PlanRuntime:
             if len(number) > 9 or int(number) > self.max_seq:
                 self._too_big("a format width", int(number[:12]), self.max_seq, "characters")
 
+    def field_size(self, value: Any, conversion: str | None, spec: str, what: str) -> int:
+        """An upper bound of the length of one formatted field (`format(value, spec)` after
+        the `!r`/`!s`/`!a` conversion); refused at once when it alone passes the limit."""
+        kind = type(value)
+        if conversion in ("r", "a") or kind not in FLAT_TYPES:
+            _reject_pending(value)
+            size = text_size(value, self.max_seq, ascii_only=conversion == "a")
+        elif kind is str:
+            size = len(value)
+        elif kind is int or kind is bool:
+            size = value.bit_length() * 41 // 100 + 3  # digits, and a separator per three
+        else:
+            size = 330  # a float in full (`f"{1e308:f}"`), None
+        if spec:
+            self.check_spec(spec)
+            if conversion is None and isinstance(value, _STRFTIME_TYPES):
+                size = strftime_size(spec)  # `format(date, spec)` is `date.strftime(spec)`
+            else:
+                size += sum(int(number) for number in _SPEC_NUMBER.findall(spec))
+        if size > self.max_seq:
+            self._text_too_long(what)
+        return size
+
+    def check_strftime(self, fmt: Any) -> None:
+        """`strftime`: its text is bounded before it is built (`%250Y` is 250 characters)."""
+        size = strftime_size(fmt)
+        self.charge(size)
+        if size > self.max_seq:
+            self._text_too_long("`strftime`")
+
+    def fstring(self, template: tuple[str | None, ...], *fields: Any) -> str:
+        """An f-string of several fields, bounded as a whole (ten `{x:>9999999}` fields built
+        100 M characters): `template` holds its literal parts and None per field, `fields`
+        a (value, conversion, spec) triple per field, evaluated in order by the plan."""
+        room = self.max_seq
+        parts: list[str] = []
+        index = 0
+        for literal in template:
+            if literal is not None:
+                parts.append(literal)
+                room -= len(literal)
+                continue
+            value, conversion, spec = fields[index : index + 3]
+            index += 3
+            code = _CONVERSIONS.get(conversion)
+            if self.field_size(value, code, spec, "an f-string") > room:
+                self._text_too_long("an f-string")
+            if code is not None:
+                value = _CONVERT[code](value)
+            piece = format(value, spec)
+            room -= len(piece)
+            parts.append(piece)
+        self.charge(self.max_seq - room)
+        return "".join(parts)
+
     def format_value(self, value: Any, conversion: int, spec: str) -> str:
         """f-string fields with a format spec: apply `!r`/`!s`/`!a`, check widths, format."""
-        self.check_text(value, "an f-string field")
-        if conversion == ord("r"):
-            value = repr(value)
-        elif conversion == ord("s"):
-            value = str(value)
-        elif conversion == ord("a"):
-            value = ascii(value)
-        self.check_spec(spec)
+        code = _CONVERSIONS.get(conversion)
+        self.field_size(value, code, spec, "an f-string field")
+        if code is not None:
+            value = _CONVERT[code](value)
         return format(value, spec)
 
     def fvalue(self, value: Any) -> Any:
@@ -668,10 +757,19 @@ _CHARGE_FROM = 32
 
 
 class _GuardedFormatter(string.Formatter):
-    """`str.format` whose field lookups and widths go through the plan's guards."""
+    """`str.format` whose field lookups go through the plan's guards, and whose result is
+    bounded as a whole: each field (its `!r`/`!s`/`!a` conversion included) is measured
+    against the room the template and the earlier fields left, before it is built."""
 
     def __init__(self, runtime: PlanRuntime) -> None:
         self._runtime = runtime
+        self._room = runtime.max_seq
+
+    def vformat(self, format_string: str, args: Any, kwargs: Any) -> str:
+        self._room = self._runtime.max_seq - len(format_string)
+        result = super().vformat(format_string, args, kwargs)
+        self._runtime.charge(len(result))
+        return result
 
     def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, Any]:
         first, rest = _string.formatter_field_name_split(field_name)
@@ -680,10 +778,20 @@ class _GuardedFormatter(string.Formatter):
             obj = self._runtime.getattr(obj, key) if is_attr else self._runtime.getitem(obj, key)
         return obj, first
 
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion in _CONVERT:
+            self._claim(self._runtime.field_size(value, conversion, "", "`str.format`"))
+        return super().convert_field(value, conversion)
+
     def format_field(self, value: Any, format_spec: str) -> Any:
-        self._runtime.check_text(value, "`str.format`")
-        self._runtime.check_spec(format_spec)
-        return format(value, format_spec)
+        self._claim(self._runtime.field_size(value, None, format_spec, "`str.format`"))
+        result = format(value, format_spec)
+        self._room -= len(result)
+        return result
+
+    def _claim(self, size: int) -> None:
+        if size > self._room:
+            self._runtime._text_too_long("`str.format`")
 
 
 _MISSING_ATTR: Any = object()
@@ -1006,6 +1114,14 @@ def _bind_finditer(rt: PlanRuntime, obj: Any) -> Any:
     return finditer
 
 
+def _bind_strftime(rt: PlanRuntime, obj: Any) -> Any:
+    def strftime(fmt: Any) -> str:
+        rt.check_strftime(fmt)
+        return str(obj.strftime(fmt))
+
+    return strftime
+
+
 def _bind_sub(n: bool) -> Callable[[PlanRuntime, Any], Any]:
     def bind(rt: PlanRuntime, obj: Any) -> Any:
         def sub(repl: Any, string: Any, count: int = 0) -> Any:
@@ -1044,6 +1160,9 @@ _SPECIAL_ATTRIBUTES: dict[tuple[type, str], Callable[[PlanRuntime, Any], Any]] =
     (re.Pattern, "finditer"): _bind_finditer,
     (re.Match, "expand"): _bind_expand,
     (list, "sort"): _bind_charged("sort", _sort_weight),
+    (datetime.date, "strftime"): _bind_strftime,
+    (datetime.datetime, "strftime"): _bind_strftime,
+    (datetime.time, "strftime"): _bind_strftime,
 }
 _SET_BULK = (
     "union intersection difference symmetric_difference issubset issuperset isdisjoint "
