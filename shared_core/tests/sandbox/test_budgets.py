@@ -317,6 +317,17 @@ async def test_compile_time_counts_against_the_deadline(make_cm: Any, calls: Cal
         ("'{a}{a}'.format_map({'a': 'x' * 6_000_000})", "`str.format` would build"),
         ("x = 1\nf'{x:>9999999}{x:>9999999}'", "an f-string would build"),
         ("s = 'x' * 6_000_000\nf'{s}{s}'", "an f-string would build"),
+        # W10: integers from text in any base, and `round` to a huge negative precision.
+        ("int('1' * 2_000_000, 2)", "int() would create 2,000,000 bits"),
+        ("int('f' * 100_000, 16)", "int() would create"),
+        ("int('0x' + 'f' * 100_000, 0)", "int() would create"),
+        ("round(2**1000, -300_000)", "round() would create"),
+        # Size-changing text methods, by their worst-case growth.
+        ("('\\u0390' * 4_000_000).upper()", "`upper` would create"),
+        ("('\\u0390' * 4_000_000).casefold()", "`casefold` would create"),
+        ("('\\u0390' * 3_000_000).encode('utf-32')", "`encode` would create"),
+        ("('a' * 3_000_000).encode('utf-16')", "`encode` would create"),
+        ("(b'x' * 4_000_000).hex(':')", "`hex` would create"),
         # W11: strftime widths (a glibc extension) count.
         ("import datetime\ndatetime.date(2020, 1, 1).strftime('%250Y' * 200_000)", "`strftime`"),
         (

@@ -1114,6 +1114,56 @@ def _bind_finditer(rt: PlanRuntime, obj: Any) -> Any:
     return finditer
 
 
+def _bind_case(method: str) -> Callable[[PlanRuntime, Any], Any]:
+    """`upper`, `lower`, `casefold`, `swapcase`, `title`, `capitalize`: a character can become
+    three (`'\u0390'.upper()`), so a non-ASCII text is bounded at three times its length."""
+
+    def bind(rt: PlanRuntime, obj: Any) -> Any:
+        if type(obj) is str and not obj.isascii() and 3 * len(obj) > rt.max_seq:
+            rt._too_big(f"`{method}`", 3 * len(obj), rt.max_seq, "characters (3 per character)")
+        return getattr(obj, method)
+
+    return bind
+
+
+_ASCII_CODECS = frozenset({"utf-8", "utf8", "ascii", "latin-1", "latin1", "iso-8859-1"})
+_CODEC_GROWTH = {"utf-8": 4, "utf8": 4, "utf-16": 4, "utf-32": 4, "ascii": 1, "latin-1": 1}
+"""Bytes per character at most; other codecs (`unicode_escape`: `\U0001f600`) count 10."""
+_ERRORS_GROWTH = {"backslashreplace": 10, "xmlcharrefreplace": 10, "namereplace": 100}
+
+
+def _bind_encode(rt: PlanRuntime, obj: Any) -> Any:
+    """`str.encode`: bounded by its worst-case growth (UTF-32 is four bytes a character)."""
+
+    def encode(encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        if isinstance(encoding, str) and isinstance(errors, str):
+            name = encoding.lower().replace("_", "-")
+            if obj.isascii() and name in _ASCII_CODECS:
+                per_char = 1
+            else:
+                per_char = max(
+                    _CODEC_GROWTH.get(name.removesuffix("-le").removesuffix("-be"), 10),
+                    _ERRORS_GROWTH.get(errors, 1),
+                )
+            if per_char * len(obj) + 4 > rt.max_seq:
+                rt._too_big("`encode`", per_char * len(obj) + 4, rt.max_seq, "bytes")
+        return bytes(obj.encode(encoding, errors))
+
+    return encode
+
+
+def _bind_hex(rt: PlanRuntime, obj: Any) -> Any:
+    """`bytes.hex`: two digits a byte, plus a separator each (up to three times as long)."""
+
+    def hex(*args: Any, **kwargs: Any) -> str:
+        size = len(obj) * (3 if args or kwargs else 2)
+        if size > rt.max_seq:
+            rt._too_big("`hex`", size, rt.max_seq, "characters")
+        return str(obj.hex(*args, **kwargs))
+
+    return hex
+
+
 def _bind_strftime(rt: PlanRuntime, obj: Any) -> Any:
     def strftime(fmt: Any) -> str:
         rt.check_strftime(fmt)
@@ -1160,6 +1210,9 @@ _SPECIAL_ATTRIBUTES: dict[tuple[type, str], Callable[[PlanRuntime, Any], Any]] =
     (re.Pattern, "finditer"): _bind_finditer,
     (re.Match, "expand"): _bind_expand,
     (list, "sort"): _bind_charged("sort", _sort_weight),
+    (str, "encode"): _bind_encode,
+    (bytes, "hex"): _bind_hex,
+    (bytearray, "hex"): _bind_hex,
     (datetime.date, "strftime"): _bind_strftime,
     (datetime.datetime, "strftime"): _bind_strftime,
     (datetime.time, "strftime"): _bind_strftime,
@@ -1191,6 +1244,8 @@ _CLASS_LEVEL = frozenset(
 for _sized_type in (list, tuple, collections.deque):  # compares per item: 10M take ~50 ms
     for _method in ("count", "index"):
         _SPECIAL_ATTRIBUTES[(_sized_type, _method)] = _bind_charged(_method, len)
+for _method in ("upper", "lower", "casefold", "swapcase", "title", "capitalize"):
+    _SPECIAL_ATTRIBUTES[(str, _method)] = _bind_case(_method)
 _text_type: type
 for _text_type in (str, bytes, bytearray):
     for _method in ("ljust", "rjust", "center", "zfill"):
