@@ -99,11 +99,13 @@ class _Instrument(ast.NodeTransformer):
                 template.append(None)
                 args += [self.visit(part.value), ast.Constant(part.conversion), spec_expr]
             else:
-                template.append(part.value if isinstance(part, ast.Constant) else "")
+                literal = part.value if isinstance(part, ast.Constant) else ""
+                template.append(literal if isinstance(literal, str) else str(literal))
         for arg in args:
             if not hasattr(arg, "lineno"):
                 ast.copy_location(arg, node)
-        constant = ast.copy_location(ast.Constant(tuple(template)), node)
+        # A tuple constant is valid in a compiled AST (the stubs list scalars only).
+        constant = ast.copy_location(ast.Constant(tuple(template)), node)  # type: ignore[arg-type]
         return _call("_cm_fstring_", [constant, *args], node)
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
