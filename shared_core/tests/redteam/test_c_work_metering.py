@@ -107,3 +107,27 @@ async def test_c_work_on_a_lazy_iterator_meets_the_deadline(
     )
     assert result.error is not None and result.error.kind == "timeout", result.error
     assert time.perf_counter() - started < 0.5 + 0.9
+
+
+async def test_one_quadratic_c_call_ends_at_the_deadline_on_the_isolated_executor(
+    calls: Calls,
+) -> None:
+    """What no guard can bound in-process (W12): one C call doing quadratic work, here a set
+    of integers that all hash to 0 (multiples of 2**61 - 1), minutes of work that is charged
+    as 100,000 items. The isolated executor kills its worker at the deadline (docs/security.md,
+    "In-process limits")."""
+    cm = CodeMode(
+        make_tools(calls), executor="isolated", limits=Limits(timeout=0.5, max_operations=10**9)
+    )
+    try:
+        assert (await cm.run("return 1")).ok  # warm: the worker starts here, not below
+        started = time.perf_counter()
+        result = await cm.run(
+            "m = 2**61 - 1\nkeys = [k * m for k in range(100_000)]\nreturn len(set(keys))"
+        )
+        elapsed = time.perf_counter() - started
+        assert result.error is not None and result.error.kind == "timeout", result.error
+        assert elapsed < 0.5 + 2.0 + 1.5  # the deadline, the kill grace (2 s), a loaded machine
+        assert (await cm.run("return 2")).value == 2  # a fresh worker serves the next plan
+    finally:
+        await cm.aclose()
