@@ -652,15 +652,24 @@ class PlanRuntime:
                 continue
             value, conversion, spec = fields[index : index + 3]
             index += 3
-            code = _CONVERSIONS.get(conversion)
-            if self.field_size(value, code, spec, "an f-string") > room:
-                self._text_too_long("an f-string")
-            if code is not None:
-                value = _CONVERT[code](value)
-            piece = format(value, spec)
+            kind = type(value)
+            if conversion == -1 and not spec and kind in FLAT_TYPES:
+                # The common field (`{name}`, `{count}`): a text is added as it is, a number's
+                # text is short (integers are held to max_int_bits); measured as added.
+                piece = value if kind is str else format(value)
+            else:
+                code = _CONVERSIONS.get(conversion)
+                if self.field_size(value, code, spec, "an f-string") > room:
+                    self._text_too_long("an f-string")
+                if code is not None:
+                    value = _CONVERT[code](value)
+                piece = format(value, spec)
             room -= len(piece)
+            if room < 0:
+                self._text_too_long("an f-string")
             parts.append(piece)
-        self.charge(self.max_seq - room)
+        if room < self.max_seq - _CHARGE_FROM:
+            self.charge(self.max_seq - room)
         return "".join(parts)
 
     def format_value(self, value: Any, conversion: int, spec: str) -> str:
