@@ -70,6 +70,11 @@ async def test_c_consumers_of_lazy_iterators_are_metered(
         ("[[i, x] for i, x in enumerate('ab')]", [[0, "a"], [1, "b"]]),
         ("import itertools\nlist(itertools.islice(itertools.count(), 2, 4))", [2, 3]),
         ("import collections\ncollections.OrderedDict.fromkeys('ab', 0)", {"a": 0, "b": 0}),
+        (
+            "def sub():\n    yield 1\n    return 5\n"
+            "def g():\n    r = yield from sub()\n    yield r\nlist(g())",
+            [1, 5],
+        ),
     ],
 )
 async def test_metered_operations_keep_their_meaning(

@@ -356,6 +356,19 @@ class PlanRuntime:
         """Wrap an iterator that C code might otherwise drain without end (`itertools.count`)."""
         return self._counting(iter(iterable))
 
+    def yield_from(self, obj: Any) -> Iterator[Any]:
+        """`yield from obj` in a plan generator: each item ticks, and the delegate's return
+        value is kept (`x = yield from sub()`)."""
+        iterator = iter(obj)
+        tick = self.tick
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            tick()
+            yield item
+
     def metered(self, value: Any) -> Any:
         """The input of a bulk C operation (`set.update`, `dict.fromkeys`, `deque(...)`,
         `list += ...`) as it should see it: a container is charged by its size and passed as
@@ -744,7 +757,7 @@ class PlanRuntime:
 _COUNTING_CODE = PlanRuntime._counting.__code__
 _SELF_COUNTING_FILES = frozenset({PLAN_FILENAME, _COUNTING_CODE.co_filename})
 """Generators whose items are ticked already: the plan's own (its loops tick, and `yield
-from` goes through `_getiter_`), and `PlanRuntime._counting`'s (this module's only ones)."""
+from` goes through `_cm_yield_from_`), and this module's (`_counting`, `yield_from`)."""
 _BULK_SIZED = (
     list,
     tuple,

@@ -146,16 +146,6 @@ class CodeModePolicy(RestrictingNodeTransformer):
                 node.body.insert(0, unpack)
         return node
 
-    def visit_YieldFrom(self, node: ast.YieldFrom) -> Any:
-        """`yield from x` iterates `x` through `_getiter_` like a `for` loop: otherwise a
-        plan generator delegating to a `range` would be drained by a C consumer untimed."""
-        node = self.node_contents_visit(node)
-        node.value = ast.Call(
-            func=ast.Name("_getiter_", ast.Load()), args=[node.value], keywords=[]
-        )
-        ast.copy_location(node.value, node)
-        return node
-
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         """Allow `d[k] += v` (models write it constantly), through the same guards.
 
