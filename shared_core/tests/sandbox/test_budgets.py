@@ -300,6 +300,47 @@ async def test_compile_time_counts_against_the_deadline(make_cm: Any, calls: Cal
         ("('a' * 10**5).translate({97: 'b' * 1000})", "`translate` would create"),
         ("import re\nre.sub('', 'x' * 1000, 'a' * 10**5)", "`re.sub` would build"),
         ("import collections\ncollections.deque([1] * 100) * 200000", "`*` would create"),
+        # Regex results are bounded by what they build (groups x matches, characters).
+        ("import re\nre.findall('(' * 99 + ')' * 99, 'x' * 300_000)", "`findall` would build"),
+        ("import re\nre.compile('(' * 50 + 'x*' + ')' * 50).findall('x' * 10**6)", "`findall`"),
+        ("import re\nre.split('(' * 99 + ')' * 99, 'x' * 300_000)", "`split` would build"),
+        # W5: `!r`/`!s`/`!a` conversions are measured before they are built.
+        ("c = [[[0] * 1000] * 1000] * 10\n'{0!r}'.format(c)", "`str.format` would build"),
+        ("c = [[[0] * 1000] * 1000] * 10\n'{0!s}'.format(c)", "`str.format` would build"),
+        ("c = [[[0] * 1000] * 1000] * 10\n'{0!a}'.format(c)", "`str.format` would build"),
+        ("c = [[[0] * 1000] * 1000] * 10\n'{0!r:>3}'.format(c)", "`str.format` would build"),
+        # W6: a formatting operation is bounded as a whole, not field by field.
+        ("t = '%9999999d' * 50\nt % tuple([1] * 50)", "`%` formatting would build"),
+        ("'%(a)s%(a)s' % {'a': 'x' * 6_000_000}", "`%` formatting would build"),
+        ("('{0:>9999999}' * 50).format(1)", "`str.format` would build"),
+        ("'{0}{0}'.format('x' * 6_000_000)", "`str.format` would build"),
+        ("'{a}{a}'.format_map({'a': 'x' * 6_000_000})", "`str.format` would build"),
+        ("x = 1\nf'{x:>9999999}{x:>9999999}'", "an f-string would build"),
+        ("s = 'x' * 6_000_000\nf'{s}{s}'", "an f-string would build"),
+        # W10: integers from text in any base, and `round` to a huge negative precision.
+        ("int('1' * 2_000_000, 2)", "int() would create 2,000,000 bits"),
+        ("int('f' * 100_000, 16)", "int() would create"),
+        ("int('0x' + 'f' * 100_000, 0)", "int() would create"),
+        ("round(2**1000, -300_000)", "round() would create"),
+        # Size-changing text methods, by their worst-case growth.
+        ("('\\u0390' * 4_000_000).upper()", "`upper` would create"),
+        ("('\\u0390' * 4_000_000).casefold()", "`casefold` would create"),
+        ("('\\u0390' * 3_000_000).encode('utf-32')", "`encode` would create"),
+        ("('a' * 3_000_000).encode('utf-16')", "`encode` would create"),
+        ("(b'x' * 4_000_000).hex(':')", "`hex` would create"),
+        # W11: strftime widths (a glibc extension) count.
+        ("import datetime\ndatetime.date(2020, 1, 1).strftime('%250Y' * 200_000)", "`strftime`"),
+        (
+            "import datetime\ndatetime.datetime(2020, 1, 1).strftime('%250Y' * 200_000)",
+            "`strftime`",
+        ),
+        ("import datetime\ndatetime.time(1).strftime('%250H' * 200_000)", "`strftime`"),
+        (
+            "import datetime\ndatetime.date.strftime(datetime.date(2020, 1, 1), '%250Y' * 200_000)",
+            "`strftime`",
+        ),
+        ("import time\ntime.strftime('%250Y' * 200_000)", "`strftime`"),
+        ("import datetime\nformat(datetime.date(2020, 1, 1), '%250Y' * 100_000)", "would build"),
     ],
 )
 async def test_one_operation_cannot_build_past_the_limits(
@@ -326,6 +367,8 @@ async def test_one_operation_cannot_build_past_the_limits(
         "[sum(x * x for x in range(10)), sum([[1], [2]], []), sum([0.5, 1]), all([])]",
         "[7 // 2, -7 % 3, divmod(7, 2), pow(3, 4, 5), '%s|%d' % ([1], 2), '{}'.format([1])]",
         "[len(str(list(range(10**5)))), len(' '.join(['ab'] * 10**5)), 'a\\\\b'.count('\\\\')]",
+        "[f'{1}{2!r:>3}{\"é\"!a}', '{0!r:>5}{1}|{2:,}'.format('a', [1], 5), '%s|%5d' % ('a', 3)]",
+        "['%(k)s-%(k)s' % {'k': 1}, f'{3.5:.2f}{None}', '{:>4}{:<3}|'.format('a', 'b')]",
     ],
 )
 async def test_guarded_builtins_behave_like_python(fast_cm: CodeMode, expression: str) -> None:

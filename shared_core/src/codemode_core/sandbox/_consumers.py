@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import math
 from collections.abc import Callable, Iterable
 from types import GeneratorType
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from codemode_core.sandbox.guards import PlanRuntime, register_proxy_type
 from codemode_core.sandbox.rewrite import PLAN_FILENAME
 
-__all__ = ["GuardedType", "consumer_builtins", "feed"]
+__all__ = ["GuardedType", "collection_types", "consumer_builtins", "feed"]
 
 _SIZED_INPUTS = frozenset(
     {
@@ -103,7 +104,9 @@ class GuardedType:
         return self._runtime.getattr(self._real, name)
 
     def __getitem__(self, key: Any) -> Any:
-        return self._real[_unwrap(key)]  # type: ignore[index]
+        # `list[int]`: the alias, but calling it still constructs through the guard (a real
+        # `list[int](it)` would drain `it` in C, unmetered).
+        return GuardedType(self._runtime, self._real[_unwrap(key)], self._make)  # type: ignore[index]
 
     def __or__(self, other: Any) -> Any:
         return self._real | _unwrap(other)
@@ -167,7 +170,35 @@ def consumer_builtins(rt: PlanRuntime) -> dict[str, Any]:
 
         return guarded(real, make)
 
+    max_bits = rt.max_bits
+
+    def int_(*args: Any, **kwargs: Any) -> Any:
+        # `int(text, 2)` is not capped by `sys.int_max_str_digits` (only base 10 is): a
+        # 2 M-character text gave a 2 M-bit integer; bounded by max_int_bits before it is
+        # parsed, at the base's bits per digit (base 0 reads a prefix: hex at most).
+        if args and isinstance(args[0], (str, bytes, bytearray)):
+            base = args[1] if len(args) > 1 else kwargs.get("base", 10)
+            if type(base) is int and 0 <= base <= 36 and base != 1:
+                bits = int(len(args[0]) * (math.log2(base) if base else 4.0))
+                if bits > max_bits:
+                    rt._too_big("int()", bits, max_bits, "bits")
+        return builtins.int(*args, **kwargs)
+
+    def round_(number: Any, ndigits: Any = None) -> Any:
+        # `round(n, -k)` divides by 10**k: that power is bounded like any other integer,
+        # and the division like `//`.
+        if ndigits is None:
+            return builtins.round(number)
+        if type(number) is int and type(ndigits) is int and ndigits < 0:
+            bits = -ndigits * 3322 // 1000 + 1
+            if bits > max_bits:
+                rt._too_big("round()", bits, max_bits, "bits")
+            rt.check_int_cost("round()", number, 1 << bits)
+        return builtins.round(number, ndigits)
+
     return {
+        "int": guarded(int, int_),
+        "round": round_,
         "max": one_iterable(builtins.max),
         "min": one_iterable(builtins.min),
         "any": one_iterable(builtins.any),
@@ -184,4 +215,28 @@ def consumer_builtins(rt: PlanRuntime) -> dict[str, Any]:
         "str": guarded(str, rt.to_str),
         "bytes": binary(bytes),
         "bytearray": binary(bytearray),
+    }
+
+
+def collection_types(rt: PlanRuntime) -> dict[str, Any]:
+    """The `collections` classes, constructed through the guard: `deque(it, 0)`,
+    `Counter(it)`, `OrderedDict(it)` and `defaultdict(f, it)` drain `it` in C, so it is
+    metered (`PlanRuntime.metered`) first. They stay usable as types (`isinstance`)."""
+
+    def metering(real: type, position: int, keyword: str | None) -> GuardedType:
+        def make(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > position:
+                args = (*args[:position], rt.metered(args[position]), *args[position + 1 :])
+            elif keyword is not None and keyword in kwargs:
+                kwargs[keyword] = rt.metered(kwargs[keyword])
+            return real(*args, **kwargs)
+
+        return GuardedType(rt, real, make)
+
+    return {
+        "Counter": metering(collections.Counter, 0, None),
+        "OrderedDict": metering(collections.OrderedDict, 0, None),
+        "defaultdict": metering(collections.defaultdict, 1, None),
+        "deque": metering(collections.deque, 0, "iterable"),
+        "ChainMap": collections.ChainMap,
     }

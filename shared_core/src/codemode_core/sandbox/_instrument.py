@@ -2,12 +2,13 @@
 
 Python 3.11 has no `sys.monitoring` and trace hooks cost too much, so the budgets are compiled
 into the plan: a `_cm_tick_()` at the top of every `while` body and function body (`for` loops
-and comprehensions tick inside `_getiter_`), a `_cm_check_()` at the top of every `except`
-handler so a plan cannot swallow a budget or timeout abort, a `_cm_final_()` at the top of
-every `finally` block (the one place, with `except`, where a generator left suspended runs code
-when it is collected after its plan ended: there the guards refuse, see `_leftovers`), and
-size-guarded calls in place of
-the operators that can explode (`*`, `**`, `<<`, `+`, `%`, `//`, and f-string fields).
+and comprehensions tick inside `_getiter_`, `yield from` inside `_cm_yield_from_`), a
+`_cm_check_()` at the top of every `except` handler so a plan cannot swallow a budget or
+timeout abort, a `_cm_final_()` at the top of every `finally` block (the one place, with
+`except`, where a generator left suspended runs code when it is collected after its plan
+ended: there the guards refuse, see `_leftovers`), and size-guarded calls in place of the
+operators that can explode (`*`, `**`, `<<`, `+`, `%`, `//`, and f-strings, bounded as a
+whole by `_cm_fstring_`).
 Every inserted node copies the position of the node it stands for, so errors keep plan lines.
 """
 
@@ -81,6 +82,39 @@ class _Instrument(ast.NodeTransformer):
         if guard is None:
             return node
         return _call(guard, [node.left, node.right], node)
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> ast.AST:
+        """`yield from x` delegates through `_cm_yield_from_`, which ticks per item: a plan
+        generator delegating to a `range` was drained by a C consumer with no tick."""
+        self.generic_visit(node)
+        node.value = _call("_cm_yield_from_", [node.value], node.value)
+        return node
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+        """An f-string of several fields is built by `_cm_fstring_`, which bounds the whole
+        text (each field alone within the limit, ten of them were not); the literal parts go
+        as one constant tuple, each field as its value, conversion and spec, in order."""
+        fields = [part for part in node.values if isinstance(part, ast.FormattedValue)]
+        if len(fields) < 2:
+            self.generic_visit(node)
+            return node
+        template: list[str | None] = []
+        args: list[ast.expr] = []
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                spec = part.format_spec
+                spec_expr = self.visit(spec) if spec is not None else ast.Constant("")
+                template.append(None)
+                args += [self.visit(part.value), ast.Constant(part.conversion), spec_expr]
+            else:
+                literal = part.value if isinstance(part, ast.Constant) else ""
+                template.append(literal if isinstance(literal, str) else str(literal))
+        for arg in args:
+            if not hasattr(arg, "lineno"):
+                ast.copy_location(arg, node)
+        # A tuple constant is valid in a compiled AST (the stubs list scalars only).
+        constant = ast.copy_location(ast.Constant(tuple(template)), node)  # type: ignore[arg-type]
+        return _call("_cm_fstring_", [constant, *args], node)
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         self.generic_visit(node)

@@ -9,7 +9,6 @@ that C code could drain forever (`itertools.count`) or that build unbounded valu
 from __future__ import annotations
 
 import builtins
-import collections
 import datetime
 import functools
 import inspect
@@ -27,12 +26,14 @@ from typing import Any
 
 from codemode_core.errors import ToolError
 from codemode_core.sandbox._callables import plan_callable
-from codemode_core.sandbox._consumers import consumer_builtins, feed
+from codemode_core.sandbox._consumers import collection_types, consumer_builtins, feed
 from codemode_core.sandbox._re_flags import with_checked_flags
 from codemode_core.sandbox._sizes import text_size
+from codemode_core.sandbox._sources import itertools_members, source_builtins
 from codemode_core.sandbox._typing_facade import typing_members
 from codemode_core.sandbox.guards import (
     PlanRuntime,
+    bounded_matches,
     bounded_sub,
     register_proxy_type,
     visible_attributes,
@@ -141,45 +142,6 @@ def _math(rt: PlanRuntime) -> dict[str, Any]:
         gcd=many_ints("gcd"),
         fsum=fsum,
     )
-    return members
-
-
-def _itertools(rt: PlanRuntime) -> dict[str, Any]:
-    names = [
-        "accumulate",
-        "chain",
-        "combinations",
-        "combinations_with_replacement",
-        "compress",
-        "count",
-        "cycle",
-        "dropwhile",
-        "filterfalse",
-        "groupby",
-        "islice",
-        "pairwise",
-        "permutations",
-        "product",
-        "repeat",
-        "starmap",
-        "takewhile",
-        "zip_longest",
-    ]
-
-    def counted(fn: Callable[..., Iterable[Any]]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return rt.counting(fn(*args, **kwargs))
-
-        return wrapper
-
-    members = {name: counted(getattr(itertools, name)) for name in names}
-
-    def chain_from_iterable(iterables: Iterable[Iterable[Any]]) -> Any:
-        return rt.counting(itertools.chain.from_iterable(iterables))
-
-    members["chain_from_iterable"] = chain_from_iterable
-    members["tee"] = lambda iterable, n=2: tuple(rt.counting(i) for i in itertools.tee(iterable, n))
     return members
 
 
@@ -312,7 +274,20 @@ def _re(rt: PlanRuntime, names: list[str]) -> dict[str, Any]:
     def subn(pattern: Any, repl: Any, string: Any, count: int = 0, flags: int = 0) -> Any:
         return bounded_sub(rt, re.compile(pattern, flags), repl, string, count, n=True)
 
-    members.update(sub=sub, subn=subn)
+    def findall(pattern: Any, string: Any, flags: int = 0) -> Any:
+        compiled = re.compile(pattern, flags)
+        bounded_matches(rt, compiled, string)
+        return compiled.findall(string)
+
+    def split(pattern: Any, string: Any, maxsplit: int = 0, flags: int = 0) -> Any:
+        compiled = re.compile(pattern, flags)
+        bounded_matches(rt, compiled, string, splits=maxsplit if type(maxsplit) is int else 0)
+        return compiled.split(string, maxsplit)
+
+    def finditer(pattern: Any, string: Any, flags: int = 0) -> Any:
+        return rt.counting(re.compile(pattern, flags).finditer(string))
+
+    members.update(sub=sub, subn=subn, findall=findall, split=split, finditer=finditer)
     return with_checked_flags(members)
 
 
@@ -324,6 +299,7 @@ def _time(rt: PlanRuntime) -> dict[str, Any]:
     # times it saw before the pause; monotonic and perf_counter are the same clock (plans only
     # take differences of them).
     def strftime(format: str, t: Any = None) -> str:
+        rt.check_strftime(format)
         return time.strftime(format, time.localtime(rt.now()) if t is None else t)
 
     def gmtime(seconds: float | None = None) -> time.struct_time:
@@ -379,18 +355,16 @@ def _copy(rt: PlanRuntime) -> dict[str, Any]:
 
 
 _MODULE_MEMBERS: dict[str, Callable[[PlanRuntime], dict[str, Any]]] = {
-    "collections": lambda rt: _pick(
-        collections, ["Counter", "OrderedDict", "defaultdict", "deque", "ChainMap"]
-    ),
+    "collections": collection_types,
     "copy": _copy,
     "datetime": _datetime,
     "functools": lambda rt: {
         **_pick(functools, ["partial", "cmp_to_key", "lru_cache", "cache"]),
         "reduce": lambda function, iterable, *initial: functools.reduce(
-            function, rt.counting(iterable), *initial
+            function, rt.getiter(iterable), *initial
         ),
     },
-    "itertools": _itertools,
+    "itertools": itertools_members,
     "json": _json,
     "math": _math,
     "random": _random,
@@ -601,7 +575,7 @@ def build_builtins(rt: PlanRuntime, modules: ModuleLoader) -> dict[str, Any]:
             raise ImportError(f"module `{name}` is not available in plans")
         return modules.load(name)
 
-    for name, value in consumer_builtins(rt).items():
+    for name, value in {**consumer_builtins(rt), **source_builtins(rt)}.items():
         # Guarded functions get a plain repr; the guarded types (`list`, `str`) stay types.
         names[name] = plan_callable(name, value) if inspect.isfunction(value) else value
     replacements = dict(

@@ -49,6 +49,8 @@ def build_plan_globals(runtime: PlanRuntime, bridge: Bridge, manifest: Manifest)
         "_cm_mod_": runtime.mod,
         "_cm_format_": runtime.format_value,
         "_cm_fvalue_": runtime.fvalue,
+        "_cm_fstring_": runtime.fstring,
+        "_cm_yield_from_": runtime.yield_from,
         "_cm_floordiv_": runtime.floordiv,
         "_cm_awaitable_": awaitable,
         "_cm_call_": direct_call,

@@ -20,7 +20,8 @@ import re
 import string
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, ValuesView
+from types import GeneratorType
 from typing import Any, NoReturn
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
@@ -44,6 +45,7 @@ __all__ = [
     "NotAwaitedError",
     "PlanAbort",
     "PlanRuntime",
+    "bounded_matches",
     "plan_line",
     "register_pending_type",
     "register_proxy_type",
@@ -58,6 +60,8 @@ _NOTHING: frozenset[str] = frozenset()
 _ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = dict(ALLOWED_ATTRIBUTES)
 """The reviewed table as a plain dict (a read-only mapping proxy is slower to query)."""
 _ITEM_WRITABLE = frozenset({dict, list, set, bytearray, collections.deque})
+_GROWABLE = frozenset({list, bytearray, collections.deque})
+"""Exact types that `+=` extends in place from any iterable."""
 """Exact types whose items a plan may write, returned as they are: none takes attributes."""
 _WRAPPED_WRITABLE = frozenset(
     {collections.Counter, collections.OrderedDict, collections.defaultdict, collections.ChainMap}
@@ -80,6 +84,27 @@ _CHEAP_INT = 1 << 4096
 
 _SLOW_WINDOW = 0.002
 """Seconds: an interval of ticks slower than this makes the clock be read at every tick."""
+
+
+_CONVERSIONS = {ord("r"): "r", ord("s"): "s", ord("a"): "a"}
+_CONVERT: dict[str, Callable[[Any], str]] = {"r": repr, "s": str, "a": ascii}
+_STRFTIME_TYPES = (datetime.date, datetime.time)
+_STRFTIME_DIRECTIVE = re.compile(r"%[-_0^#]*(\d*)[EO]?(.?)", re.DOTALL)
+_STRFTIME_SIZES = dict.fromkeys("Yy%GgCdmHIMSjUWVeklaAbBhpwuntf", 9) | dict.fromkeys("zZ", 64)
+"""The longest text of a `strftime` directive without a width (C-locale names, `%f` six
+digits, a time zone's name or offset); any other directive counts as 64."""
+
+
+def strftime_size(fmt: Any) -> int:
+    """An upper bound of the length of `strftime(fmt)`: glibc honours a width in every
+    directive (`%250Y` is 250 characters), so each directive counts its width."""
+    if not isinstance(fmt, str):
+        return 0
+    size = len(fmt)
+    for width, letter in _STRFTIME_DIRECTIVE.findall(fmt):
+        natural = _STRFTIME_SIZES.get(letter, 64)
+        size += max(natural, int(width[:10]) if width else 0)
+    return size
 
 
 class PlanAbort(BaseException):
@@ -317,7 +342,12 @@ class PlanRuntime:
     # Iteration -------------------------------------------------------------------------
 
     def getiter(self, obj: Any) -> Iterator[Any]:
-        """`for` loops, comprehensions and unpacking: iterate while counting operations."""
+        """`for` loops, comprehensions and unpacking: iterate while counting operations.
+
+        An iterator that counts itself already (`map`, `zip`, `itertools.*` of a plan: see
+        `_sources.py`) is iterated as it is, so its items are not counted twice."""
+        if type(obj) is GeneratorType and obj.gi_code is _COUNTING_CODE:
+            return obj
         return self._counting(iter(obj))
 
     def _counting(self, iterator: Iterator[Any]) -> Iterator[Any]:
@@ -329,6 +359,36 @@ class PlanRuntime:
     def counting(self, iterable: Iterable[Any]) -> Iterator[Any]:
         """Wrap an iterator that C code might otherwise drain without end (`itertools.count`)."""
         return self._counting(iter(iterable))
+
+    def yield_from(self, obj: Any) -> Iterator[Any]:
+        """`yield from obj` in a plan generator: each item ticks, and the delegate's return
+        value is kept (`x = yield from sub()`)."""
+        iterator = iter(obj)
+        tick = self.tick
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            tick()
+            yield item
+
+    def metered(self, value: Any) -> Any:
+        """The input of a bulk C operation (`set.update`, `dict.fromkeys`, `deque(...)`,
+        `list += ...`) as it should see it: a container is charged by its size and passed as
+        it is (a mapping stays a mapping), an iterator that counts itself or a generator of
+        the plan (whose loops tick) is passed as it is, anything else is counted per item."""
+        if isinstance(value, _BULK_SIZED):
+            if len(value) > _CHARGE_FROM:
+                self.charge(len(value))
+            return value
+        kind = type(value)
+        if kind is collections.ChainMap:
+            self.charge(sum(len(m) for m in value.maps if isinstance(m, _BULK_SIZED)))
+            return value
+        if kind is GeneratorType and value.gi_code.co_filename in _SELF_COUNTING_FILES:
+            return value
+        return self._counting(iter(value))
 
     async def aiter(self, obj: Any) -> Any:
         """`async for`: iterate an async iterable while counting operations."""
@@ -434,7 +494,23 @@ class PlanRuntime:
         guard = _INPLACE_GUARDS.get(op)
         if guard is not None:
             guard(self, x, y)
+        kind = type(x)
+        if kind in _GROWABLE and op == "+=":  # `lst += map(...)`: C drains the operand
+            y = self.extend_items("`+=`", x, y)
+        elif kind in _ITEM_WRITABLE or kind in _WRAPPED_WRITABLE:  # `s |= other`: C loop
+            y = self.metered(y)
         return _INPLACE_OPS[op](x, y)
+
+    def extend_items(self, what: str, target: Any, iterable: Any) -> Any:
+        """What `target` (a list, bytearray or deque) is extended with, metered and checked
+        against max_sequence_length before C copies it in."""
+        items = iterable if isinstance(iterable, _BULK_SIZED) else list(self.metered(iterable))
+        size = len(target) + len(items)
+        if size > self.max_seq:
+            self._too_big(what, size, self.max_seq)
+        if len(items) > _CHARGE_FROM:
+            self.charge(len(items))
+        return items
 
     def apply(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         """`f(*args, **kwargs)` (RestrictedPython's hook)."""
@@ -493,21 +569,38 @@ class PlanRuntime:
         return a + b
 
     def check_mod(self, a: Any, b: Any) -> None:
+        """`text % values`: the whole result is bounded, not each field (fifty `%9999999d`
+        fields built 500 M characters): the template, plus per conversion its widest number
+        (width or precision) and the text of the value it takes."""
         if not isinstance(a, (str, bytes)):
             self.check_int_cost("`%`", a, b)
             return
         text = a.decode("latin-1") if isinstance(a, bytes) else a
         values = b if isinstance(b, tuple) else (b,)
-        for value in values if type(b) is not dict else b.values():
-            self.check_text(value, "`%` formatting")
-        for width, precision in _PERCENT_SPEC.findall(text):
+        if type(b) is dict:
+            values = tuple(b.values())
+        sizes = [self.field_size(value, None, "", "`%` formatting") for value in values]
+        specs = _PERCENT_SPEC.findall(text)
+        total = len(text)
+        for width, precision in specs:
             for number in (width, precision):
-                if number.isdigit() and int(number) > self.max_seq:
-                    self._too_big("`%` formatting", int(number), self.max_seq, "characters")
+                if number.isdigit():
+                    if len(number) > 9 or int(number) > self.max_seq:
+                        self._too_big(
+                            "`%` formatting", int(number[:12]), self.max_seq, "characters"
+                        )
+                    total += int(number)
         if "*" in text:
             for value in values:
-                if type(value) is int and abs(value) > self.max_seq:
-                    self._too_big("`%` formatting", abs(value), self.max_seq, "characters")
+                if type(value) is int:
+                    if abs(value) > self.max_seq:
+                        self._too_big("`%` formatting", abs(value), self.max_seq, "characters")
+                    total += abs(value)
+        # Each conversion takes one value (a mapping's keys may repeat: the largest, each time).
+        total += sum(sizes) if type(b) is not dict else len(specs) * max(sizes, default=0)
+        self.charge(total)
+        if total > self.max_seq:
+            self._text_too_long("`%` formatting")
 
     def mod(self, a: Any, b: Any) -> Any:
         if type(a) is int and -_CHEAP_INT < a < _CHEAP_INT:
@@ -532,16 +625,76 @@ class PlanRuntime:
             if len(number) > 9 or int(number) > self.max_seq:
                 self._too_big("a format width", int(number[:12]), self.max_seq, "characters")
 
+    def field_size(self, value: Any, conversion: str | None, spec: str, what: str) -> int:
+        """An upper bound of the length of one formatted field (`format(value, spec)` after
+        the `!r`/`!s`/`!a` conversion); refused at once when it alone passes the limit."""
+        kind = type(value)
+        if conversion in ("r", "a") or kind not in FLAT_TYPES:
+            _reject_pending(value)
+            size = text_size(value, self.max_seq, ascii_only=conversion == "a")
+        elif kind is str:
+            size = len(value)
+        elif kind is int or kind is bool:
+            size = value.bit_length() * 41 // 100 + 3  # digits, and a separator per three
+        else:
+            size = 330  # a float in full (`f"{1e308:f}"`), None
+        if spec:
+            self.check_spec(spec)
+            if conversion is None and isinstance(value, _STRFTIME_TYPES):
+                size = strftime_size(spec)  # `format(date, spec)` is `date.strftime(spec)`
+            else:
+                size += sum(int(number) for number in _SPEC_NUMBER.findall(spec))
+        if size > self.max_seq:
+            self._text_too_long(what)
+        return size
+
+    def check_strftime(self, fmt: Any) -> None:
+        """`strftime`: its text is bounded before it is built (`%250Y` is 250 characters)."""
+        size = strftime_size(fmt)
+        self.charge(size)
+        if size > self.max_seq:
+            self._text_too_long("`strftime`")
+
+    def fstring(self, template: tuple[str | None, ...], *fields: Any) -> str:
+        """An f-string of several fields, bounded as a whole (ten `{x:>9999999}` fields built
+        100 M characters): `template` holds its literal parts and None per field, `fields`
+        a (value, conversion, spec) triple per field, evaluated in order by the plan."""
+        room = self.max_seq
+        parts: list[str] = []
+        index = 0
+        for literal in template:
+            if literal is not None:
+                parts.append(literal)
+                room -= len(literal)
+                continue
+            value, conversion, spec = fields[index : index + 3]
+            index += 3
+            kind = type(value)
+            if conversion == -1 and not spec and kind in FLAT_TYPES:
+                # The common field (`{name}`, `{count}`): a text is added as it is, a number's
+                # text is short (integers are held to max_int_bits); measured as added.
+                piece = value if kind is str else format(value)
+            else:
+                code = _CONVERSIONS.get(conversion)
+                if self.field_size(value, code, spec, "an f-string") > room:
+                    self._text_too_long("an f-string")
+                if code is not None:
+                    value = _CONVERT[code](value)
+                piece = format(value, spec)
+            room -= len(piece)
+            if room < 0:
+                self._text_too_long("an f-string")
+            parts.append(piece)
+        if room < self.max_seq - _CHARGE_FROM:
+            self.charge(self.max_seq - room)
+        return "".join(parts)
+
     def format_value(self, value: Any, conversion: int, spec: str) -> str:
         """f-string fields with a format spec: apply `!r`/`!s`/`!a`, check widths, format."""
-        self.check_text(value, "an f-string field")
-        if conversion == ord("r"):
-            value = repr(value)
-        elif conversion == ord("s"):
-            value = str(value)
-        elif conversion == ord("a"):
-            value = ascii(value)
-        self.check_spec(spec)
+        code = _CONVERSIONS.get(conversion)
+        self.field_size(value, code, spec, "an f-string field")
+        if code is not None:
+            value = _CONVERT[code](value)
         return format(value, spec)
 
     def fvalue(self, value: Any) -> Any:
@@ -625,11 +778,44 @@ class PlanRuntime:
                 self.on_log(line)
 
 
+_COUNTING_CODE = PlanRuntime._counting.__code__
+_SELF_COUNTING_FILES = frozenset({PLAN_FILENAME, _COUNTING_CODE.co_filename})
+"""Generators whose items are ticked already: the plan's own (its loops tick, and `yield
+from` goes through `_cm_yield_from_`), and this module's (`_counting`, `yield_from`)."""
+_BULK_SIZED = (
+    list,
+    tuple,
+    str,
+    bytes,
+    bytearray,
+    dict,
+    set,
+    frozenset,
+    range,
+    collections.deque,
+    KeysView,
+    ValuesView,
+    ItemsView,
+)
+"""Inputs whose size is known up front: a bulk C operation on them is charged by that size."""
+_CHARGE_FROM = 32
+"""Shorter inputs are not worth a call to `charge` (the next tick reads the clock)."""
+
+
 class _GuardedFormatter(string.Formatter):
-    """`str.format` whose field lookups and widths go through the plan's guards."""
+    """`str.format` whose field lookups go through the plan's guards, and whose result is
+    bounded as a whole: each field (its `!r`/`!s`/`!a` conversion included) is measured
+    against the room the template and the earlier fields left, before it is built."""
 
     def __init__(self, runtime: PlanRuntime) -> None:
         self._runtime = runtime
+        self._room = runtime.max_seq
+
+    def vformat(self, format_string: str, args: Any, kwargs: Any) -> str:
+        self._room = self._runtime.max_seq - len(format_string)
+        result = super().vformat(format_string, args, kwargs)
+        self._runtime.charge(len(result))
+        return result
 
     def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, Any]:
         first, rest = _string.formatter_field_name_split(field_name)
@@ -638,10 +824,20 @@ class _GuardedFormatter(string.Formatter):
             obj = self._runtime.getattr(obj, key) if is_attr else self._runtime.getitem(obj, key)
         return obj, first
 
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion in _CONVERT:
+            self._claim(self._runtime.field_size(value, conversion, "", "`str.format`"))
+        return super().convert_field(value, conversion)
+
     def format_field(self, value: Any, format_spec: str) -> Any:
-        self._runtime.check_text(value, "`str.format`")
-        self._runtime.check_spec(format_spec)
-        return format(value, format_spec)
+        self._claim(self._runtime.field_size(value, None, format_spec, "`str.format`"))
+        result = format(value, format_spec)
+        self._room -= len(result)
+        return result
+
+    def _claim(self, size: int) -> None:
+        if size > self._room:
+            self._runtime._text_too_long("`str.format`")
 
 
 _MISSING_ATTR: Any = object()
@@ -754,7 +950,7 @@ def _bind_replace(rt: PlanRuntime, obj: Any) -> Any:
 
 def _bind_join(rt: PlanRuntime, obj: Any) -> Any:
     def join(iterable: Iterable[Any]) -> Any:
-        parts = list(rt.counting(iterable))
+        parts = list(rt.metered(iterable))
         total = sum(len(p) for p in parts if isinstance(p, (str, bytes))) + len(obj) * len(parts)
         if total > rt.max_seq:
             rt._too_big("`join`", total, rt.max_seq, "characters")
@@ -777,12 +973,26 @@ def _bind_extend(method: str) -> Callable[[PlanRuntime, Any], Any]:
         real = getattr(obj, method)
 
         def extend(iterable: Iterable[Any]) -> None:
-            items = iterable if isinstance(iterable, _SIZED) else list(rt.counting(iterable))
-            if len(obj) + len(items) > rt.max_seq:
-                rt._too_big(f"`{method}`", len(obj) + len(items), rt.max_seq)
-            real(items)
+            real(rt.extend_items(f"`{method}`", obj, iterable))
 
         return extend
+
+    return bind
+
+
+def _bind_bulk(method: str, *, first_only: bool) -> Callable[[PlanRuntime, Any], Any]:
+    """A method whose iterable arguments a C loop drains (`set.update(*others)`,
+    `dict.fromkeys(keys, value)`): they are metered (`PlanRuntime.metered`) before it runs."""
+
+    def bind(rt: PlanRuntime, obj: Any) -> Any:
+        real = getattr(obj, method)
+
+        def bulk(*args: Any, **kwargs: Any) -> Any:
+            if first_only:
+                return real(*(rt.metered(args[0]), *args[1:]) if args else (), **kwargs)
+            return real(*[rt.metered(arg) for arg in args], **kwargs)
+
+        return bulk
 
     return bind
 
@@ -900,6 +1110,114 @@ def bounded_sub(
     return run(measured, string, count=count)
 
 
+def bounded_matches(
+    rt: PlanRuntime, pattern: re.Pattern[Any], string: Any, *span: Any, splits: int = -1
+) -> None:
+    """Before `findall` or `split` builds its list: refuse when it would pass
+    max_sequence_length, in items (matches times groups: ten empty groups on a 5 M-character
+    text made 50 M strings, 700 MB) or in characters (each group copies its text).
+
+    The worst case (a match at every position, every group as long as the text) is usually
+    within the limit, and costs one charge; otherwise the matches are counted first, each one
+    a tick, and the count stops at the limit."""
+    if not isinstance(string, (str, bytes, bytearray)):
+        return
+    size = len(string)
+    per_match = max(1, pattern.groups) + (1 if splits >= 0 else 0)
+    rt.charge(size)
+    if (size + 1) * per_match <= rt.max_seq and per_match * size <= rt.max_seq:
+        return
+    items = chars = 0
+    for number, match in enumerate(rt.counting(pattern.finditer(string, *span))):
+        if 0 < splits <= number:
+            break
+        items += per_match
+        chars += max(1, pattern.groups) * (match.end() - match.start())
+        if items > rt.max_seq or chars > rt.max_seq:
+            rt._text_too_long(f"`{'split' if splits >= 0 else 'findall'}`")
+
+
+def _bind_findall(rt: PlanRuntime, obj: Any) -> Any:
+    def findall(string: Any, *span: Any) -> Any:
+        bounded_matches(rt, obj, string, *span)
+        return obj.findall(string, *span)
+
+    return findall
+
+
+def _bind_split(rt: PlanRuntime, obj: Any) -> Any:
+    def split(string: Any, maxsplit: int = 0) -> Any:
+        bounded_matches(rt, obj, string, splits=maxsplit if type(maxsplit) is int else 0)
+        return obj.split(string, maxsplit)
+
+    return split
+
+
+def _bind_finditer(rt: PlanRuntime, obj: Any) -> Any:
+    def finditer(string: Any, *span: Any) -> Any:
+        return rt.counting(obj.finditer(string, *span))
+
+    return finditer
+
+
+def _bind_case(method: str) -> Callable[[PlanRuntime, Any], Any]:
+    """`upper`, `lower`, `casefold`, `swapcase`, `title`, `capitalize`: a character can become
+    three (`'\u0390'.upper()`), so a non-ASCII text is bounded at three times its length."""
+
+    def bind(rt: PlanRuntime, obj: Any) -> Any:
+        if type(obj) is str and not obj.isascii() and 3 * len(obj) > rt.max_seq:
+            rt._too_big(f"`{method}`", 3 * len(obj), rt.max_seq, "characters (3 per character)")
+        return getattr(obj, method)
+
+    return bind
+
+
+_ASCII_CODECS = frozenset({"utf-8", "utf8", "ascii", "latin-1", "latin1", "iso-8859-1"})
+_CODEC_GROWTH = {"utf-8": 4, "utf8": 4, "utf-16": 4, "utf-32": 4, "ascii": 1, "latin-1": 1}
+"""Bytes per character at most; other codecs (`unicode_escape`: `\U0001f600`) count 10."""
+_ERRORS_GROWTH = {"backslashreplace": 10, "xmlcharrefreplace": 10, "namereplace": 100}
+
+
+def _bind_encode(rt: PlanRuntime, obj: Any) -> Any:
+    """`str.encode`: bounded by its worst-case growth (UTF-32 is four bytes a character)."""
+
+    def encode(encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        if isinstance(encoding, str) and isinstance(errors, str):
+            name = encoding.lower().replace("_", "-")
+            if obj.isascii() and name in _ASCII_CODECS:
+                per_char = 1
+            else:
+                per_char = max(
+                    _CODEC_GROWTH.get(name.removesuffix("-le").removesuffix("-be"), 10),
+                    _ERRORS_GROWTH.get(errors, 1),
+                )
+            if per_char * len(obj) + 4 > rt.max_seq:
+                rt._too_big("`encode`", per_char * len(obj) + 4, rt.max_seq, "bytes")
+        return bytes(obj.encode(encoding, errors))
+
+    return encode
+
+
+def _bind_hex(rt: PlanRuntime, obj: Any) -> Any:
+    """`bytes.hex`: two digits a byte, plus a separator each (up to three times as long)."""
+
+    def hex(*args: Any, **kwargs: Any) -> str:
+        size = len(obj) * (3 if args or kwargs else 2)
+        if size > rt.max_seq:
+            rt._too_big("`hex`", size, rt.max_seq, "characters")
+        return str(obj.hex(*args, **kwargs))
+
+    return hex
+
+
+def _bind_strftime(rt: PlanRuntime, obj: Any) -> Any:
+    def strftime(fmt: Any) -> str:
+        rt.check_strftime(fmt)
+        return str(obj.strftime(fmt))
+
+    return strftime
+
+
 def _bind_sub(n: bool) -> Callable[[PlanRuntime, Any], Any]:
     def bind(rt: PlanRuntime, obj: Any) -> Any:
         def sub(repl: Any, string: Any, count: int = 0) -> Any:
@@ -933,14 +1251,47 @@ _SPECIAL_ATTRIBUTES: dict[tuple[type, str], Callable[[PlanRuntime, Any], Any]] =
     (bool, "from_bytes"): _bind_from_bytes,
     (re.Pattern, "sub"): _bind_sub(n=False),
     (re.Pattern, "subn"): _bind_sub(n=True),
+    (re.Pattern, "findall"): _bind_findall,
+    (re.Pattern, "split"): _bind_split,
+    (re.Pattern, "finditer"): _bind_finditer,
     (re.Match, "expand"): _bind_expand,
     (list, "sort"): _bind_charged("sort", _sort_weight),
+    (str, "encode"): _bind_encode,
+    (bytes, "hex"): _bind_hex,
+    (bytearray, "hex"): _bind_hex,
+    (datetime.date, "strftime"): _bind_strftime,
+    (datetime.datetime, "strftime"): _bind_strftime,
+    (datetime.time, "strftime"): _bind_strftime,
 }
-_CLASS_LEVEL = frozenset({(int, "from_bytes"), (bool, "from_bytes")})
+_SET_BULK = (
+    "union intersection difference symmetric_difference issubset issuperset isdisjoint "
+    "update intersection_update difference_update symmetric_difference_update"
+)
+for _set_type in (set, frozenset):
+    for _method in _SET_BULK.split():
+        if (_method in ALLOWED_ATTRIBUTES[_set_type]) and hasattr(_set_type, _method):
+            _SPECIAL_ATTRIBUTES[(_set_type, _method)] = _bind_bulk(_method, first_only=False)
+_MAPPING_TYPES = (
+    dict,
+    collections.Counter,
+    collections.OrderedDict,
+    collections.defaultdict,
+    collections.ChainMap,
+)
+for _mapping_type in _MAPPING_TYPES:
+    for _method in ("update", "fromkeys", "subtract"):
+        if _method in ALLOWED_ATTRIBUTES[_mapping_type]:
+            _SPECIAL_ATTRIBUTES[(_mapping_type, _method)] = _bind_bulk(_method, first_only=True)
+_CLASS_LEVEL = frozenset(
+    {(int, "from_bytes"), (bool, "from_bytes")}
+    | {(cls, "fromkeys") for cls in _MAPPING_TYPES if (cls, "fromkeys") in _SPECIAL_ATTRIBUTES}
+)
 """Special attributes that are class methods: `int.from_bytes(data)` takes no instance."""
 for _sized_type in (list, tuple, collections.deque):  # compares per item: 10M take ~50 ms
     for _method in ("count", "index"):
         _SPECIAL_ATTRIBUTES[(_sized_type, _method)] = _bind_charged(_method, len)
+for _method in ("upper", "lower", "casefold", "swapcase", "title", "capitalize"):
+    _SPECIAL_ATTRIBUTES[(str, _method)] = _bind_case(_method)
 _text_type: type
 for _text_type in (str, bytes, bytearray):
     for _method in ("ljust", "rjust", "center", "zfill"):
