@@ -18,6 +18,7 @@ def test_integration_all_is_pinned_and_sorted() -> None:
         "adopt",
         "check_approval_rules",
         "check_approvals_wrapped",
+        "check_chosen_names",
         "check_options",
         "check_tool_choice",
         "chooses",

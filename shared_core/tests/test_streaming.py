@@ -382,3 +382,51 @@ async def test_no_more_calls_start_early_than_the_plan_may_make(
     assert shop.early("get_stock") == ["S-0", "S-1"]
     assert result.speculation is not None and result.speculation.started == 2
     assert [c.speculated for c in result.tool_calls] == [True, True]
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        # A write first: the read must see what it did (red team: the stale read returned).
+        "await tools.charge(order_id=7, amount=1.0)\n"
+        "o = await tools.get_order(order_id=7)\nreturn o['id']\n",
+        # The write hidden in a helper, a tool taken by reference, or on the read's line.
+        "async def pay():\n    await tools.charge(order_id=7, amount=1.0)\nawait pay()\n"
+        "o = await tools.get_order(order_id=7)\nreturn o['id']\n",
+        "f = tools.charge\nawait f(order_id=7, amount=1.0)\n"
+        "o = await tools.get_order(order_id=7)\nreturn o['id']\n",
+        "a, o = await asyncio.gather(tools.charge(order_id=7, amount=1.0), "
+        "tools.get_order(order_id=7))\nreturn o['id']\n",
+    ],
+)
+async def test_a_read_after_a_possible_write_never_starts_early(
+    make_cm: Callable[..., CodeMode], plan: str
+) -> None:
+    shop = Shop()
+    cm = make_cm(shop.tools())
+    result = await cm.run_stream(_stream(plan, shop))
+    assert result.ok, result.error
+    assert shop.early("get_order") == []  # nothing ran before the whole plan was known
+    assert not any(call.speculated for call in result.tool_calls)
+    assert ("charge", 7, True) in shop.started
+
+
+async def test_reads_above_the_first_write_still_start_early(
+    make_cm: Callable[..., CodeMode],
+) -> None:
+    shop = Shop()
+    cm = make_cm(shop.tools())
+    plan = (
+        "o = await tools.get_order(order_id=7)\n"
+        "await tools.charge(order_id=7, amount=o['total'])\n"
+        "p = await tools.get_order(order_id=8)\n"
+        "return p['id']\n"
+    )
+    result = await cm.run_stream(_stream(plan, shop, gate=1))
+    assert result.ok, result.error
+    assert shop.early("get_order") == [7]  # the read above the write only
+    assert [(c.tool, c.speculated) for c in result.tool_calls] == [
+        ("tools.get_order", True),
+        ("tools.charge", False),
+        ("tools.get_order", False),
+    ]

@@ -82,6 +82,10 @@ def test_the_node_shows_what_the_model_reads() -> None:
 def test_a_bad_selector_or_a_name_clash_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match=r"CodeModeNode\(tools=\.\.\.\)"):
         CodeModeNode([find_customer], tools="find_customer")
+    with pytest.raises(ConfigurationError, match=r"'find_custmer' \(did you mean 'find_customer'"):
+        CodeModeNode(
+            [find_customer, list_orders], tools=["find_custmer"]
+        )  # a typo: not left direct
     with pytest.raises(ConfigurationError, match="'list_orders', which tools= leaves direct"):
         CodeModeNode(
             [find_customer, list_orders],

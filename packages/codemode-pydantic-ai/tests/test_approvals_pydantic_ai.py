@@ -19,6 +19,7 @@ from pydantic_ai import (
     ToolDenied,
 )
 from pydantic_ai.capabilities import HandleDeferredToolCalls
+from pydantic_ai.exceptions import UserError
 from pydantic_ai.messages import ModelRequest, ModelResponse, ToolCallPart, ToolReturnPart
 from pydantic_ai.toolsets import FunctionToolset
 
@@ -402,3 +403,37 @@ async def test_two_code_calls_in_one_response_pause_and_resume_separately() -> N
     }
     assert returns == {ids[0]: f'"refunded 1.0 on {orders[0]["order_id"]}"', ids[1]: "no"}
     assert CALLS == {"list_orders": 2, "refund": 1}
+
+
+async def test_a_decision_for_an_unknown_request_is_refused_and_nothing_runs() -> None:
+    """A mistyped request id must not turn a denial into the blanket approval."""
+    script = ScriptedModel([code_call(PLAN), answer("No refund.")])
+    agent = agent_for(script, shop())
+    first = await agent.run("refund ada")
+    call_id, codemode = deferred(first.output)
+    request_id = codemode["requests"][0]["request_id"]
+    typo = DeferredToolResults(
+        approvals={call_id: True},
+        metadata={call_id: {"decisions": {request_id + "x": ToolDenied("no")}}},
+    )
+    with pytest.raises(UserError, match="did not ask about"):
+        await agent.run(message_history=first.all_messages(), deferred_tool_results=typo)
+    assert CALLS == {"find_customer": 1, "list_orders": 1}  # refund never ran
+    fixed = DeferredToolResults(
+        approvals={call_id: True},
+        metadata={call_id: {"decisions": {request_id: ToolDenied("no")}}},
+    )
+    second = await agent.run(message_history=first.all_messages(), deferred_tool_results=fixed)
+    assert second.output == "No refund." and CALLS["refund"] == 0  # answered again, denied
+
+
+async def test_require_approval_naming_no_tool_is_refused_before_anything_runs() -> None:
+    script = ScriptedModel([code_call("return await tools.refund(order_id=1, amount=1.0)")])
+    toolset = CodeModeToolset(
+        [find_customer, list_orders, refund],
+        require_approval={"refnd": True},  # a typo would let refund run unapproved
+        executor="inprocess",
+    )
+    with pytest.raises(UserError, match="'refnd', which is not among"):
+        await agent_for(script, toolset).run("refund")
+    assert CALLS == {}

@@ -103,7 +103,8 @@ class PlanWatcher:
         if problems:  # the plan will not run: start nothing more for it
             self._speculator.stop()
             return
-        fresh = [c for c in map(_speculable, calls) if c is not None]
+        before = _first_possible_write(tree, calls)
+        fresh = [c for c in map(_speculable, calls) if c is not None and (c.line or 0) < before]
         fresh = [c for c in fresh if self._speculator.is_new(c.entry.qualified_name, c.arguments)]
         if not fresh:
             return
@@ -112,6 +113,27 @@ class PlanWatcher:
             return
         for call in sorted(fresh, key=lambda c: c.line or 0):
             self._speculator.offer(call)
+
+
+def _first_possible_write(tree: ast.Module, calls: list[StaticCall]) -> float:
+    """The first line that may change what a read returns: a call of a tool that is not
+    read-only (or needs approval), any other use of `tools` or `snippets` (a snippet, a tool
+    taken by reference, `getattr(tools, ...)`). A read is started early only above it, so it
+    never runs before a write the plan makes first."""
+    safe: set[int] = set()  # the `tools` names of calls of read-only tools
+    for found in calls:
+        tool = found.entry.tool
+        if tool.read_only and not tool.requires_approval:
+            root: ast.expr = found.node.func
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            safe.add(id(root))
+    lines = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id in ("tools", "snippets") and id(node) not in safe
+    ]
+    return min(lines, default=float("inf"))
 
 
 def _speculable(found: StaticCall) -> ToolCall | None:

@@ -36,6 +36,7 @@ from codemode_core.sandbox import resolve_executor
 from codemode_core.selection import (
     ToolChoice,
     check_approvals_wrapped,
+    check_chosen_names,
     check_tool_choice,
     chooses,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "adopt",
     "check_approval_rules",
     "check_approvals_wrapped",
+    "check_chosen_names",
     "check_options",
     "check_tool_choice",
     "chooses",

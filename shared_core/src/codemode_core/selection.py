@@ -9,12 +9,19 @@ selector that is none of the three is a developer error raised when the adapter 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 from codemode_core.errors import ConfigurationError
 
-__all__ = ["ToolChoice", "check_approvals_wrapped", "check_tool_choice", "chooses"]
+__all__ = [
+    "ToolChoice",
+    "check_approvals_wrapped",
+    "check_chosen_names",
+    "check_tool_choice",
+    "chooses",
+]
 
 ToolChoice: TypeAlias = Literal["all"] | Sequence[str] | Callable[[Any], bool]
 """`"all"`, the names of the tools plans call, or a predicate over the framework's tool."""
@@ -58,3 +65,22 @@ def check_approvals_wrapped(
             "leaves direct; approvals apply to the tools plans call. Select it with tools= "
             "(or ask for approval of direct calls with the framework's own human-in-the-loop)"
         )
+
+
+def check_chosen_names(caller: str, choice: ToolChoice, names: Iterable[str]) -> None:
+    """Refuse a `tools=[...]` name that is none of the agent's tools: a typo would otherwise
+    leave the intended tool direct (and outside plans and their approvals) without a word."""
+    if choice == "all" or callable(choice):
+        return
+    known = list(names)
+    unknown = [name for name in choice if name not in known]
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise ConfigurationError(
+        f"{caller}(tools=...) names {', '.join(hints)}, which is not among the tools given "
+        f"({', '.join(map(repr, known)) or 'none'}). Use the tools' own names."
+    )

@@ -26,6 +26,7 @@ from codemode_core.integration import (
     ToolChoice,
     check_approval_rules,
     check_approvals_wrapped,
+    check_chosen_names,
     check_options,
     check_tool_choice,
     chooses,
@@ -95,6 +96,7 @@ class CodeModeMiddleware(AgentMiddleware):
         listed = [t for t in tools if isinstance(t, BaseTool) and t.name != self.code_tool.name]
         native = [t for t in listed if self._wrapped(t)]
         direct = (t.name for t in listed if not self._wrapped(t))
+        check_chosen_names("CodeModeMiddleware", self._selector, (t.name for t in listed))
         check_approvals_wrapped("CodeModeMiddleware", self._rules, direct)
         key = tuple(id(t) for t in native)
         with self._cache_lock:

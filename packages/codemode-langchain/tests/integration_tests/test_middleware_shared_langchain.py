@@ -111,6 +111,9 @@ async def test_tools_selector_keeps_the_others_direct() -> None:
 def test_a_bad_tools_selector_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match=r"CodeModeMiddleware\(tools=\.\.\.\)"):
         CodeModeMiddleware(tools="weather")
+    typo = CodeModeMiddleware(tools=["wether"], executor="inprocess")
+    with pytest.raises(ConfigurationError, match=r"'wether' \(did you mean 'weather'"):
+        typo.code_tool_for([weather, stock])  # the agent's tools: not silently left direct
 
 
 async def test_a_wrapped_tool_is_not_callable_directly() -> None:

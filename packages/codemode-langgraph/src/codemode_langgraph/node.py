@@ -33,6 +33,7 @@ from codemode_core.integration import (
     ToolChoice,
     check_approval_rules,
     check_approvals_wrapped,
+    check_chosen_names,
     check_options,
     check_tool_choice,
     chooses,
@@ -102,6 +103,7 @@ class CodeModeNode(ToolNode):
         check_approval_rules("CodeModeNode", require_approval)
         choice = check_tool_choice("CodeModeNode", tools)
         native = [t if isinstance(t, BaseTool) else as_langchain_tool(t) for t in agent_tools]
+        check_chosen_names("CodeModeNode", choice, (t.name for t in native))
         direct = [t for t in native if not chooses(choice, t.name, t)]
         check_approvals_wrapped("CodeModeNode", require_approval, (t.name for t in direct))
         if any(t.name == code_tool_name for t in direct):

@@ -21,6 +21,7 @@ from codemode_core.integration import (
     ToolChoice,
     check_approval_rules,
     check_approvals_wrapped,
+    check_chosen_names,
     check_options,
     check_tool_choice,
     chooses,
@@ -134,6 +135,7 @@ class CodeModeToolSpec(BaseToolSpec):
         choice = check_tool_choice(caller, tools)
         self.name = name
         native = to_native_tools(agent_tools)
+        check_chosen_names(caller, choice, map(_name, native))
         self.direct_tools = [t for t in native if not chooses(choice, _name(t), t)]
         """The tools `tools=` leaves for the model to call directly."""
         check_approvals_wrapped(caller, require_approval, map(_name, self.direct_tools))

@@ -112,6 +112,10 @@ def test_the_spec_and_the_tool_show_what_the_model_reads() -> None:
 def test_a_bad_selector_or_a_name_clash_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match=r"CodeModeToolSpec\(tools=\.\.\.\)"):
         CodeModeToolSpec([find_customer], tools="find_customer")
+    with pytest.raises(ConfigurationError, match=r"'find_custmer' \(did you mean 'find_customer'"):
+        CodeModeToolSpec(
+            [find_customer, list_orders], tools=["find_custmer"]
+        )  # a typo: not left direct
     with pytest.raises(ConfigurationError, match="'list_orders', which tools= leaves direct"):
         CodeModeToolSpec(
             [find_customer, list_orders],

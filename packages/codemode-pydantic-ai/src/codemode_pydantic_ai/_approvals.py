@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic_ai import RunContext
+from pydantic_ai.exceptions import UserError
 from pydantic_ai.tools import ToolApproved, ToolDenied
 
 from codemode_core import Decision, ExecutionResult, PendingApproval, approve, reject
@@ -64,6 +65,14 @@ def resume_decisions(
         raise TypeError(
             'DeferredToolResults.metadata[tool_call_id]["decisions"] must map request ids to '
             f"decisions, got {given!r}"
+        )
+    asked = {request.request_id for request in pending}
+    stray = sorted(str(key) for key in (given or {}) if key not in asked)
+    if stray:  # a mistyped denial must not turn into the blanket approval
+        raise UserError(
+            'DeferredToolResults.metadata[tool_call_id]["decisions"] names request '
+            f"{', '.join(map(repr, stray))}, which this plan did not ask about; its requests: "
+            f"{', '.join(map(repr, sorted(asked))) or 'none'}. Nothing was run or decided."
         )
     decisions: dict[str, Decision | bool] = {}
     for request in pending:

@@ -204,6 +204,13 @@ class CodeModeToolset(WrapperToolset[AgentDepsT]):
                 f"{self.wrapped.label} has a direct tool named {self.name!r}, the code tool's "
                 "name: pass CodeModeToolset(..., name=...) another name."
             )
+        unknown = sorted(set(self.require_approval) - set(inner) - set(direct))
+        if unknown:  # a typo would otherwise let the tool run without approval
+            raise UserError(
+                f"CodeModeToolset: require_approval names {', '.join(map(repr, unknown))}, "
+                f"which is not among {self.wrapped.label}'s tools "
+                f"({', '.join(map(repr, [*inner, *direct])) or 'none'}). Use the tools' own names."
+            )
         code_mode = self._code_mode_for(inner)
         code_tool = _CodeTool(
             toolset=self,

@@ -108,6 +108,11 @@ class GuardedType:
         # `list[int](it)` would drain `it` in C, unmetered).
         return GuardedType(self._runtime, self._real[_unwrap(key)], self._make)  # type: ignore[index]
 
+    def __iter__(self) -> Any:
+        # Without it, `x in list` would index `list[0]`, `list[1]`, ... (aliases, never an
+        # IndexError) in C forever; a type is not iterable in Python either.
+        raise TypeError(f"'{_type_label(self._real)}' type is not iterable")
+
     def __or__(self, other: Any) -> Any:
         return self._real | _unwrap(other)
 
@@ -240,3 +245,7 @@ def collection_types(rt: PlanRuntime) -> dict[str, Any]:
         "deque": metering(collections.deque, 0, "iterable"),
         "ChainMap": collections.ChainMap,
     }
+
+
+def _type_label(kind: Any) -> str:
+    return str(getattr(kind, "__name__", "type"))

@@ -105,7 +105,10 @@ def result_problem(value: Any, max_chars: int) -> ExecutionError | None:
             return _error("runtime", _int_message(value))
         return None
     try:
-        _check_tree(value)
+        if _lazy(value):
+            raise _Refused("runtime", _LAZY_MESSAGE)
+        if _walked(value):
+            _check_tree(value)
     except _Refused as refused:
         return _error(refused.kind, refused.message)
     size = text_size(value, max_chars)
@@ -172,6 +175,8 @@ def _check_tree(value: Any) -> None:
             continue
         for child in children:
             if not _walked(child):
+                if _lazy(child):
+                    raise _Refused("runtime", _LAZY_MESSAGE)
                 continue
             if id(child) in on_path:
                 raise _Refused(
@@ -185,3 +190,20 @@ def _check_tree(value: Any) -> None:
 
 def _walked(value: Any) -> bool:
     return isinstance(value, _CONTAINERS)
+
+
+_LAZY_MESSAGE = (
+    "the plan's result holds an iterator or a generator, which is never run to make "
+    "the answer. Return list(...) of what you need."
+)
+
+
+def _lazy(value: Any) -> bool:
+    """An iterator, generator or coroutine: turning it into JSON would run plan code on the
+    host, outside the plan's guards."""
+    kind = type(value)
+    return (
+        hasattr(kind, "__next__")
+        or hasattr(kind, "__anext__")
+        or (hasattr(kind, "send") and hasattr(kind, "throw"))
+    )

@@ -53,6 +53,10 @@ class TypingForm:
     def __getitem__(self, parameters: Any) -> TypingForm:
         return TypingForm(f"{self._name}[...]", None)
 
+    def __iter__(self) -> Any:
+        # Without it, `x in typing.Any` would index forms `[0]`, `[1]`, ... in C forever.
+        raise TypeError(f"'{self._name}' is not iterable")
+
     def __or__(self, other: Any) -> TypingForm:
         return TypingForm("Union[...]", None)
 
